@@ -1,0 +1,145 @@
+# payguard - one flat Makefile.
+#
+#   make            build/webhook.fcgi build/api.fcgi build/audit.cgi build/payguard
+#   make test       install missing Debian packages (as root), build, run every test
+#   make run        local demo under lighttpd on 127.0.0.1
+#   make asan       the tests again under ASan+UBSan
+#   make fuzz       libFuzzer targets, each run for FUZZ_SECONDS
+#   make bench      benchmarks (not tests)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# lib/*.c becomes build/libpayguard.a; cgi-bin/NAME.c becomes
+# build/NAME.fcgi (audit.c becomes audit.cgi: plain CGI); tools/*.c is the
+# payguard CLI; tests/unit/test_*.c are cmocka programs; tests/fuzz/fuzz_*.c
+# are libFuzzer targets.  New files are picked up without editing this file.
+
+O	?= build
+CC	?= cc
+PREFIX	?= /usr/local
+DESTDIR	?=
+FUZZ_SECONDS ?= 20
+
+PKGS	 = fcgi openssl json-c lmdb inih libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lssl -lcrypto -ljson-c -llmdb -linih -lcurl)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wpointer-arith -Wwrite-strings -Wno-format-nonliteral
+ifdef CI
+WARN	+= -Werror
+endif
+OPT	?= -O2 -g
+SAN	?=
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -Ilib $(PKG_CFLAGS) \
+	   -DPG_DATADIR='"$(PREFIX)/share/payguard"'
+LDFLAGS	+= $(SAN)
+LDLIBS	 = $(PKG_LIBS) -lm
+
+LIB_SRCS   := $(sort $(wildcard lib/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+CGI_SRCS   := $(sort $(wildcard cgi-bin/*.c))
+PROGS      := $(patsubst cgi-bin/%.c,$(O)/%.fcgi,$(filter-out cgi-bin/audit.c,$(CGI_SRCS))) \
+	      $(if $(filter cgi-bin/audit.c,$(CGI_SRCS)),$(O)/audit.cgi)
+TOOL_SRCS  := $(sort $(wildcard tools/*.c))
+TOOL_OBJS  := $(TOOL_SRCS:%.c=$(O)/%.o)
+TEST_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+TESTS      := $(TEST_SRCS:tests/unit/%.c=$(O)/tests/%)
+TESTHELP   := $(wildcard tests/unit/helpers.c)
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(O)/helpers/%)
+
+.PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install clean lint
+
+all: $(PROGS) $(O)/payguard $(HELPERS)
+
+$(O)/%.o: %.c $(wildcard lib/*.h tools/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/libpayguard.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/%.fcgi: $(O)/cgi-bin/%.o $(O)/libpayguard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/audit.cgi: $(O)/cgi-bin/audit.o $(O)/libpayguard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(TESTHELP) $(O)/libpayguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+deps:
+	@sh tests/deps.sh
+
+# Unit tests: every cmocka program, each in its own scratch state dir.
+unit: all $(TESTS)
+	@sh tests/run-unit.sh $(TESTS)
+
+# End to end: real Apache + mod_fcgid, lighttpd, spawn-fcgi and plain CGI.
+e2e: all
+	@O=$(O) sh tests/run-e2e.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS_TEST:-5}
+	@$(MAKE) --no-print-directory e2e
+	@sh tests/summary.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all unit
+	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' e2e E2E_QUICK=1
+
+FUZZ_O   = $(O)/fuzz
+FUZZ_CC  = clang
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -DPG_DATADIR='"$(PREFIX)/share/payguard"' \
+	   -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_O)/%.o)
+FUZZERS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
+
+$(FUZZ_O)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZERS)
+
+fuzz: fuzz-build
+	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+bench: deps all
+	@O=$(O) sh bench/run.sh
+
+run: deps all
+	@O=$(O) sh tests/harness/demo.sh
+
+lint:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|strtok|atoi|strncpy)\(' \
+	    lib/*.c cgi-bin/*.c tools/*.c || { echo "lint: banned function"; exit 1; }
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin \
+	    $(DESTDIR)$(PREFIX)/share/payguard/templates $(DESTDIR)$(PREFIX)/share/payguard/apache-conf
+	install -m 0755 $(O)/payguard $(DESTDIR)$(PREFIX)/bin/payguard
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin/
+	install -m 0644 data/* $(DESTDIR)$(PREFIX)/share/payguard/
+	for f in templates/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/payguard/templates/; done; true
+	install -m 0644 apache-conf/* $(DESTDIR)$(PREFIX)/share/payguard/apache-conf/
+
+clean:
+	rm -rf build build-asan

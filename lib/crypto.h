@@ -1,0 +1,86 @@
+/*
+ * payguard - Fernet tokens (fernet/spec, version 0x80) and a MultiFernet-
+ * style key ring.  Interoperates with pyca/cryptography's Fernet and
+ * MultiFernet in both directions.
+ *
+ * Token = base64url(0x80 | be64 timestamp | IV[16] | AES-128-CBC ct | HMAC)
+ * with '=' padding; the HMAC-SHA256 (signing key) covers everything before it.
+ */
+#ifndef PG_CRYPTO_H
+#define PG_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define FERNET_KEY_B64LEN	44	/* base64url of 32 bytes, padded */
+#define FERNET_MAX_SKEW		60	/* seconds, as pyca's _MAX_CLOCK_SKEW */
+#define KEYRING_MAX		8	/* keys in one ring */
+#define FERNET_NO_TTL		(-1L)
+
+struct fernet_key {
+	unsigned char	 sign[16];	/* HMAC-SHA256 key */
+	unsigned char	 enc[16];	/* AES-128 key */
+};
+
+struct keyring {
+	size_t			 n;		/* keys in use; keys[0] encrypts */
+	struct fernet_key	 keys[KEYRING_MAX];
+};
+
+/* Parses one base64url key of 32 decoded bytes; PG_EINVAL otherwise. */
+enum pg_err	 fernet_key_parse(const char *b64, size_t len,
+		    struct fernet_key *out);
+/* Writes a fresh random key as 44 chars + NUL into out. */
+enum pg_err	 fernet_key_generate(char out[FERNET_KEY_B64LEN + 1]);
+/*
+ * Encrypts msg at time now with iv (NULL: random).  On PG_OK *tok is a
+ * malloc'd NUL-terminated token the caller frees, *toklen its length.
+ */
+enum pg_err	 fernet_encrypt_at(const struct fernet_key *k,
+		    const void *msg, size_t len, uint64_t now,
+		    const unsigned char *iv, char **tok, size_t *toklen);
+/*
+ * Verifies and decrypts tok.  ttl < 0 disables the age and skew checks
+ * (as pyca with ttl=None).  PG_CRYPTO for any invalid token, PG_EXPIRED
+ * when only the TTL/skew check failed.  On PG_OK *out is malloc'd (NUL
+ * appended, not counted in *outlen); the caller frees it.
+ */
+enum pg_err	 fernet_decrypt_at(const struct fernet_key *k,
+		    const char *tok, size_t toklen, long ttl, uint64_t now,
+		    unsigned char **out, size_t *outlen);
+/* Reads the timestamp of tok without verifying the MAC. */
+enum pg_err	 fernet_timestamp(const char *tok, size_t toklen,
+		    uint64_t *ts);
+
+/* Parses comma-separated keys (spaces around commas allowed) into r. */
+enum pg_err	 keyring_parse(const char *csv, struct keyring *r);
+/*
+ * Fills r from csv when it is non-NULL and non-empty; otherwise reads or
+ * creates (atomically, mode 0600, once for all processes) the file
+ * "<state_dir>/encryption.key" and logs a warning that a generated key is
+ * in use.  PG_CONFIG for a malformed key (the key is never logged).
+ */
+enum pg_err	 keyring_load(const char *csv, const char *state_dir,
+		    struct keyring *r);
+/* Encrypts under keys[0] at the current time; as fernet_encrypt_at. */
+enum pg_err	 keyring_encrypt(const struct keyring *r, const void *msg,
+		    size_t len, char **tok, size_t *toklen);
+/* Tries each key in order with the same ttl; as fernet_decrypt_at. */
+enum pg_err	 keyring_decrypt(const struct keyring *r, const char *tok,
+		    size_t toklen, long ttl, unsigned char **out,
+		    size_t *outlen);
+/*
+ * MultiFernet.rotate: decrypts with any key (no TTL), re-encrypts under
+ * keys[0] with a fresh IV and the original timestamp.  *newtok is malloc'd.
+ */
+enum pg_err	 keyring_rotate(const struct keyring *r, const char *tok,
+		    size_t toklen, char **newtok, size_t *newlen);
+/* Returns 1 if tok is already encrypted under keys[0], else 0. */
+int		 keyring_is_primary(const struct keyring *r, const char *tok,
+		    size_t toklen);
+/* Overwrites the ring's key material. */
+void		 keyring_wipe(struct keyring *r);
+
+#endif /* PG_CRYPTO_H */
