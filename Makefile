@@ -49,6 +49,8 @@ TESTHELP   := $(wildcard tests/unit/helpers.c)
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(O)/helpers/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
 .PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install clean lint
 
@@ -72,6 +74,10 @@ $(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/bench/%: bench/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -122,7 +128,7 @@ fuzz-build: $(FUZZERS)
 fuzz: fuzz-build
 	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
-bench: deps all
+bench: deps all $(BENCHES)
 	@O=$(O) sh bench/run.sh
 
 run: deps all

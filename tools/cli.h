@@ -1,0 +1,28 @@
+/*
+ * payguard CLI - each command group lives in its own tools/cmd_*.c and is
+ * dispatched from tools/payguard.c.  A command returns the process exit
+ * status: 0 success, 1 failure, 2 usage error (alerts: 2 = fired).
+ */
+#ifndef PG_CLI_H
+#define PG_CLI_H
+
+#include "config.h"
+
+typedef int (*cli_fn)(int argc, char **argv, const struct config *cfg);
+
+/* tools/cmd_webhook.c */
+int	cmd_sign(int, char **, const struct config *);
+int	cmd_inbox(int, char **, const struct config *);
+int	cmd_worker(int, char **, const struct config *);
+int	cmd_config(int, char **, const struct config *);
+/* tools/cmd_crypto.c */
+int	cmd_keygen(int, char **, const struct config *);
+int	cmd_encrypt(int, char **, const struct config *);
+int	cmd_decrypt(int, char **, const struct config *);
+int	cmd_rotate_keys(int, char **, const struct config *);
+int	cmd_mask(int, char **, const struct config *);
+
+/* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
+int	cli_read_stdin(size_t max, char **out, size_t *len);
+
+#endif /* PG_CLI_H */

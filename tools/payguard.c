@@ -1,0 +1,118 @@
+/*
+ * payguard - the admin CLI.
+ *
+ *   payguard sign --secret S [--timestamp T] < payload
+ *   payguard inbox list [--json] | show ID | retry ID | purge [--dead|--all]
+ *   payguard inbox drain        deliver what is due, then exit (cron)
+ *   payguard worker             deliver forever (long-running)
+ *   payguard config check       effective configuration, secrets masked
+ *   payguard keygen | encrypt [--key K] | decrypt [--ttl N] | rotate-keys
+ *   payguard mask card|card_bin|email|secret|auto VALUE
+ *
+ * Configuration comes from the same environment / PAYGUARD_CONFIG file as
+ * the FastCGI programs.  Commands that only transform stdin do not need a
+ * valid configuration.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+
+struct command {
+	const char	*name;
+	cli_fn		 fn;
+	const char	*usage;
+};
+
+static const struct command commands[] = {
+	{ "sign", cmd_sign, "sign --secret S [--timestamp T] < payload" },
+	{ "inbox", cmd_inbox, "inbox list [--json] | show ID | retry ID | purge [--dead|--all] | drain" },
+	{ "worker", cmd_worker, "worker [--once] [--interval SECONDS]" },
+	{ "config", cmd_config, "config check" },
+	/* cmd_crypto.c */
+	{ "keygen", cmd_keygen, "keygen" },
+	{ "encrypt", cmd_encrypt, "encrypt [--key K] < plain > token" },
+	{ "decrypt", cmd_decrypt, "decrypt [--key K] [--ttl N] < token > plain" },
+	{ "rotate-keys", cmd_rotate_keys, "rotate-keys [--batch N]" },
+	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto VALUE" },
+	/* COMMANDS-END (new command groups are added above this line) */
+};
+
+static void
+usage(void)
+{
+	size_t	 i;
+
+	fprintf(stderr, "usage:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  payguard %s\n", commands[i].usage);
+	exit(2);
+}
+
+int
+cli_read_stdin(size_t max, char **out, size_t *len)
+{
+	char	*p = NULL, *np;
+	size_t	 n = 0, cap = 0;
+	ssize_t	 r;
+
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if ((np = realloc(p, cap)) == NULL) {
+				free(p);
+				return -1;
+			}
+			p = np;
+		}
+		r = read(STDIN_FILENO, p + n, cap - n - 1);
+		if (r < 0) {
+			free(p);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			free(p);
+			return -1;
+		}
+	}
+	p[n] = '\0';
+	*out = p;
+	*len = n;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 cfg;
+	char		 err[256];
+	size_t		 i;
+	int		 rc = 2;
+
+	log_init("payguard");
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)
+		usage();
+	/* Commands decide for themselves whether a config problem matters. */
+	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
+		log_warnx("%s", err);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			rc = commands[i].fn(argc - 1, argv + 1, &cfg);
+			break;
+		}
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "payguard: unknown command: %s\n", argv[1]);
+		config_free(&cfg);
+		usage();
+	}
+	config_free(&cfg);
+	return rc;
+}
