@@ -44,6 +44,7 @@ struct config {
 	/* Webhook receiver. */
 	size_t		 wh_nsecrets;
 	char		*wh_secrets[CFG_MAX_SECRETS];	/* STRIPE_WEBHOOK_SECRET */
+	int		 wh_secrets_bad;	/* set but malformed */
 	uint32_t	 wh_tolerance;		/* STRIPE_WEBHOOK_TOLERANCE (300) */
 	char		*wh_allowed_ips;	/* STRIPE_WEBHOOK_ALLOWED_IPS or NULL */
 	char		*wh_ips_file;		/* PAYGUARD_WEBHOOK_IPS_FILE */

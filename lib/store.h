@@ -72,7 +72,7 @@ enum pg_err	 store_run(struct store *st, int write, store_fn fn,
 enum pg_err	 store_sync(struct store *st);
 
 /*
- * Looks up key in ns.  On PG_OK *val/*vlen point into the store and stay
+ * Looks up key in ns.  On PG_OK *val and *vlen point into the store and stay
  * valid until the transaction ends or the next write in it; *expires gets
  * the record's expiry when non-NULL.  PG_NOTFOUND when absent or expired.
  */

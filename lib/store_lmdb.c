@@ -1,0 +1,498 @@
+/*
+ * payguard - the state store on LMDB.
+ *
+ * One environment, one named database per namespace.  Every value is
+ * stored as [u64 expiry ms][payload]; expired records read as absent and
+ * are swept a bounded number at a time.  LMDB facts this module relies on
+ * (lmdb.h caveats): one writer at a time across all processes; an env must
+ * not be used after fork(); killed readers leave stale slots that
+ * mdb_reader_check() clears; a full map needs abort + grow + retry; a map
+ * grown by another process shows up as MDB_MAP_RESIZED.
+ */
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "log.h"
+#include "store.h"
+
+#define MAP_INITIAL	(64UL << 20)	/* address space only, not disk */
+#define MAP_MAX		(64UL << 30)
+#define MAX_READERS	1024
+#define RUN_RETRIES	8
+#define VHDR		8		/* expiry prefix of every value */
+
+static const char *const ns_names[NS__MAX] = {
+	"meta",		/* NS_META */
+	"rate",		/* NS_RATE */
+	"event",	/* NS_EVENT */
+	"queue",	/* NS_QUEUE */
+	"idem",		/* NS_IDEM */
+	"token",	/* NS_TOKEN */
+	"audit",	/* NS_AUDIT */
+	"audit_x",	/* NS_AUDIT_X */
+};
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[NS__MAX];
+	unsigned int	 flags;
+	pid_t		 pid;		/* the process that opened it */
+	int		 unsynced;	/* lazily committed txns pending */
+	size_t		 mapsize;
+	/* Per-process sweep position for each namespace. */
+	unsigned char	 sweep_key[NS__MAX][STORE_KEY_MAX];
+	size_t		 sweep_len[NS__MAX];
+};
+
+struct store_txn {
+	struct store	*st;
+	MDB_txn		*txn;
+	int		 write;
+	int		 durable;	/* a non-lazy put happened */
+	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
+};
+
+uint64_t
+store_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
+store_now_ms(void)
+{
+	return store_now_us() / 1000u;
+}
+
+static enum pg_err
+xlate(const char *what, int rc)
+{
+	if (rc == MDB_SUCCESS)
+		return PG_OK;
+	if (rc == MDB_NOTFOUND)
+		return PG_NOTFOUND;
+	if (rc == MDB_KEYEXIST)
+		return PG_EXISTS;
+	if (rc == ENOMEM)
+		return PG_ENOMEM;
+	log_warnx("%s failed, error %d %s", what, rc, mdb_strerror(rc));
+	return PG_STORE;
+}
+
+enum pg_err
+store_open(const char *dir, unsigned int flags, struct store **out)
+{
+	struct store	*st = NULL;
+	MDB_txn		*txn = NULL;
+	unsigned int	 envflags = MDB_NOTLS;
+	int		 rc, dead = 0;
+	enum pg_err	 e = PG_STORE;
+	size_t		 i;
+	MDB_envinfo	 info;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("mkdir %s", dir);
+		return PG_SYSTEM;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return PG_ENOMEM;
+	st->flags = flags;
+	st->pid = getpid();
+	if (flags & STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		e = xlate("mdb_env_create", rc);
+		goto out;
+	}
+	mdb_env_set_maxdbs(st->env, NS__MAX);
+	mdb_env_set_maxreaders(st->env, MAX_READERS);
+	mdb_env_set_mapsize(st->env, MAP_INITIAL);
+	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
+		e = xlate("mdb_env_open", rc);
+		goto out;
+	}
+	/* Workers killed mid-request leave reader slots that pin pages. */
+	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
+		e = xlate("mdb_reader_check", rc);
+		goto out;
+	}
+	if (dead > 0)
+		log_warnx("store: cleared %d stale reader slot(s)", dead);
+	mdb_env_info(st->env, &info);
+	st->mapsize = info.me_mapsize;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	}
+	if (rc != 0) {
+		e = xlate("mdb_txn_begin", rc);
+		goto out;
+	}
+	for (i = 0; i < NS__MAX; i++)
+		if ((rc = mdb_dbi_open(txn, ns_names[i], MDB_CREATE,
+		    &st->dbi[i])) != 0) {
+			e = xlate("mdb_dbi_open", rc);
+			mdb_txn_abort(txn);
+			goto out;
+		}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		e = xlate("mdb_txn_commit", rc);
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+	e = PG_OK;
+out:
+	if (st != NULL) {
+		if (st->env != NULL)
+			mdb_env_close(st->env);
+		free(st);
+	}
+	return e;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->unsynced && st->pid == getpid())
+		mdb_env_sync(st->env, 1);
+	if (st->pid == getpid())
+		mdb_env_close(st->env);
+	free(st);
+}
+
+enum pg_err
+store_sync(struct store *st)
+{
+	int	 rc;
+
+	if (!st->unsynced || (st->flags & STORE_NOSYNC))
+		return PG_OK;
+	if ((rc = mdb_env_sync(st->env, 1)) != 0)
+		return xlate("mdb_env_sync", rc);
+	st->unsynced = 0;
+	return PG_OK;
+}
+
+static enum pg_err
+grow(struct store *st)
+{
+	size_t	 nsize = st->mapsize * 2;
+	int	 rc;
+
+	if (nsize > MAP_MAX) {
+		log_warnx("store: map would exceed %lu bytes", MAP_MAX);
+		return PG_STORE;
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, nsize)) != 0)
+		return xlate("mdb_env_set_mapsize", rc);
+	log_warnx("store: map grown to %zu MiB", nsize >> 20);
+	st->mapsize = nsize;
+	return PG_OK;
+}
+
+static int
+txn_begin(struct store *st, int write, MDB_txn **txn)
+{
+	int		 rc;
+	MDB_envinfo	 info;
+
+	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		mdb_env_set_mapsize(st->env, 0);
+		mdb_env_info(st->env, &info);
+		st->mapsize = info.me_mapsize;
+		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn);
+	}
+	return rc;
+}
+
+enum pg_err
+store_run(struct store *st, int write, store_fn fn, void *arg)
+{
+	struct store_txn t;
+	enum pg_err	 e = PG_STORE;
+	int		 rc, tries, lazy;
+
+	if (st == NULL || st->pid != getpid())
+		return PG_STORE;	/* never across fork() */
+	if (write && (st->flags & STORE_RDONLY))
+		return PG_STORE;
+	for (tries = 0; tries < RUN_RETRIES; tries++) {
+		memset(&t, 0, sizeof(t));
+		t.st = st;
+		t.write = write;
+		if ((rc = txn_begin(st, write, &t.txn)) != 0)
+			return xlate("mdb_txn_begin", rc);
+		e = fn(&t, arg);
+		if (e != PG_OK || !write) {
+			mdb_txn_abort(t.txn);
+			if (t.mapfull && grow(st) == PG_OK)
+				continue;
+			return e;
+		}
+		/* All-lazy write txns skip the fsync; a later durable
+		 * commit (or store_sync) flushes their pages too. */
+		lazy = !t.durable && !(st->flags & STORE_NOSYNC);
+		if (lazy)
+			mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+		rc = mdb_txn_commit(t.txn);
+		if (lazy)
+			mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+		if (rc == MDB_MAP_FULL) {
+			if (grow(st) != PG_OK)
+				return PG_STORE;
+			continue;
+		}
+		if (rc != 0)
+			return xlate("mdb_txn_commit", rc);
+		if (lazy)
+			st->unsynced = 1;
+		else
+			st->unsynced = 0;
+		return PG_OK;
+	}
+	log_warnx("store: transaction retried %d times", RUN_RETRIES);
+	return PG_STORE;
+}
+
+static uint64_t
+val_expiry(const MDB_val *v)
+{
+	uint64_t	 x;
+
+	if (v->mv_size < VHDR)
+		return 1;	/* malformed: treat as long expired */
+	memcpy(&x, v->mv_data, VHDR);
+	return x;
+}
+
+static int
+expired(uint64_t exp, uint64_t now)
+{
+	return exp != 0 && exp <= now;
+}
+
+enum pg_err
+store_get(struct store_txn *t, enum store_ns ns, const void *key,
+    size_t klen, const void **val, size_t *vlen, uint64_t *expires)
+{
+	MDB_val	 k, v;
+	int	 rc;
+	uint64_t exp;
+
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return PG_EINVAL;
+	k.mv_data = (void *)key;
+	k.mv_size = klen;
+	if ((rc = mdb_get(t->txn, t->st->dbi[ns], &k, &v)) != 0)
+		return xlate("mdb_get", rc);
+	exp = val_expiry(&v);
+	if (expired(exp, store_now_ms()))
+		return PG_NOTFOUND;
+	*val = (const char *)v.mv_data + VHDR;
+	*vlen = v.mv_size - VHDR;
+	if (expires != NULL)
+		*expires = exp;
+	return PG_OK;
+}
+
+enum pg_err
+store_put(struct store_txn *t, enum store_ns ns, const void *key,
+    size_t klen, const void *val, size_t vlen, uint64_t expires,
+    unsigned int flags)
+{
+	MDB_val	 k, v;
+	int	 rc;
+
+	if (!t->write || klen == 0 || klen > STORE_KEY_MAX)
+		return PG_EINVAL;
+	k.mv_data = (void *)key;
+	k.mv_size = klen;
+	v.mv_size = vlen + VHDR;
+	v.mv_data = NULL;
+	rc = mdb_put(t->txn, t->st->dbi[ns], &k, &v,
+	    MDB_RESERVE | ((flags & STORE_NOOVERWRITE) ? MDB_NOOVERWRITE : 0));
+	if (rc == MDB_KEYEXIST) {
+		/* v now holds the existing record: an expired one is
+		 * as good as absent. */
+		if (!expired(val_expiry(&v), store_now_ms()))
+			return PG_EXISTS;
+		v.mv_size = vlen + VHDR;
+		rc = mdb_put(t->txn, t->st->dbi[ns], &k, &v, MDB_RESERVE);
+	}
+	if (rc == MDB_MAP_FULL) {
+		t->mapfull = 1;
+		return PG_STORE;
+	}
+	if (rc != 0)
+		return xlate("mdb_put", rc);
+	memcpy(v.mv_data, &expires, VHDR);
+	if (vlen > 0)
+		memcpy((char *)v.mv_data + VHDR, val, vlen);
+	if (!(flags & STORE_LAZY))
+		t->durable = 1;
+	return PG_OK;
+}
+
+enum pg_err
+store_del(struct store_txn *t, enum store_ns ns, const void *key,
+    size_t klen)
+{
+	MDB_val	 k;
+	int	 rc;
+
+	if (!t->write || klen == 0 || klen > STORE_KEY_MAX)
+		return PG_EINVAL;
+	k.mv_data = (void *)key;
+	k.mv_size = klen;
+	rc = mdb_del(t->txn, t->st->dbi[ns], &k, NULL);
+	if (rc == MDB_MAP_FULL) {
+		t->mapfull = 1;
+		return PG_STORE;
+	}
+	if (rc == 0)
+		t->durable = 1;
+	return xlate("mdb_del", rc);
+}
+
+/* memcmp order with length as tie-break: LMDB's default key order. */
+static int
+keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int	 c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+enum pg_err
+store_scan(struct store_txn *t, enum store_ns ns, const void *start,
+    size_t slen, const void *end, size_t elen, int reverse,
+    store_scan_fn fn, void *arg)
+{
+	MDB_cursor	*c = NULL;
+	MDB_val		 k, v;
+	int		 rc, r;
+	uint64_t	 now = store_now_ms(), exp;
+	enum pg_err	 e = PG_OK;
+	MDB_cursor_op	 step = reverse ? MDB_PREV : MDB_NEXT;
+
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[ns], &c)) != 0)
+		return xlate("mdb_cursor_open", rc);
+	if (!reverse) {
+		k.mv_data = (void *)start;
+		k.mv_size = slen;
+		rc = start != NULL ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
+		    mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	} else if (end != NULL) {
+		k.mv_data = (void *)end;
+		k.mv_size = elen;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	} else
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, step)) {
+		if (!reverse && end != NULL &&
+		    keycmp(k.mv_data, k.mv_size, end, elen) >= 0)
+			break;
+		if (reverse && start != NULL &&
+		    keycmp(k.mv_data, k.mv_size, start, slen) < 0)
+			break;
+		exp = val_expiry(&v);
+		if (expired(exp, now))
+			continue;
+		r = fn(k.mv_data, k.mv_size, (const char *)v.mv_data + VHDR,
+		    v.mv_size - VHDR, exp, arg);
+		if (r < 0) {
+			e = PG_STORE;
+			break;
+		}
+		if (r > 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		e = xlate("mdb_cursor_get", rc);
+	mdb_cursor_close(c);
+	return e;
+}
+
+enum pg_err
+store_sweep(struct store_txn *t, enum store_ns ns, size_t budget,
+    size_t *swept)
+{
+	struct store	*st = t->st;
+	MDB_cursor	*c = NULL;
+	MDB_val		 k, v;
+	int		 rc;
+	size_t		 seen = 0, n = 0;
+	uint64_t	 now = store_now_ms();
+	enum pg_err	 e = PG_OK;
+
+	*swept = 0;
+	if (!t->write)
+		return PG_EINVAL;
+	if ((rc = mdb_cursor_open(t->txn, st->dbi[ns], &c)) != 0)
+		return xlate("mdb_cursor_open", rc);
+	/* Continue from where this process stopped last time, so that a
+	 * long run of live records cannot starve the rest. */
+	k.mv_data = st->sweep_key[ns];
+	k.mv_size = st->sweep_len[ns];
+	rc = k.mv_size > 0 ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) :
+	    mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0 && seen < budget) {
+		seen++;
+		if (expired(val_expiry(&v), now)) {
+			if ((rc = mdb_cursor_del(c, 0)) != 0)
+				break;
+			n++;
+			/* LMDB marks the cursor after a delete so that
+			 * MDB_NEXT lands on the record that followed. */
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc == 0 && k.mv_size <= STORE_KEY_MAX) {
+		memcpy(st->sweep_key[ns], k.mv_data, k.mv_size);
+		st->sweep_len[ns] = k.mv_size;
+	} else
+		st->sweep_len[ns] = 0;	/* wrapped: start over next time */
+	if (rc == MDB_MAP_FULL) {
+		t->mapfull = 1;
+		e = PG_STORE;
+	} else if (rc != 0 && rc != MDB_NOTFOUND && rc != EINVAL)
+		e = xlate("store_sweep", rc);
+	mdb_cursor_close(c);
+	*swept = n;
+	return e;
+}
+
+size_t
+store_count(struct store_txn *t, enum store_ns ns)
+{
+	MDB_stat	 s;
+
+	if (mdb_stat(t->txn, t->st->dbi[ns], &s) != 0)
+		return 0;
+	return s.ms_entries;
+}
