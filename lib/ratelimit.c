@@ -1,0 +1,252 @@
+/*
+ * payguard - exact sliding-window rate limiter (a chunked sliding log).
+ *
+ * Ring of the last L admission times (us), logical order oldest first.
+ * While fewer than L admissions exist they sit at positions 0..count-1;
+ * once full, position head holds the oldest and is overwritten by the
+ * newest.  The admission rule only needs the L-th most recent time: admit
+ * iff it is at or before now - W.  A chunk that is missing (never written,
+ * or swept because every time in it had left the window) reads as zeros,
+ * which are outside any window, so sweeping never changes a decision.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "log.h"
+#include "ratelimit.h"
+
+struct rl_head {
+	uint32_t	 limit;
+	uint32_t	 head;
+	uint32_t	 count;
+	uint32_t	 pad;
+	uint64_t	 last_us;
+};
+
+struct rl_ctx {
+	const char	*op;
+	const char	*id;
+	uint32_t	 limit;
+	uint64_t	 window_us;
+	uint64_t	 now_us;
+	char		 hkey[STORE_KEY_MAX];
+	size_t		 hklen;
+	struct rl_result *res;
+};
+
+/* Header key "h|op|identity|L"; identities longer than 200 bytes are
+ * replaced by their SHA-256 so every key fits the store. */
+static void
+make_key(struct rl_ctx *c)
+{
+	char		 id[2 * SHA256_DIGEST_LENGTH + 1];
+	const char	*ident = c->id;
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	size_t		 i;
+
+	if (strlen(ident) > 200) {
+		SHA256((const unsigned char *)ident, strlen(ident), md);
+		for (i = 0; i < sizeof(md); i++)
+			snprintf(id + 2 * i, 3, "%02x", md[i]);
+		ident = id;
+	}
+	c->hklen = (size_t)snprintf(c->hkey, sizeof(c->hkey), "h|%s|%s|%u",
+	    c->op, ident, c->limit);
+}
+
+static void
+chunk_key(const struct rl_ctx *c, uint32_t chunk, char *k, size_t *klen)
+{
+	memcpy(k, c->hkey, c->hklen);
+	k[0] = 'c';
+	memcpy(k + c->hklen, "|", 1);
+	memcpy(k + c->hklen + 1, &chunk, sizeof(chunk));
+	*klen = c->hklen + 1 + sizeof(chunk);
+}
+
+/* Reads the time at ring position pos (0 when its chunk is absent). */
+static uint64_t
+ring_at(struct store_txn *txn, const struct rl_ctx *c, uint32_t pos)
+{
+	char		 k[STORE_KEY_MAX + 8];
+	size_t		 klen, vlen;
+	const void	*v;
+	uint64_t	 ts = 0;
+	uint32_t	 off = pos % RL_CHUNK;
+
+	chunk_key(c, pos / RL_CHUNK, k, &klen);
+	if (store_get(txn, NS_RATE, k, klen, &v, &vlen, NULL) == PG_OK &&
+	    vlen >= (off + 1) * sizeof(uint64_t))
+		memcpy(&ts, (const char *)v + off * sizeof(uint64_t), sizeof(ts));
+	return ts;
+}
+
+static enum pg_err
+ring_set(struct store_txn *txn, const struct rl_ctx *c, uint32_t pos,
+    uint64_t ts)
+{
+	char		 k[STORE_KEY_MAX + 8];
+	uint64_t	 chunk[RL_CHUNK];
+	size_t		 klen, vlen;
+	const void	*v;
+	uint32_t	 off = pos % RL_CHUNK;
+
+	chunk_key(c, pos / RL_CHUNK, k, &klen);
+	memset(chunk, 0, sizeof(chunk));
+	if (store_get(txn, NS_RATE, k, klen, &v, &vlen, NULL) == PG_OK)
+		memcpy(chunk, v, vlen < sizeof(chunk) ? vlen : sizeof(chunk));
+	chunk[off] = ts;
+	/* The chunk may go once its newest time has left the window. */
+	return store_put(txn, NS_RATE, k, klen, chunk, sizeof(chunk),
+	    (ts + c->window_us) / 1000 + 1, STORE_LAZY);
+}
+
+/* Counts admissions inside (now - W, now] and finds the oldest of them:
+ * binary search over the ring, which is sorted oldest first. */
+static void
+window_stats(struct store_txn *txn, const struct rl_ctx *c,
+    const struct rl_head *h, uint32_t *inwin, uint64_t *oldest)
+{
+	uint32_t	 first = h->count < h->limit ? 0 : h->head;
+	uint32_t	 lo = 0, hi = h->count, mid;
+	uint64_t	 edge = c->now_us > c->window_us ?
+			    c->now_us - c->window_us : 0;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ring_at(txn, c, (first + mid) % h->limit) <= edge)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*inwin = h->count - lo;
+	*oldest = lo < h->count ? ring_at(txn, c, (first + lo) % h->limit) : 0;
+}
+
+static enum pg_err
+rl_txn(struct store_txn *txn, void *arg)
+{
+	struct rl_ctx	*c = arg;
+	struct rl_result *res = c->res;
+	struct rl_head	 h;
+	const void	*v;
+	size_t		 vlen;
+	uint32_t	 pos, inwin;
+	uint64_t	 oldest, edge;
+	enum pg_err	 e;
+
+	memset(&h, 0, sizeof(h));
+	e = store_get(txn, NS_RATE, c->hkey, c->hklen, &v, &vlen, NULL);
+	if (e == PG_OK && vlen == sizeof(h))
+		memcpy(&h, v, sizeof(h));
+	else if (e != PG_OK && e != PG_NOTFOUND)
+		return e;
+	if (h.limit != c->limit)
+		memset(&h, 0, sizeof(h));
+	h.limit = c->limit;
+	/* Keep the ring sorted even if clocks of processes disagree. */
+	if (c->now_us < h.last_us)
+		c->now_us = h.last_us;
+	edge = c->now_us > c->window_us ? c->now_us - c->window_us : 0;
+
+	if (h.count < h.limit) {
+		pos = h.count;
+		res->allowed = 1;
+	} else {
+		pos = h.head;
+		res->allowed = ring_at(txn, c, pos) <= edge;
+	}
+	if (res->allowed) {
+		if ((e = ring_set(txn, c, pos, c->now_us)) != PG_OK)
+			return e;
+		if (h.count < h.limit)
+			h.count++;
+		else
+			h.head = (h.head + 1) % h.limit;
+		h.last_us = c->now_us;
+		if ((e = store_put(txn, NS_RATE, c->hkey, c->hklen, &h,
+		    sizeof(h), (c->now_us + c->window_us) / 1000 + 1,
+		    STORE_LAZY)) != PG_OK)
+			return e;
+	}
+	window_stats(txn, c, &h, &inwin, &oldest);
+	res->remaining = inwin >= h.limit ? 0 : h.limit - inwin;
+	res->reset_ms = inwin > 0 ? (oldest + c->window_us) / 1000 :
+	    c->now_us / 1000;
+	if (!res->allowed) {
+		uint64_t wait = oldest + c->window_us - c->now_us;
+		/* Rounded up: a client told 0 or too early retries in vain. */
+		res->retry_after = (uint32_t)((wait + 999999) / 1000000);
+		if (res->retry_after == 0)
+			res->retry_after = 1;
+	}
+	return PG_OK;
+}
+
+enum pg_err
+rl_check_at(struct store *st, const struct config *cfg, const char *op,
+    const char *identity, uint64_t now_us, struct rl_result *res)
+{
+	struct rl_ctx	 c;
+	enum pg_err	 e;
+
+	memset(res, 0, sizeof(*res));
+	res->limit = config_rate_limit(cfg, op);
+	res->window = cfg->rl_window;
+	res->remaining = res->limit;
+	res->reset_ms = now_us / 1000;
+	res->allowed = 1;
+	if (!cfg->rl_enabled)
+		return PG_OK;
+	memset(&c, 0, sizeof(c));
+	c.op = op;
+	c.id = identity;
+	c.limit = res->limit;
+	c.window_us = (uint64_t)cfg->rl_window * 1000000u;
+	c.now_us = now_us;
+	c.res = res;
+	make_key(&c);
+	if (st == NULL)
+		e = PG_STORE;
+	else
+		e = store_run(st, 1, rl_txn, &c);
+	if (e != PG_OK) {
+		/* Fail open: a broken limiter must not take payments down. */
+		memset(res, 0, sizeof(*res));
+		res->limit = c.limit;
+		res->window = cfg->rl_window;
+		res->remaining = c.limit;
+		res->reset_ms = now_us / 1000;
+		res->allowed = res->failed_open = 1;
+		log_warnx("rate limiter failed open: %s", pg_strerror(e));
+	}
+	return e;
+}
+
+enum pg_err
+rl_check(struct store *st, const struct config *cfg, const char *op,
+    const char *identity, struct rl_result *res)
+{
+	return rl_check_at(st, cfg, op, identity, store_now_us(), res);
+}
+
+void
+rl_headers(const struct rl_result *res, const char *op, struct http_resp *r)
+{
+	uint64_t	 now = store_now_ms();
+	uint64_t	 t = res->reset_ms > now ?
+			    (res->reset_ms - now + 999) / 1000 : 0;
+
+	http_resp_header(r, "X-RateLimit-Limit", "%u", res->limit);
+	http_resp_header(r, "X-RateLimit-Remaining", "%u", res->remaining);
+	http_resp_header(r, "X-RateLimit-Reset", "%llu",
+	    (unsigned long long)((res->reset_ms + 999) / 1000));
+	http_resp_header(r, "RateLimit-Policy", "\"%s\";q=%u;w=%u", op,
+	    res->limit, res->window);
+	http_resp_header(r, "RateLimit", "\"%s\";r=%u;t=%llu", op,
+	    res->remaining, (unsigned long long)t);
+	if (!res->allowed)
+		http_resp_header(r, "Retry-After", "%u", res->retry_after);
+}
