@@ -1,0 +1,227 @@
+/*
+ * payguard - Stripe-Signature parsing and verification.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "sig.h"
+
+struct sig_ctx {
+	EVP_MAC		*mac;	/* fetched once per process: fetching is slow */
+};
+
+static const char *const sig_codes[SIG__MAX] = {
+	"ok",				/* SIG_OK */
+	"signature_header_missing",	/* SIG_HEADER_MISSING */
+	"signature_header_malformed",	/* SIG_HEADER_MALFORMED */
+	"signature_no_v1",		/* SIG_NO_V1 */
+	"signature_mismatch",		/* SIG_MISMATCH */
+	"timestamp_too_old",		/* SIG_TOO_OLD */
+	"timestamp_too_new",		/* SIG_TOO_NEW */
+};
+
+static const char *const sig_msgs[SIG__MAX] = {
+	"Signature verified",
+	"No Stripe-Signature header value was provided.",
+	"Unable to extract timestamp and signatures from header",
+	"No signatures found with expected scheme v1",
+	"No signatures found matching the expected signature for payload",
+	"Timestamp outside the tolerance zone",
+	"Timestamp is too far in the future",
+};
+
+const char *
+sig_code(enum sig_result r)
+{
+	return (unsigned)r < SIG__MAX ? sig_codes[r] : "signature_error";
+}
+
+const char *
+sig_message(enum sig_result r)
+{
+	return (unsigned)r < SIG__MAX ? sig_msgs[r] : "Signature error";
+}
+
+enum pg_err
+sig_ctx_new(struct sig_ctx **out)
+{
+	struct sig_ctx	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PG_ENOMEM;
+	if ((c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+		free(c);
+		log_warnx("EVP_MAC_fetch(HMAC) failed");
+		return PG_CRYPTO;
+	}
+	*out = c;
+	return PG_OK;
+}
+
+void
+sig_ctx_free(struct sig_ctx *c)
+{
+	if (c == NULL)
+		return;
+	EVP_MAC_free(c->mac);
+	free(c);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum sig_result
+sig_parse(const char *hdr, struct sig_header *out)
+{
+	const char	*p, *end, *eq, *ks, *vs;
+	size_t		 klen, vlen, i;
+	int		 have_t = 0, hi, lo;
+
+	memset(out, 0, sizeof(*out));
+	if (hdr == NULL || *hdr == '\0')
+		return SIG_HEADER_MISSING;
+	if (strlen(hdr) > SIG_HDR_MAX)
+		return SIG_HEADER_MALFORMED;
+	for (p = hdr; *p != '\0'; p = *end ? end + 1 : end) {
+		end = p + strcspn(p, ",");
+		ks = p;
+		while (ks < end && *ks == ' ')
+			ks++;
+		if (ks == end)
+			return SIG_HEADER_MALFORMED;	/* empty item */
+		if ((eq = memchr(ks, '=', (size_t)(end - ks))) == NULL)
+			return SIG_HEADER_MALFORMED;
+		klen = (size_t)(eq - ks);
+		vs = eq + 1;
+		vlen = (size_t)(end - vs);
+		while (vlen > 0 && vs[vlen - 1] == ' ')
+			vlen--;
+		if (klen == 1 && ks[0] == 't') {
+			int64_t t = 0;
+			if (have_t)
+				continue;	/* the first t counts, as in the SDKs */
+			if (vlen == 0 || vlen > 12)
+				return SIG_HEADER_MALFORMED;
+			for (i = 0; i < vlen; i++) {
+				if (vs[i] < '0' || vs[i] > '9')
+					return SIG_HEADER_MALFORMED;
+				t = t * 10 + (vs[i] - '0');
+			}
+			out->t = t;
+			have_t = 1;
+		} else if (klen == 2 && ks[0] == 'v' && ks[1] == '1') {
+			/* Not 64 hex digits: cannot match, ignored (as Go). */
+			if (vlen != 64 || out->nv1 == SIG_MAX_V1)
+				continue;
+			for (i = 0; i < 32; i++) {
+				hi = hexval(vs[2 * i]);
+				lo = hexval(vs[2 * i + 1]);
+				if (hi < 0 || lo < 0)
+					break;
+				out->v1[out->nv1][i] = (unsigned char)(hi << 4 | lo);
+			}
+			if (i == 32)
+				out->nv1++;
+		}
+		/* v0 and unknown schemes: ignored. */
+	}
+	return have_t ? SIG_OK : SIG_HEADER_MALFORMED;
+}
+
+static enum pg_err
+mac_raw(struct sig_ctx *c, const char *secret, int64_t t, const void *body,
+    size_t len, unsigned char md[32])
+{
+	EVP_MAC_CTX	*m = NULL;
+	OSSL_PARAM	 params[2];
+	char		 ts[32];
+	int		 n;
+	size_t		 mdlen = 0;
+	enum pg_err	 e = PG_CRYPTO;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	n = snprintf(ts, sizeof(ts), "%lld.", (long long)t);
+	if ((m = EVP_MAC_CTX_new(c->mac)) == NULL)
+		goto out;
+	if (!EVP_MAC_init(m, (const unsigned char *)secret, strlen(secret),
+	    params) ||
+	    !EVP_MAC_update(m, (const unsigned char *)ts, (size_t)n) ||
+	    !EVP_MAC_update(m, body, len) ||
+	    !EVP_MAC_final(m, md, &mdlen, 32) || mdlen != 32)
+		goto out;
+	e = PG_OK;
+out:
+	EVP_MAC_CTX_free(m);
+	return e;
+}
+
+enum pg_err
+sig_compute(struct sig_ctx *c, const char *secret, int64_t t,
+    const void *body, size_t len, char hex[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned char	 md[32];
+	size_t		 i;
+	enum pg_err	 e;
+
+	if ((e = mac_raw(c, secret, t, body, len, md)) != PG_OK)
+		return e;
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = hx[md[i] >> 4];
+		hex[2 * i + 1] = hx[md[i] & 15];
+	}
+	hex[64] = '\0';
+	return PG_OK;
+}
+
+enum sig_result
+sig_verify(struct sig_ctx *c, const char *hdr, const void *body, size_t len,
+    char *const *secrets, size_t nsecrets, uint32_t tolerance, int64_t now,
+    size_t *which)
+{
+	struct sig_header h;
+	enum sig_result	 r;
+	unsigned char	 md[32];
+	size_t		 s, i;
+	int		 match = 0;
+
+	if ((r = sig_parse(hdr, &h)) != SIG_OK)
+		return r;
+	if (h.nv1 == 0)
+		return SIG_NO_V1;
+	for (s = 0; s < nsecrets && !match; s++) {
+		if (mac_raw(c, secrets[s], h.t, body, len, md) != PG_OK)
+			return SIG_MISMATCH;
+		/* Compare against every v1 in constant time each. */
+		for (i = 0; i < h.nv1; i++)
+			if (CRYPTO_memcmp(md, h.v1[i], 32) == 0) {
+				match = 1;
+				*which = s;
+			}
+	}
+	OPENSSL_cleanse(md, sizeof(md));
+	if (!match)
+		return SIG_MISMATCH;
+	if (h.t < now - (int64_t)tolerance)
+		return SIG_TOO_OLD;
+	if (h.t > now + (int64_t)tolerance)
+		return SIG_TOO_NEW;
+	return SIG_OK;
+}
