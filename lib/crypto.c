@@ -1,0 +1,734 @@
+/*
+ * payguard - Fernet (fernet/spec, version 0x80) and a MultiFernet-style
+ * key ring on OpenSSL 3.
+ *
+ * Token layout (decoded): 0x80 | be64 timestamp | IV[16] | ciphertext |
+ * HMAC-SHA256[32].  Verification follows the spec's order: decode,
+ * version, TTL/skew (only when a TTL is given, as pyca), constant-time
+ * MAC compare, decrypt, unpad.  Base64url decoding is strict: only the
+ * url-safe alphabet, '=' padding to a multiple of four, zero filler bits,
+ * nothing after the padding.  pyca is laxer here; every token a compliant
+ * encoder produces is accepted by both.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+#include "log.h"
+
+#define FERNET_VERSION	0x80
+#define HDR_LEN		(1 + 8 + 16)		/* version, timestamp, IV */
+#define MAC_LEN		32
+#define BLOCK		16
+#define MIN_TOKEN_RAW	(HDR_LEN + BLOCK + MAC_LEN)	/* 73 bytes */
+#define KEYFILE_NAME	"encryption.key"
+#define KEYFILE_MAX	4096
+
+static const char b64url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Decoding table: 0-63 for the url-safe alphabet, 0xff for anything else. */
+static unsigned char b64url_rev[256];
+static int b64url_ready;
+
+static void
+b64url_init(void)
+{
+	size_t	 i;
+
+	if (b64url_ready)
+		return;
+	memset(b64url_rev, 0xff, sizeof(b64url_rev));
+	for (i = 0; i < 64; i++)
+		b64url_rev[(unsigned char)b64url_alpha[i]] = (unsigned char)i;
+	b64url_ready = 1;
+}
+
+/* Encoded length of n bytes with padding; 0 on overflow. */
+static size_t
+b64_enclen(size_t n)
+{
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return 0;
+	return (n + 2) / 3 * 4;
+}
+
+/* Encodes n bytes into out (b64_enclen(n) + 1 bytes), NUL-terminated. */
+static void
+b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t		 i, o = 0;
+	unsigned long	 v;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
+		    in[i + 2];
+		out[o++] = b64url_alpha[(v >> 18) & 63];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = b64url_alpha[(v >> 6) & 63];
+		out[o++] = b64url_alpha[v & 63];
+	}
+	if (n - i == 1) {
+		v = (unsigned long)in[i] << 16;
+		out[o++] = b64url_alpha[(v >> 18) & 63];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
+		out[o++] = b64url_alpha[(v >> 18) & 63];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = b64url_alpha[(v >> 6) & 63];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Strictly decodes len chars of url-safe base64 with padding into out
+ * (at least len / 4 * 3 bytes); *outlen gets the decoded length.  Returns
+ * 0 on success, -1 for anything non-canonical.
+ */
+static int
+b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t *outlen)
+{
+	size_t		 i, o = 0, pad = 0;
+	unsigned long	 v;
+	unsigned char	 c[4];
+	int		 rc = -1;
+
+	b64url_init();
+	if (len == 0 || len % 4 != 0)
+		goto out;
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len; i += 4) {
+		size_t	 j, nc = (i + 4 == len) ? 4 - pad : 4;
+
+		for (j = 0; j < nc; j++)
+			if ((c[j] = b64url_rev[(unsigned char)in[i + j]]) > 63)
+				goto out;
+		for (; j < 4; j++)
+			c[j] = 0;
+		v = (unsigned long)c[0] << 18 | (unsigned long)c[1] << 12 |
+		    (unsigned long)c[2] << 6 | c[3];
+		out[o++] = (unsigned char)(v >> 16);
+		if (nc > 2)
+			out[o++] = (unsigned char)(v >> 8);
+		if (nc > 3)
+			out[o++] = (unsigned char)v;
+		/* Filler bits must be zero, or two strings decode alike. */
+		if ((nc == 2 && (c[1] & 0x0f) != 0) ||
+		    (nc == 3 && (c[2] & 0x03) != 0))
+			goto out;
+	}
+	*outlen = o;
+	rc = 0;
+out:
+	return rc;
+}
+
+static void
+be64_put(unsigned char *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* HMAC-SHA256 of n bytes under the signing key into mac. */
+static int
+fernet_mac(const struct fernet_key *k, const unsigned char *p, size_t n,
+    unsigned char mac[MAC_LEN])
+{
+	unsigned int	 maclen = 0;
+
+	if (HMAC(EVP_sha256(), k->sign, sizeof(k->sign), p, n, mac,
+	    &maclen) == NULL || maclen != MAC_LEN)
+		return -1;
+	return 0;
+}
+
+/*
+ * Decodes tok into a malloc'd buffer and checks the framing every token
+ * shares: minimum length, version byte, block-sized ciphertext.
+ */
+static enum pg_err
+fernet_unpack(const char *tok, size_t toklen, unsigned char **raw,
+    size_t *rawlen)
+{
+	unsigned char	*p = NULL;
+	size_t		 n = 0;
+	enum pg_err	 rc = PG_CRYPTO;
+
+	*raw = NULL;
+	if (tok == NULL || toklen < 4 || toklen % 4 != 0)
+		goto out;
+	if ((p = malloc(toklen / 4 * 3)) == NULL) {
+		rc = PG_ENOMEM;
+		goto out;
+	}
+	if (b64url_decode(tok, toklen, p, &n) != 0)
+		goto out;
+	if (n < MIN_TOKEN_RAW || p[0] != FERNET_VERSION ||
+	    (n - HDR_LEN - MAC_LEN) % BLOCK != 0)
+		goto out;
+	*raw = p;
+	*rawlen = n;
+	p = NULL;
+	rc = PG_OK;
+out:
+	free(p);
+	return rc;
+}
+
+/* The spec's TTL and pyca's clock-skew check; 0 when acceptable. */
+static int
+fernet_too_old(uint64_t ts, long ttl, uint64_t now)
+{
+	if (ttl < 0)
+		return 0;
+	/* ts + ttl < now, written so that nothing can overflow. */
+	if (ts < now && now - ts > (uint64_t)ttl)
+		return 1;
+	/* now + FERNET_MAX_SKEW < ts */
+	if (ts > now && ts - now > FERNET_MAX_SKEW)
+		return 1;
+	return 0;
+}
+
+static uint64_t
+now_seconds(void)
+{
+	time_t	 t = time(NULL);
+
+	return t < 0 ? 0 : (uint64_t)t;
+}
+
+enum pg_err
+fernet_key_parse(const char *b64, size_t len, struct fernet_key *out)
+{
+	unsigned char	 raw[FERNET_KEY_B64LEN];
+	size_t		 n = 0;
+	enum pg_err	 rc = PG_EINVAL;
+
+	if (b64 == NULL || len != FERNET_KEY_B64LEN)
+		goto out;
+	if (b64url_decode(b64, len, raw, &n) != 0 || n != 32)
+		goto out;
+	memcpy(out->sign, raw, 16);
+	memcpy(out->enc, raw + 16, 16);
+	rc = PG_OK;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+enum pg_err
+fernet_key_generate(char out[FERNET_KEY_B64LEN + 1])
+{
+	unsigned char	 raw[32];
+	enum pg_err	 rc = PG_CRYPTO;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		goto out;
+	b64url_encode(raw, sizeof(raw), out);
+	rc = PG_OK;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+enum pg_err
+fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
+    uint64_t now, const unsigned char *iv, char **tok, size_t *toklen)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	unsigned char	*raw = NULL;
+	char		*t = NULL;
+	size_t		 ctmax, rawlen, tlen;
+	int		 n1 = 0, n2 = 0;
+	enum pg_err	 rc = PG_CRYPTO;
+
+	*tok = NULL;
+	/* EVP takes int lengths; keep every size far from overflow. */
+	if (len > INT_MAX - 2 * BLOCK || (msg == NULL && len > 0)) {
+		rc = PG_TOOLARGE;
+		goto out;
+	}
+	ctmax = len / BLOCK * BLOCK + BLOCK;
+	rawlen = HDR_LEN + ctmax + MAC_LEN;
+	if ((raw = malloc(rawlen)) == NULL) {
+		rc = PG_ENOMEM;
+		goto out;
+	}
+	raw[0] = FERNET_VERSION;
+	be64_put(raw + 1, now);
+	if (iv != NULL)
+		memcpy(raw + 9, iv, 16);
+	else if (RAND_bytes(raw + 9, 16) != 1)
+		goto out;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, k->enc,
+	    raw + 9) != 1)
+		goto out;
+	if (EVP_EncryptUpdate(ctx, raw + HDR_LEN, &n1,
+	    msg != NULL ? msg : (const void *)"", (int)len) != 1)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, raw + HDR_LEN + n1, &n2) != 1)
+		goto out;
+	if ((size_t)n1 + (size_t)n2 != ctmax)
+		goto out;
+	if (fernet_mac(k, raw, HDR_LEN + ctmax, raw + HDR_LEN + ctmax) != 0)
+		goto out;
+	if ((tlen = b64_enclen(rawlen)) == 0 ||
+	    (t = malloc(tlen + 1)) == NULL) {
+		rc = PG_ENOMEM;
+		goto out;
+	}
+	b64url_encode(raw, rawlen, t);
+	*tok = t;
+	*toklen = tlen;
+	t = NULL;
+	rc = PG_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (raw != NULL) {
+		/* The buffer held no plaintext, but wipe it cheaply anyway. */
+		OPENSSL_cleanse(raw, rawlen < 64 ? rawlen : 64);
+		free(raw);
+	}
+	free(t);
+	return rc;
+}
+
+/*
+ * Verifies the MAC of a decoded token under k; 0 when it matches.
+ * CRYPTO_memcmp keeps the comparison time independent of the contents.
+ */
+static int
+fernet_check_mac(const struct fernet_key *k, const unsigned char *raw,
+    size_t rawlen)
+{
+	unsigned char	 mac[MAC_LEN];
+	int		 rc = -1;
+
+	if (fernet_mac(k, raw, rawlen - MAC_LEN, mac) != 0)
+		goto out;
+	if (CRYPTO_memcmp(mac, raw + rawlen - MAC_LEN, MAC_LEN) != 0)
+		goto out;
+	rc = 0;
+out:
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
+/* Decrypts and unpads the ciphertext of an already verified token. */
+static enum pg_err
+fernet_open(const struct fernet_key *k, const unsigned char *raw,
+    size_t rawlen, unsigned char **out, size_t *outlen)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	unsigned char	*p = NULL;
+	size_t		 ctlen = rawlen - HDR_LEN - MAC_LEN;
+	int		 n1 = 0, n2 = 0;
+	enum pg_err	 rc = PG_CRYPTO;
+
+	if (ctlen > INT_MAX - BLOCK)
+		goto out;
+	if ((p = malloc(ctlen + 1)) == NULL) {
+		rc = PG_ENOMEM;
+		goto out;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, k->enc,
+	    raw + 9) != 1)
+		goto out;
+	if (EVP_DecryptUpdate(ctx, p, &n1, raw + HDR_LEN, (int)ctlen) != 1)
+		goto out;
+	/* PKCS#7 padding is checked here; a bad pad is an invalid token. */
+	if (EVP_DecryptFinal_ex(ctx, p + n1, &n2) != 1)
+		goto out;
+	p[n1 + n2] = '\0';
+	*out = p;
+	*outlen = (size_t)n1 + (size_t)n2;
+	p = NULL;
+	rc = PG_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (p != NULL) {
+		OPENSSL_cleanse(p, ctlen + 1);
+		free(p);
+	}
+	return rc;
+}
+
+enum pg_err
+fernet_decrypt_at(const struct fernet_key *k, const char *tok,
+    size_t toklen, long ttl, uint64_t now, unsigned char **out,
+    size_t *outlen)
+{
+	unsigned char	*raw = NULL;
+	size_t		 rawlen = 0;
+	enum pg_err	 rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
+		goto out;
+	if (fernet_too_old(be64_get(raw + 1), ttl, now)) {
+		rc = PG_EXPIRED;
+		goto out;
+	}
+	if (fernet_check_mac(k, raw, rawlen) != 0) {
+		rc = PG_CRYPTO;
+		goto out;
+	}
+	rc = fernet_open(k, raw, rawlen, out, outlen);
+out:
+	free(raw);
+	return rc;
+}
+
+enum pg_err
+fernet_timestamp(const char *tok, size_t toklen, uint64_t *ts)
+{
+	unsigned char	*raw = NULL;
+	size_t		 rawlen = 0;
+	enum pg_err	 rc;
+
+	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
+		goto out;
+	*ts = be64_get(raw + 1);
+out:
+	free(raw);
+	return rc;
+}
+
+enum pg_err
+keyring_parse(const char *csv, struct keyring *r)
+{
+	const char	*p, *s, *e;
+	enum pg_err	 rc = PG_EINVAL;
+
+	memset(r, 0, sizeof(*r));
+	if (csv == NULL)
+		goto out;
+	p = csv;
+	for (;;) {
+		/* One entry: [spaces] key [spaces] (',' | end). */
+		s = p;
+		while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+			s++;
+		e = s;
+		while (*e != '\0' && *e != ',' && *e != ' ' && *e != '\t' &&
+		    *e != '\n' && *e != '\r')
+			e++;
+		p = e;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p != '\0' && *p != ',')
+			goto out;	/* a space inside a key */
+		if (r->n == KEYRING_MAX) {
+			rc = PG_TOOLARGE;
+			goto out;
+		}
+		if (fernet_key_parse(s, (size_t)(e - s), &r->keys[r->n]) !=
+		    PG_OK)
+			goto out;
+		r->n++;
+		if (*p == '\0')
+			break;
+		p++;
+	}
+	rc = PG_OK;
+out:
+	if (rc != PG_OK)
+		keyring_wipe(r);
+	return rc;
+}
+
+/* Reads the whole key file at path (at most KEYFILE_MAX bytes) into buf. */
+static enum pg_err
+keyfile_read(const char *path, char *buf, size_t bufsz)
+{
+	struct stat	 sb;
+	size_t		 n = 0;
+	ssize_t		 r;
+	int		 fd = -1;
+	enum pg_err	 rc = PG_SYSTEM;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		rc = errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1)
+		goto out;
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0) {
+		/* A key others can read is no longer a secret: refuse it. */
+		log_warnx("%s: must be a regular file of mode 0600", path);
+		rc = PG_CONFIG;
+		goto out;
+	}
+	while (n < bufsz - 1) {
+		if ((r = read(fd, buf + n, bufsz - 1 - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	rc = PG_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Creates path holding a fresh key, atomically: the key is written and
+ * synced to a private temporary file first, then link(2)ed into place.
+ * link never replaces an existing file, so when processes race, exactly
+ * one key wins and every loser then reads the winner's file.  Returns
+ * PG_OK also when another process won.
+ */
+static enum pg_err
+keyfile_create(const char *dir, const char *path)
+{
+	char		 tmp[PATH_MAX], key[FERNET_KEY_B64LEN + 2];
+	size_t		 n;
+	int		 fd = -1, dfd = -1, tmpmade = 0;
+	enum pg_err	 rc = PG_SYSTEM;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, KEYFILE_NAME) >=
+	    (int)sizeof(tmp)) {
+		rc = PG_TOOLARGE;
+		goto out;
+	}
+	if ((rc = fernet_key_generate(key)) != PG_OK)
+		goto out;
+	rc = PG_SYSTEM;
+	n = FERNET_KEY_B64LEN;
+	key[n++] = '\n';
+	/* mkstemp creates the file 0600 whatever the umask. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		log_warn("%s: mkstemp", dir);
+		goto out;
+	}
+	tmpmade = 1;
+	if (fchmod(fd, 0600) == -1 || write(fd, key, n) != (ssize_t)n ||
+	    fsync(fd) == -1) {
+		log_warn("%s", tmp);
+		goto out;
+	}
+	if (link(tmp, path) == -1 && errno != EEXIST) {
+		log_warn("link %s", path);
+		goto out;
+	}
+	/* Make the new name durable before anything is encrypted under it. */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+		(void)fsync(dfd);
+	rc = PG_OK;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	if (tmpmade)
+		(void)unlink(tmp);
+	return rc;
+}
+
+enum pg_err
+keyring_load(const char *csv, const char *state_dir, struct keyring *r)
+{
+	char		 path[PATH_MAX], buf[KEYFILE_MAX];
+	enum pg_err	 rc = PG_CONFIG;
+
+	memset(r, 0, sizeof(*r));
+	if (csv != NULL && csv[0] != '\0') {
+		if ((rc = keyring_parse(csv, r)) != PG_OK) {
+			/* Never the key itself: it might be almost right. */
+			log_warnx("STRIPE_ENCRYPTION_KEY: %s: each key must be "
+			    "32 url-safe base64-encoded bytes (44 characters)"
+			    ", at most %d keys, comma-separated",
+			    pg_strerror(rc), KEYRING_MAX);
+			rc = PG_CONFIG;
+		}
+		goto out;
+	}
+	if (state_dir == NULL || state_dir[0] == '\0') {
+		log_warnx("no STRIPE_ENCRYPTION_KEY and no state directory");
+		goto out;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", state_dir, KEYFILE_NAME) >=
+	    (int)sizeof(path)) {
+		log_warnx("state directory path too long");
+		goto out;
+	}
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("%s", state_dir);
+		rc = PG_SYSTEM;
+		goto out;
+	}
+	rc = keyfile_read(path, buf, sizeof(buf));
+	if (rc == PG_NOTFOUND) {
+		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
+			goto out;
+		rc = keyfile_read(path, buf, sizeof(buf));
+	}
+	if (rc != PG_OK) {
+		if (rc == PG_SYSTEM)
+			log_warn("%s", path);
+		goto out;
+	}
+	if (keyring_parse(buf, r) != PG_OK) {
+		log_warnx("%s: malformed key file", path);
+		rc = PG_CONFIG;
+		goto out;
+	}
+	log_warnx("STRIPE_ENCRYPTION_KEY not set: using the generated key in "
+	    "%s; back it up, or set STRIPE_ENCRYPTION_KEY", path);
+	rc = PG_OK;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (rc != PG_OK)
+		keyring_wipe(r);
+	return rc;
+}
+
+enum pg_err
+keyring_encrypt(const struct keyring *r, const void *msg, size_t len,
+    char **tok, size_t *toklen)
+{
+	*tok = NULL;
+	if (r->n == 0)
+		return PG_CONFIG;
+	return fernet_encrypt_at(&r->keys[0], msg, len, now_seconds(), NULL,
+	    tok, toklen);
+}
+
+/* keyring_decrypt at a given time (also used by rotation with no TTL). */
+static enum pg_err
+keyring_decrypt_at(const struct keyring *r, const char *tok, size_t toklen,
+    long ttl, uint64_t now, unsigned char **out, size_t *outlen)
+{
+	unsigned char	*raw = NULL;
+	size_t		 rawlen = 0, i;
+	enum pg_err	 rc;
+
+	*out = NULL;
+	*outlen = 0;
+	/* Decode once: the framing and the TTL do not depend on the key. */
+	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
+		goto out;
+	if (fernet_too_old(be64_get(raw + 1), ttl, now)) {
+		rc = PG_EXPIRED;
+		goto out;
+	}
+	rc = PG_CRYPTO;
+	for (i = 0; i < r->n; i++)
+		if (fernet_check_mac(&r->keys[i], raw, rawlen) == 0) {
+			rc = fernet_open(&r->keys[i], raw, rawlen, out, outlen);
+			if (rc == PG_OK || rc == PG_ENOMEM)
+				break;
+		}
+out:
+	free(raw);
+	return rc;
+}
+
+enum pg_err
+keyring_decrypt(const struct keyring *r, const char *tok, size_t toklen,
+    long ttl, unsigned char **out, size_t *outlen)
+{
+	return keyring_decrypt_at(r, tok, toklen, ttl, now_seconds(), out,
+	    outlen);
+}
+
+enum pg_err
+keyring_rotate(const struct keyring *r, const char *tok, size_t toklen,
+    char **newtok, size_t *newlen)
+{
+	unsigned char	*plain = NULL;
+	size_t		 plen = 0;
+	uint64_t	 ts = 0;
+	enum pg_err	 rc;
+
+	*newtok = NULL;
+	if (r->n == 0) {
+		rc = PG_CONFIG;
+		goto out;
+	}
+	if ((rc = fernet_timestamp(tok, toklen, &ts)) != PG_OK)
+		goto out;
+	/* As MultiFernet.rotate: no TTL, so expired tokens still rotate. */
+	if ((rc = keyring_decrypt_at(r, tok, toklen, FERNET_NO_TTL, 0, &plain,
+	    &plen)) != PG_OK)
+		goto out;
+	rc = fernet_encrypt_at(&r->keys[0], plain, plen, ts, NULL, newtok,
+	    newlen);
+out:
+	if (plain != NULL) {
+		OPENSSL_cleanse(plain, plen);
+		free(plain);
+	}
+	return rc;
+}
+
+int
+keyring_is_primary(const struct keyring *r, const char *tok, size_t toklen)
+{
+	unsigned char	*raw = NULL;
+	size_t		 rawlen = 0;
+	int		 rc = 0;
+
+	if (r->n == 0 || fernet_unpack(tok, toklen, &raw, &rawlen) != PG_OK)
+		goto out;
+	rc = fernet_check_mac(&r->keys[0], raw, rawlen) == 0;
+out:
+	free(raw);
+	return rc;
+}
+
+void
+keyring_wipe(struct keyring *r)
+{
+	if (r == NULL)
+		return;
+	OPENSSL_cleanse(r, sizeof(*r));
+}
