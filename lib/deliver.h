@@ -1,0 +1,50 @@
+/*
+ * payguard - delivery of webhook events to the site's own handler.
+ *
+ * The handler is an executable run without a shell: the raw event on its
+ * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE and PAYGUARD_EVENT_LIVEMODE
+ * (plus PATH and LANG) in an otherwise empty environment, so no secret of
+ * ours reaches it; its stdout discarded, its stderr into our log; killed
+ * with its process group when the time limit runs out.  Exit 0 means
+ * processed.
+ */
+#ifndef PG_DELIVER_H
+#define PG_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "err.h"
+#include "inbox.h"
+#include "store.h"
+
+struct deliver_result {
+	int	 ok;		/* handler exited 0 */
+	int	 status;	/* exit status, 128+signal, or -1 */
+	int	 timed_out;
+	char	 error[96];	/* short reason when !ok */
+};
+
+/* Runs handler once for the event. */
+enum pg_err	 deliver_run(const char *handler, uint32_t timeout_s,
+		    const char *id, const char *type, int livemode,
+		    const void *body, size_t len, struct deliver_result *res);
+/*
+ * Delivers a claimed event and records the outcome in the inbox.  Without
+ * a configured handler the event counts as delivered (it stays in the
+ * inbox for `payguard inbox`).
+ */
+enum pg_err	 deliver_claimed(struct store *st, const struct config *cfg,
+		    const char *id, const struct ev_hdr *h, const void *body,
+		    size_t len, struct deliver_result *res);
+/*
+ * Delivers every event due now, at most max (0: no limit); *done and
+ * *failed get the counts.  Used by `payguard inbox drain` and `worker`.
+ */
+enum pg_err	 deliver_due(struct store *st, const struct keyring *ring,
+		    const struct config *cfg, size_t max, size_t *done,
+		    size_t *failed);
+
+#endif /* PG_DELIVER_H */
