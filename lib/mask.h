@@ -34,6 +34,9 @@ enum pg_err	 mask_auto(const char *in, char *out, size_t outsz);
  * *out is malloc'd, the caller frees it.
  */
 enum pg_err	 mask_text(const char *in, size_t len, char **out);
+/* As mask_text, also giving the result's length (it may hold NULs). */
+enum pg_err	 mask_text_len(const char *in, size_t len, char **out,
+		    size_t *outlen);
 /* Returns 1 if key names a sensitive field (number, cvc, email, ...). */
 int		 mask_is_sensitive_key(const char *key);
 /*
