@@ -1,6 +1,7 @@
 /*
  * payguard - bounded, growable byte buffer.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

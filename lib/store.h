@@ -106,6 +106,12 @@ enum pg_err	 store_sweep(struct store_txn *txn, enum store_ns ns,
 /* Returns the number of live-or-expired records in ns (O(1)). */
 size_t		 store_count(struct store_txn *txn, enum store_ns ns);
 
+/*
+ * Sweeps a bounded number of expired records of every namespace, at most
+ * once every few seconds per process (cheap to call after each request).
+ */
+enum pg_err	 store_maintain(struct store *st, size_t budget);
+
 /* Current wall-clock time in ms / us since the epoch. */
 uint64_t	 store_now_ms(void);
 uint64_t	 store_now_us(void);

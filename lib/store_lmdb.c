@@ -46,6 +46,7 @@ struct store {
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
 	int		 unsynced;	/* lazily committed txns pending */
+	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
 	size_t		 mapsize;
 	/* Per-process sweep position for each namespace. */
 	unsigned char	 sweep_key[NS__MAX][STORE_KEY_MAX];
@@ -495,4 +496,40 @@ store_count(struct store_txn *t, enum store_ns ns)
 	if (mdb_stat(t->txn, t->st->dbi[ns], &s) != 0)
 		return 0;
 	return s.ms_entries;
+}
+
+struct maint_ctx {
+	size_t	 budget;
+	size_t	 swept;
+};
+
+static enum pg_err
+maint_txn(struct store_txn *t, void *arg)
+{
+	struct maint_ctx *m = arg;
+	size_t		 n;
+	int		 ns;
+	enum pg_err	 e;
+
+	m->swept = 0;
+	for (ns = 0; ns < NS__MAX; ns++) {
+		if ((e = store_sweep(t, (enum store_ns)ns, m->budget, &n)) != PG_OK)
+			return e;
+		m->swept += n;
+	}
+	return PG_OK;
+}
+
+enum pg_err
+store_maintain(struct store *st, size_t budget)
+{
+	struct maint_ctx m = { budget, 0 };
+	uint64_t	 now = store_now_ms();
+
+	if (st == NULL || (st->flags & STORE_RDONLY) ||
+	    now - st->last_maint < 5000)
+		return PG_OK;
+	st->last_maint = now;
+	/* Deleting expired records need not be synced on its own. */
+	return store_run(st, 1, maint_txn, &m);
 }

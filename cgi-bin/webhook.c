@@ -1,0 +1,387 @@
+/*
+ * webhook.fcgi - receives Stripe webhooks.
+ *
+ * POST only.  Each request goes through, in this order: rate limit (op
+ * "webhook", identity = source IP), source-IP allowlist, bounded raw body,
+ * Stripe-Signature (several secrets, tolerance both ways), payload
+ * validation, atomic duplicate detection, the durable inbox, and then
+ * either an immediate 200 (queue delivery: `payguard worker` or
+ * `payguard inbox drain` runs the handler) or the handler itself (sync
+ * delivery: 200 only if it succeeded).  Every outcome is an audit record;
+ * every rejection a Stripe-shaped JSON error.
+ *
+ * Works as FastCGI (mod_fcgid, lighttpd bin-path, spawn-fcgi) and,
+ * unchanged, as plain CGI.  Configuration is read once, before the first
+ * accept (see lib/config.h).
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "audit.h"
+#include "config.h"
+#include "crypto.h"
+#include "deliver.h"
+#include "event.h"
+#include "http.h"
+#include "inbox.h"
+#include "ipallow.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "sig.h"
+#include "store.h"
+
+#define OP_WEBHOOK	"webhook"
+
+/* Everything read before the first accept; read-only afterwards. */
+struct app {
+	struct config	 cfg;
+	int		 ready;		/* configuration and store usable */
+	struct store	*st;
+	struct keyring	 ring;
+	struct sig_ctx	*sig;
+	struct ipset	 allow;
+	struct ipset	 trusted;
+};
+
+/* Per-request state, reset for every request. */
+struct rq {
+	struct http_req		*req;
+	struct http_resp	 resp;
+	struct audit_ctx	 actx;
+	char			 client[IP_STR_MAX];
+	char			 resource[300];
+};
+
+static void
+audit(struct rq *q, const struct app *a, const char *type,
+    enum audit_sev sev, int success, struct json_object *details,
+    const char *action)
+{
+	struct audit_rec rec;
+
+	(void)a;
+	memset(&rec, 0, sizeof(rec));
+	rec.event_type = type;
+	rec.severity = sev;
+	rec.success = success;
+	rec.resource = q->resource;
+	rec.details = details;
+	rec.mitigated = action != NULL;
+	rec.mitigation_action = action;
+	audit_emit(&q->actx, &rec);
+}
+
+static struct json_object *
+detail(const char *k, const char *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o != NULL && k != NULL)
+		json_object_object_add(o, k, json_object_new_string(v));
+	return o;
+}
+
+/* A rejection: status, Stripe-shaped body, audit record. */
+static void
+reject(struct rq *q, const struct app *a, int status, const char *code,
+    const char *message, const char *type, enum audit_sev sev,
+    struct json_object *details)
+{
+	http_resp_error(&q->resp, status, "invalid_request_error", code, NULL,
+	    message);
+	if (details == NULL)
+		details = json_object_new_object();
+	json_object_object_add(details, "code", json_object_new_string(code));
+	json_object_object_add(details, "status", json_object_new_int(status));
+	audit(q, a, type, sev, 0, details, "request_rejected");
+}
+
+static void
+server_error(struct rq *q, const struct app *a, const char *code,
+    const char *what, enum pg_err e)
+{
+	http_resp_error(&q->resp, 500, "api_error", code, NULL,
+	    "The webhook could not be processed; it will be retried.");
+	audit(q, a, "store_failure", SEV_HIGH, 0, detail(what, pg_strerror(e)),
+	    NULL);
+}
+
+/* Steps 4-5: signature, payload, API version.  0 when the event may go
+ * on, else the response is already set. */
+static int
+verify(struct rq *q, const struct app *a, struct event_info *ev)
+{
+	const char	*why;
+	const char	*hdr = http_header(q->req, "Stripe-Signature");
+	enum sig_result	 sr;
+	size_t		 which = 0;
+	struct json_object *d;
+
+	sr = sig_verify(a->sig, hdr, q->req->body.data, q->req->body.len,
+	    a->cfg.wh_secrets, a->cfg.wh_nsecrets, a->cfg.wh_tolerance,
+	    (int64_t)time(NULL), &which);
+	if (sr != SIG_OK) {
+		reject(q, a, 400, sig_code(sr), sig_message(sr),
+		    "webhook_invalid_signature", SEV_HIGH, NULL);
+		return -1;
+	}
+	if (event_validate(q->req->body.data, q->req->body.len, ev, &why) !=
+	    PG_OK) {
+		reject(q, a, 400, "payload_invalid", why,
+		    "webhook_invalid_payload", SEV_MEDIUM, detail("reason", why));
+		return -1;
+	}
+	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
+	if (a->cfg.api_version != NULL && ev->api_version[0] != '\0' &&
+	    strcmp(ev->api_version, a->cfg.api_version) != 0) {
+		d = detail("event_api_version", ev->api_version);
+		json_object_object_add(d, "pinned_api_version",
+		    json_object_new_string(a->cfg.api_version));
+		json_object_object_add(d, "event_type",
+		    json_object_new_string(ev->type));
+		if (a->cfg.wh_strict_version) {
+			reject(q, a, 400, "api_version_mismatch",
+			    "The event's API version differs from the pinned "
+			    "STRIPE_API_VERSION.", "webhook_api_version_mismatch",
+			    SEV_MEDIUM, d);
+			return -1;
+		}
+		audit(q, a, "webhook_api_version_mismatch", SEV_LOW, 1, d, NULL);
+	}
+	return 0;
+}
+
+static struct json_object *
+event_detail(const struct event_info *ev, const struct ev_hdr *h)
+{
+	struct json_object *d = detail("event_type", ev->type);
+
+	json_object_object_add(d, "livemode",
+	    json_object_new_boolean(ev->livemode));
+	json_object_object_add(d, "state",
+	    json_object_new_string(ev_state_name(h->state)));
+	json_object_object_add(d, "attempts", json_object_new_int((int)h->attempts));
+	return d;
+}
+
+/* Steps 6-7 and delivery. */
+static void
+accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
+{
+	enum inbox_outcome	 out;
+	struct ev_hdr		 h;
+	struct deliver_result	 dr;
+	int			 sync = a->cfg.wh_delivery == DELIVERY_SYNC;
+	enum pg_err		 e;
+
+	e = inbox_accept(a->st, &a->ring, &a->cfg, ev, q->req->body.data,
+	    q->req->body.len, sync, &out, &h);
+	if (e != PG_OK) {
+		server_error(q, a, "store_failure", "inbox", e);
+		return;
+	}
+	switch (out) {
+	case INBOX_DUPLICATE:
+		http_resp_json(&q->resp, 200,
+		    "{\"received\":true,\"duplicate\":true}\n");
+		audit(q, a, "webhook_replay_detected", SEV_MEDIUM, 1,
+		    event_detail(ev, &h), "duplicate_not_delivered");
+		return;
+	case INBOX_IN_PROGRESS:
+		http_resp_error(&q->resp, 409, "invalid_request_error",
+		    "delivery_in_progress", NULL,
+		    "This event is being delivered by another request; "
+		    "retry later.");
+		audit(q, a, "webhook_replay_detected", SEV_MEDIUM, 0,
+		    event_detail(ev, &h), "duplicate_not_delivered");
+		return;
+	case INBOX_NEW:
+	case INBOX_RECLAIMED:
+		break;
+	}
+	if (!sync) {
+		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
+		audit(q, a, "webhook_validated", SEV_LOW, 1,
+		    event_detail(ev, &h), NULL);
+		return;
+	}
+	if ((e = deliver_claimed(a->st, &a->cfg, ev->id, &h, q->req->body.data,
+	    q->req->body.len, &dr)) != PG_OK) {
+		server_error(q, a, "store_failure", "inbox", e);
+		return;
+	}
+	if (dr.ok) {
+		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
+		audit(q, a, "webhook_validated", SEV_LOW, 1,
+		    event_detail(ev, &h), NULL);
+	} else {
+		/* 500 so that Stripe retries; the retry delivers again. */
+		http_resp_error(&q->resp, 500, "api_error", "handler_failed",
+		    NULL, "The site's handler failed; Stripe will retry.");
+		struct json_object *d = event_detail(ev, &h);
+		json_object_object_add(d, "error",
+		    json_object_new_string(dr.error));
+		audit(q, a, "webhook_delivery_failed", SEV_MEDIUM, 0, d, NULL);
+	}
+}
+
+static void
+handle(struct app *a, struct http_req *req)
+{
+	struct rq		 q;
+	struct rl_result	 rl;
+	struct event_info	 ev;
+	const char		*code = NULL;
+	int			 st;
+	enum pg_err		 e;
+
+	memset(&q, 0, sizeof(q));
+	q.req = req;
+	http_resp_init(&q.resp);
+	ip_client(req->remote_addr, http_header(req, "X-Forwarded-For"),
+	    &a->trusted, q.client, sizeof(q.client));
+	q.actx.state_dir = a->cfg.state_dir;
+	q.actx.source_ip = q.client;
+	q.actx.user_agent = req->user_agent;
+	q.actx.request_id = req->request_id;
+	q.actx.identity = "stripe";
+	snprintf(q.resource, sizeof(q.resource), "webhook");
+
+	if (!a->ready) {
+		/* The reason went to the error log once, at start-up. */
+		http_resp_error(&q.resp, 500, "api_error", NULL, NULL,
+		    "The webhook endpoint is not available.");
+		goto send;
+	}
+	/* 1. Rate limit, before any other work. */
+	e = rl_check(a->st, &a->cfg, OP_WEBHOOK, q.client, &rl);
+	rl_headers(&rl, OP_WEBHOOK, &q.resp);
+	if (rl.failed_open)
+		audit(&q, a, "store_failure", SEV_HIGH, 0,
+		    detail("rate_limiter", pg_strerror(e)), "failed_open");
+	if (!rl.allowed) {
+		reject(&q, a, 429, "rate_limited", "Too many requests; retry "
+		    "after the time in Retry-After.",
+		    "webhook_rate_limit_exceeded", SEV_MEDIUM,
+		    detail("operation", OP_WEBHOOK));
+		goto send;
+	}
+	if (strcmp(req->method, "POST") != 0) {
+		http_resp_header(&q.resp, "Allow", "POST");
+		reject(&q, a, 405, "method_not_allowed",
+		    "Webhooks must be sent with POST.",
+		    "security_validation_failed", SEV_LOW,
+		    detail("reason", "method_not_allowed"));
+		goto send;
+	}
+	/* 2. Source IP. */
+	if (!ipset_match(&a->allow, q.client)) {
+		reject(&q, a, 403, "ip_not_allowed",
+		    "The source address is not allowed to send webhooks.",
+		    "webhook_invalid_ip", SEV_HIGH, NULL);
+		goto send;
+	}
+	/* 3. The exact raw body, bounded. */
+	if ((st = http_read_body(req, a->cfg.max_body, &code)) != 0) {
+		reject(&q, a, st, code, st == 413 ? "The payload is too large." :
+		    st == 411 ? "A Content-Length is required." :
+		    "The request body is malformed.",
+		    "webhook_invalid_payload", SEV_MEDIUM, NULL);
+		goto send;
+	}
+	/* 4-5. Signature and payload. */
+	if (verify(&q, a, &ev) != 0)
+		goto send;
+	/* 6-7. Duplicates, inbox, delivery. */
+	accept_event(&q, a, &ev);
+send:
+	/* Every state change is durable before the response goes out. */
+	if (a->st != NULL)
+		store_sync(a->st);
+	http_send(req, &q.resp);
+	http_resp_free(&q.resp);
+}
+
+/* Loads everything the requests need; on failure logs one line naming
+ * the problem (never a value) and leaves a->ready at 0. */
+static void
+setup(struct app *a)
+{
+	char		 err[256];
+	size_t		 bad = 0;
+	enum pg_err	 e;
+
+	if (config_load(&a->cfg, CFG_NEED_WEBHOOK, err, sizeof(err)) != PG_OK) {
+		log_warnx("refusing to serve: %s", err);
+		return;
+	}
+	if (a->cfg.wh_allowed_ips != NULL) {
+		if (ipset_parse(a->cfg.wh_allowed_ips, &a->allow, &bad) != PG_OK) {
+			log_warnx("refusing to serve: STRIPE_WEBHOOK_ALLOWED_IPS: "
+			    "entry %zu is not an IP address or CIDR", bad);
+			return;
+		}
+	} else if (ipset_load_file(a->cfg.wh_ips_file, &a->allow) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_WEBHOOK_IPS_FILE: "
+		    "cannot load %s", a->cfg.wh_ips_file);
+		return;
+	}
+	if (a->cfg.trusted_proxies != NULL &&
+	    ipset_parse(a->cfg.trusted_proxies, &a->trusted, &bad) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_TRUSTED_PROXIES: "
+		    "entry %zu is not an IP address or CIDR", bad);
+		return;
+	}
+	if ((e = keyring_load(a->cfg.enc_keys, a->cfg.state_dir, &a->ring)) !=
+	    PG_OK) {
+		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
+		    pg_strerror(e));
+		return;
+	}
+	if ((e = store_open(a->cfg.state_dir, a->cfg.sync ? 0 : STORE_NOSYNC,
+	    &a->st)) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
+		    "the store: %s", pg_strerror(e));
+		return;
+	}
+	if (sig_ctx_new(&a->sig) != PG_OK) {
+		log_warnx("refusing to serve: cannot initialise HMAC");
+		return;
+	}
+	a->ready = 1;
+}
+
+int
+main(void)
+{
+	struct app		 a;
+	struct http_server	*srv = NULL;
+	struct http_req		 req;
+
+	log_init("webhook.fcgi");
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	memset(&a, 0, sizeof(a));
+	setup(&a);
+	if (http_server_new(&srv) != PG_OK)
+		return 1;
+	while (http_accept(srv, &req) == 1) {
+		handle(&a, &req);
+		http_finish(&req);
+		if (a.ready)
+			store_maintain(a.st, 64);
+	}
+	http_server_free(srv);
+	sig_ctx_free(a.sig);
+	store_close(a.st);
+	keyring_wipe(&a.ring);
+	config_free(&a.cfg);
+	return 0;
+}
