@@ -125,7 +125,8 @@ sig_parse(const char *hdr, struct sig_header *out)
 			out->t = t;
 			have_t = 1;
 		} else if (klen == 2 && ks[0] == 'v' && ks[1] == '1') {
-			/* Not 64 hex digits: cannot match, ignored (as Go). */
+			/* Not 64 hex digits: present, but cannot match. */
+			out->nv1_seen++;
 			if (vlen != 64 || out->nv1 == SIG_MAX_V1)
 				continue;
 			for (i = 0; i < 32; i++) {
@@ -204,7 +205,7 @@ sig_verify(struct sig_ctx *c, const char *hdr, const void *body, size_t len,
 
 	if ((r = sig_parse(hdr, &h)) != SIG_OK)
 		return r;
-	if (h.nv1 == 0)
+	if (h.nv1_seen == 0)
 		return SIG_NO_V1;
 	for (s = 0; s < nsecrets && !match; s++) {
 		if (mac_raw(c, secrets[s], h.t, body, len, md) != PG_OK)

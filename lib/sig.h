@@ -32,7 +32,8 @@ enum sig_result {
 
 struct sig_header {
 	int64_t		 t;
-	size_t		 nv1;
+	size_t		 nv1;		/* well-formed v1 entries */
+	size_t		 nv1_seen;	/* v1 entries of any form */
 	unsigned char	 v1[SIG_MAX_V1][32];
 };
 
