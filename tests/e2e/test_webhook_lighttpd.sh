@@ -1,0 +1,83 @@
+#!/bin/bash
+# webhook.fcgi under lighttpd 1.4:
+#   1. bin-path, the shipped apache-conf/lighttpd-payguard.conf included as is
+#   2. a spawn-fcgi pool (the recipe in that file's comment) + lighttpd
+#      connecting to its socket
+# Both share one state dir: an event received by one is a duplicate for
+# the other.  Ports 19120-19121.
+. "$SRC/tests/harness/lib.sh"
+pg_setup
+make_handler
+P_BIN=19120 P_EXT=19121
+need_ports $P_BIN $P_EXT
+
+INI=$BASE/payguard.ini
+write_ini "$INI" STRIPE_WEBHOOK_SECRET="$SECRET" STRIPE_WEBHOOK_ALLOWED_IPS=127.0.0.1,::1 \
+    STRIPE_API_VERSION=2024-06-20 PAYGUARD_WEBHOOK_HANDLER="$HANDLER" \
+    PAYGUARD_WEBHOOK_DELIVERY=sync PAYGUARD_RATE_LIMITS=webhook=1000
+CLI_ENV=(PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$INI")
+
+# ------------------------------------------------------------ 1. bin-path
+start_lighttpd lt $P_BIN "$INI" 2
+LT_ERR=$ERRLOG
+LT_URL=$WH_URL
+LT_PID=$LIGHTTPD_PID
+workers=$(pids_of_exe "$BIN/webhook.fcgi")
+is "$(echo $workers | wc -w)" 2 "bin-path: max-procs 2 -> two webhook.fcgi processes"
+is "$(for p in $workers; do stat -c %U /proc/$p; done | sort -u)" "$WWW" "bin-path: they run as www-data"
+check "bin-path: they got the bin-environment" \
+    bash -c 'tr "\0" "\n" < "/proc/$1/environ" | grep -qx "PAYGUARD_CONFIG=$2"' _ "$(echo $workers | cut -d" " -f1)" "$INI"
+
+newev; A=$EV; AF=$EVF
+post_event "$LT_URL" "$AF" "$(sign "$AF")" -H 'X-Request-ID: lighttpd.1'
+expect_status 200 "bin-path: valid event (sync delivery)"
+check_headers "bin-path 200"
+is "$(hdr X-Request-ID)" lighttpd.1 "bin-path: X-Request-ID echoed"
+is "$(runs "$A")" 1 "bin-path: handler ran once, as part of the request"
+post_event "$LT_URL" "$AF" "$(sign "$AF")"
+is "$RS/$(jb .duplicate)/$(runs "$A")" "200/true/1" "bin-path: repeat is a duplicate"
+n=$(audit_n)
+post_event "$LT_URL" "$AF" "$(sign "$AF" $(( $(now) - 1000 )))"
+expect_error 400 timestamp_too_old "bin-path: old timestamp"
+expect_audit "$n" "" "bin-path: old timestamp"
+http DELETE "$LT_URL"
+expect_error 405 method_not_allowed "bin-path: DELETE"
+is "$(hdr Allow)" POST "bin-path: Allow: POST"
+head -c 600000 /dev/zero | tr '\0' x > "$BASE/huge.json"
+post_event "$LT_URL" "$BASE/huge.json" "$(sign "$BASE/huge.json")"
+expect_error 413 payload_too_large "bin-path: 600 KB body answered by payguard"
+newev
+touch "$HOUT/fail_once.$EV"
+post_event "$LT_URL" "$EVF" "$(sign "$EVF")"
+is "$RS/$(jb .error.code)" "500/handler_failed" "bin-path: failing handler -> 500 (Stripe retries)"
+post_event "$LT_URL" "$EVF" "$(sign "$EVF")"
+is "$RS/$(runs "$EV")" "200/2" "bin-path: the retry is delivered"
+
+# ------------------------------------------------- 2. spawn-fcgi pool
+start_spawn_fcgi sp "$INI" 2
+is "$(for p in $SPAWN_PIDS; do stat -c %U /proc/$p; done | sort -u)" "$WWW" "spawn-fcgi: two processes, as www-data"
+start_lighttpd_ext lx $P_EXT "$SPAWN_SOCK"
+LX_ERR=$ERRLOG
+post_event "$WH_URL" "$AF" "$(sign "$AF")"
+is "$RS/$(jb .duplicate)/$(runs "$A")" "200/true/1" "spawn-fcgi: an event received via bin-path is a duplicate"
+newev; B=$EV
+post_event "$WH_URL" "$EVF" "$(sign "$EVF")"
+is "$RS/$(jb .received)/$(runs "$B")" "200/true/1" "spawn-fcgi: valid event delivered"
+check_headers "spawn-fcgi 200"
+post_event "$LT_URL" "$EVF" "$(sign "$EVF")"
+is "$RS/$(jb .duplicate)/$(runs "$B")" "200/true/1" "bin-path: an event received via spawn-fcgi is a duplicate"
+http GET "$WH_URL"
+expect_error 405 method_not_allowed "spawn-fcgi: GET"
+inbox_json
+is "$(inbox_field "$A" state)/$(inbox_field "$B" state)" "delivered/delivered" "inbox: both delivered"
+
+# ------------------------------------------------------------- shutdown
+stop_pid $LT_PID INT 10
+left=$(pids_of_exe "$BIN/webhook.fcgi" | sort)
+is "$left" "$(echo $SPAWN_PIDS | tr ' ' '\n' | sort)" "lighttpd stopped: only the spawn-fcgi processes remain"
+for p in $SPAWN_PIDS; do stop_pid "$p" TERM 5; done
+check "spawn-fcgi processes stopped by pid" test -z "$(pids_of_exe "$BIN/webhook.fcgi")"
+
+check "audit log is JSON lines" audit_all_json "$AUDIT"
+scan_leaks "lighttpd" "$AUDIT" "$LT_ERR" "$LX_ERR" "$BASE"/*/logs/*.log "$LOGS/cli.log"
+finish
