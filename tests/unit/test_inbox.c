@@ -1,0 +1,300 @@
+/* Unit tests: lib/inbox and lib/deliver (dedup, claims, leases, retries,
+ * dead letters, encryption at rest, handler environment and timeout). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "inbox.h"
+
+static char dir[4096], hdir[4200];
+static struct config cfg;
+static struct keyring ring;
+static struct store *st;
+
+static const char body[] = "{\"id\":\"evt_A1\",\"object\":\"event\","
+    "\"type\":\"customer.created\",\"created\":1,"
+    "\"data\":{\"object\":{\"email\":\"plaintext.canary@example.com\"}}}";
+
+static void
+write_script(const char *name, const char *text)
+{
+	char	 p[4400];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", hdir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(p, 0755);
+}
+
+static int
+setup(void **s)
+{
+	char	 err[256], key[FERNET_KEY_B64LEN + 1];
+
+	(void)s;
+	snprintf(dir, sizeof(dir), "/tmp/pg-inbox-test.%d", (int)getpid());
+	snprintf(hdir, sizeof(hdir), "%s-h", dir);
+	mkdir(hdir, 0700);
+	setenv("PAYGUARD_MAX_ATTEMPTS", "3", 1);
+	setenv("PAYGUARD_RETRY_BASE", "0", 1);
+	setenv("PAYGUARD_HANDLER_TIMEOUT", "2", 1);
+	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
+		return -1;
+	if (fernet_key_generate(key) != PG_OK || keyring_parse(key, &ring) != PG_OK)
+		return -1;
+	return store_open(dir, 0, &st) == PG_OK ? 0 : -1;
+}
+
+static int
+teardown(void **s)
+{
+	char	 cmd[9000];
+
+	(void)s;
+	store_close(st);
+	config_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, hdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct event_info
+mkev(const char *id)
+{
+	struct event_info ev;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.id, sizeof(ev.id), "%s", id);
+	snprintf(ev.type, sizeof(ev.type), "customer.created");
+	ev.created = 1;
+	return ev;
+}
+
+static void
+test_accept_dedup_queue(void **s)
+{
+	struct event_info ev = mkev("evt_A1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h;
+	char		 id[EVENT_ID_MAX + 1];
+	unsigned char	*b = NULL;
+	size_t		 len;
+
+	(void)s;
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_NEW);
+	assert_int_equal(h.state, EV_PENDING);
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_DUPLICATE);
+	/* The worker claims it once; a second claim finds nothing due. */
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
+	assert_string_equal(id, "evt_A1");
+	assert_int_equal(h.state, EV_DELIVERING);
+	assert_int_equal(h.attempts, 1);
+	assert_int_equal(len, strlen(body));
+	assert_memory_equal(b, body, len);
+	free(b);
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len),
+	    PG_NOTFOUND);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_A1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_get(st, &ring, "evt_A1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DELIVERED);
+	/* Still a duplicate after delivery. */
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_DUPLICATE);
+}
+
+static void
+test_sync_claims(void **s)
+{
+	struct event_info ev = mkev("evt_S1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h;
+
+	(void)s;
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_NEW);
+	assert_int_equal(h.state, EV_DELIVERING);
+	/* While the first holds the lease: in progress, never a 2nd run. */
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_IN_PROGRESS);
+	/* It failed: Stripe's retry reclaims and delivers again. */
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 0, 1, "exit 1"), PG_OK);
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_RECLAIMED);
+	assert_int_equal(h.attempts, 2);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_DUPLICATE);
+}
+
+static void
+test_retries_dead_letter(void **s)
+{
+	struct event_info ev = mkev("evt_D1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h;
+	size_t		 done, failed, n;
+
+	(void)s;
+	write_script("fail.sh", "#!/bin/sh\ncat >/dev/null\nexit 3\n");
+	free(cfg.wh_handler);
+	cfg.wh_handler = malloc(4400);
+	snprintf(cfg.wh_handler, 4400, "%s/fail.sh", hdir);
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	/* Base 0: every retry is due at once; 3 attempts, then dead. */
+	assert_int_equal(deliver_due(st, &ring, &cfg, 0, &done, &failed), PG_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(failed, 3);
+	assert_int_equal(inbox_get(st, &ring, "evt_D1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DEAD);
+	assert_int_equal(h.attempts, 3);
+	assert_int_equal(h.last_status, 3);
+	assert_string_equal(h.last_error, "handler exited 3");
+	/* Operator retry, with a handler that now works. */
+	write_script("fail.sh", "#!/bin/sh\ncat >/dev/null\nexit 0\n");
+	assert_int_equal(inbox_retry(st, "evt_D1"), PG_OK);
+	assert_int_equal(deliver_due(st, &ring, &cfg, 0, &done, &failed), PG_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(inbox_retry(st, "evt_D1"), PG_CONFLICT);
+	assert_int_equal(inbox_retry(st, "evt_nope"), PG_NOTFOUND);
+	/* Purge removes only dead letters unless asked for all. */
+	assert_int_equal(inbox_purge(st, 0, &n), PG_OK);
+	assert_int_equal(n, 0);
+	free(cfg.wh_handler);
+	cfg.wh_handler = NULL;
+}
+
+static void
+test_handler_env_and_timeout(void **s)
+{
+	struct deliver_result r;
+	char		 script[9000], out[4400], buf[4096];
+	FILE		*f;
+	size_t		 n;
+
+	(void)s;
+	snprintf(out, sizeof(out), "%s/env.out", hdir);
+	snprintf(script, sizeof(script), "#!/bin/sh\nenv > %s\ncat >> %s\n", out, out);
+	write_script("env.sh", script);
+	snprintf(script, sizeof(script), "%s/env.sh", hdir);
+	setenv("STRIPE_WEBHOOK_SECRET", "whsec_must_not_leak_12345", 1);
+	assert_int_equal(deliver_run(script, 5, "evt_E1", "invoice.paid", 1,
+	    body, strlen(body), &r), PG_OK);
+	assert_true(r.ok);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "PAYGUARD_EVENT_ID=evt_E1\n"));
+	assert_non_null(strstr(buf, "PAYGUARD_EVENT_TYPE=invoice.paid\n"));
+	assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=true\n"));
+	assert_null(strstr(buf, "whsec_must_not_leak"));
+	assert_non_null(strstr(buf, body));	/* raw event on stdin */
+	/* A hanging handler is killed at the limit. */
+	write_script("hang.sh", "#!/bin/sh\nsleep 30\n");
+	snprintf(script, sizeof(script), "%s/hang.sh", hdir);
+	assert_int_equal(deliver_run(script, 1, "evt_E2", "x", 0, body,
+	    strlen(body), &r), PG_OK);
+	assert_false(r.ok);
+	assert_true(r.timed_out);
+	/* A handler that does not read a large body still finishes. */
+	{
+		static char big[600000];
+		memset(big, 'x', sizeof(big));
+		write_script("noread.sh", "#!/bin/sh\nexit 0\n");
+		snprintf(script, sizeof(script), "%s/noread.sh", hdir);
+		assert_int_equal(deliver_run(script, 5, "evt_E3", "x", 0, big,
+		    sizeof(big), &r), PG_OK);
+		assert_true(r.ok);
+	}
+	/* Missing executable: a failure, not a crash. */
+	assert_int_equal(deliver_run("/nonexistent/handler", 5, "evt_E4", "x",
+	    0, body, strlen(body), &r), PG_OK);
+	assert_false(r.ok);
+	assert_int_equal(r.status, 127);
+}
+
+/* The raw store file never holds the event in plaintext. */
+static void
+test_encrypted_at_rest(void **s)
+{
+	char		 p[4200];
+	int		 fd;
+	static char	 data[64 << 20];
+	ssize_t		 n;
+
+	(void)s;
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, data, sizeof(data));
+	close(fd);
+	assert_true(n > 0);
+	assert_null(memmem(data, (size_t)n, "plaintext.canary", 16));
+	assert_null(memmem(data, (size_t)n, "customer.created\",\"created", 26));
+}
+
+/* A claim whose process died is taken over when its lease runs out. */
+static void
+test_lease_takeover(void **s)
+{
+	struct event_info ev = mkev("evt_L1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h;
+	char		 id[EVENT_ID_MAX + 1];
+	unsigned char	*b;
+	size_t		 len;
+
+	(void)s;
+	cfg.wh_handler_timeout = 0;	/* lease = 10 s margin only */
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    1, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_NEW);
+	/* Nothing due yet: the lease is live. */
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len),
+	    PG_NOTFOUND);
+	sleep(11);
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
+	assert_string_equal(id, "evt_L1");
+	assert_int_equal(h.attempts, 2);
+	free(b);
+	cfg.wh_handler_timeout = 2;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept_dedup_queue),
+		cmocka_unit_test(test_sync_claims),
+		cmocka_unit_test(test_retries_dead_letter),
+		cmocka_unit_test(test_handler_env_and_timeout),
+		cmocka_unit_test(test_encrypted_at_rest),
+		cmocka_unit_test(test_lease_takeover),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
