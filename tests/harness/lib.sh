@@ -397,6 +397,27 @@ scan_leaks() {
 	else not_ok "$d: leaked into:$hit"; fi
 }
 
+# burst DIR N FN: runs "FN I" for I in 1..N in N background processes that
+# all start at once (a barrier file), waits for all of them.
+burst() {
+	local d=$1 n=$2 fn=$3 i pids=()
+	mkdir -p "$d"
+	rm -f "$d/go"
+	for i in $(seq "$n"); do
+		( while [ ! -e "$d/go" ]; do sleep 0.01; done; "$fn" "$i" ) &
+		pids+=($!)
+	done
+	sleep 0.3
+	touch "$d/go"
+	wait "${pids[@]}"
+}
+# curl_status URL FILE SIGNATURE: prints the status code only
+curl_status() {
+	curl -sS -o /dev/null -w '%{http_code}\n' --max-time 60 -H 'Expect:' \
+	    -H 'Content-Type: application/json' -H "Stripe-Signature: $3" \
+	    --data-binary "@$2" "$1" 2>>"$LOGS/curl.log" || true
+}
+
 # ----------------------------------------------------------- handler
 # make_handler: $HOUT/handler (root 0755), run by webhook.fcgi / payguard
 # as www-data without a shell.  Each run appends "ID TYPE LIVEMODE" to
@@ -425,7 +446,8 @@ runs() { if [ -f "$HOUT/runs.log" ]; then grep -c "^$1 " "$HOUT/runs.log"; else 
 # log in ERRLOG; the pid is tracked and stopped by pg_cleanup or stop_pid.
 
 # _apache_head NAME PORT: $BASE/NAME layout and the common top of
-# httpd.conf (event MPM, User www-data, mod_fcgid IPC under run/).
+# httpd.conf (event MPM, User www-data, mod_fcgid IPC under run/), plus
+# the lines in $APACHE_EXTRA.
 _apache_head() {
 	R=$BASE/$1
 	mkdir -p "$R/logs" "$R/run" "$R/htdocs"
@@ -458,6 +480,7 @@ DocumentRoot "$R/htdocs"
 </Directory>
 FcgidIPCDir run/fcgidsock
 FcgidProcessTableFile run/fcgid_shm
+${APACHE_EXTRA:-}
 EOF
 }
 # _apache_run NAME PORT: config test, then the server in the foreground
