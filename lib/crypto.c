@@ -23,7 +23,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include "crypto.h"
@@ -164,17 +164,69 @@ be64_get(const unsigned char *p)
 	return v;
 }
 
+/*
+ * OpenSSL 3 looks algorithms up by name on every implicit use
+ * (EVP_aes_128_cbc(), HMAC()); that lookup cost more than the crypto on
+ * 1 KB messages.  So the cipher and an HMAC-SHA256 context template are
+ * fetched once per process and kept (fetched objects are reference
+ * counted and may be shared; each call still gets its own context).
+ */
+static EVP_CIPHER	*aes_cbc;
+static EVP_MAC_CTX	*hmac_tmpl;
+
+static const EVP_CIPHER *
+cipher_aes_cbc(void)
+{
+	if (aes_cbc == NULL)
+		aes_cbc = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
+	return aes_cbc;
+}
+
+static EVP_MAC_CTX *
+hmac_new(void)
+{
+	OSSL_PARAM	 params[2];
+	EVP_MAC		*mac;
+
+	if (hmac_tmpl == NULL) {
+		if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+			return NULL;
+		hmac_tmpl = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac);	/* the context holds its own ref */
+		if (hmac_tmpl == NULL)
+			return NULL;
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (EVP_MAC_CTX_set_params(hmac_tmpl, params) != 1) {
+			EVP_MAC_CTX_free(hmac_tmpl);
+			hmac_tmpl = NULL;
+			return NULL;
+		}
+	}
+	return EVP_MAC_CTX_dup(hmac_tmpl);
+}
+
 /* HMAC-SHA256 of n bytes under the signing key into mac. */
 static int
 fernet_mac(const struct fernet_key *k, const unsigned char *p, size_t n,
     unsigned char mac[MAC_LEN])
 {
-	unsigned int	 maclen = 0;
+	EVP_MAC_CTX	*ctx = NULL;
+	size_t		 maclen = 0;
+	int		 rc = -1;
 
-	if (HMAC(EVP_sha256(), k->sign, sizeof(k->sign), p, n, mac,
-	    &maclen) == NULL || maclen != MAC_LEN)
-		return -1;
-	return 0;
+	if ((ctx = hmac_new()) == NULL)
+		goto out;
+	if (EVP_MAC_init(ctx, k->sign, sizeof(k->sign), NULL) != 1 ||
+	    EVP_MAC_update(ctx, p, n) != 1 ||
+	    EVP_MAC_final(ctx, mac, &maclen, MAC_LEN) != 1 ||
+	    maclen != MAC_LEN)
+		goto out;
+	rc = 0;
+out:
+	EVP_MAC_CTX_free(ctx);
+	return rc;
 }
 
 /*
@@ -298,7 +350,7 @@ fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, k->enc,
+	if (EVP_EncryptInit_ex(ctx, cipher_aes_cbc(), NULL, k->enc,
 	    raw + 9) != 1)
 		goto out;
 	if (EVP_EncryptUpdate(ctx, raw + HDR_LEN, &n1,
@@ -371,7 +423,7 @@ fernet_open(const struct fernet_key *k, const unsigned char *raw,
 	}
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, k->enc,
+	if (EVP_DecryptInit_ex(ctx, cipher_aes_cbc(), NULL, k->enc,
 	    raw + 9) != 1)
 		goto out;
 	if (EVP_DecryptUpdate(ctx, p, &n1, raw + HDR_LEN, (int)ctlen) != 1)
