@@ -189,7 +189,7 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 	size_t		 hlen, toklen, plen, i;
 	unsigned char	*plain = NULL;
 	uint64_t	 ts;
-	char		 want[32];
+	char		 want[32], kbuf[64];
 
 	if (klen >= 3 && memcmp(key, "zz_", 3) == 0) {
 		c->foreign++;
@@ -206,7 +206,12 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 	else
 		c->unreadable++;
 	free(plain);
-	i = (size_t)strtoul((const char *)key + 4, NULL, 10);
+	/* Keys are not NUL-terminated: copy before parsing. */
+	if (klen >= sizeof(kbuf))
+		return -1;
+	memcpy(kbuf, key, klen);
+	kbuf[klen] = '\0';
+	i = (size_t)strtoul(kbuf + 4, NULL, 10);
 	if (fernet_timestamp(tok, toklen, &ts) != PG_OK ||
 	    ts != 1600000000 + i)
 		c->ts_kept = 0;
