@@ -52,6 +52,9 @@ HELPERS    := $(HELPER_SRCS:tests/helpers/%.c=$(O)/helpers/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
+# Keep objects: they are not throw-away intermediates.
+.SECONDARY:
+
 .PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install clean lint
 
 all: $(PROGS) $(O)/payguard $(HELPERS)

@@ -44,6 +44,8 @@ struct store_txn;
 /* Flags for store_put. */
 #define STORE_NOOVERWRITE 0x01	/* PG_EXISTS if a live record is present */
 #define STORE_LAZY	  0x02	/* the txn need not be synced (rate windows) */
+#define STORE_DERIVED	  0x04	/* rebuildable (audit index): never forces an
+				   fsync, not even at the next store_sync */
 
 /*
  * Opens (creating, 0700/0600) the store in dir.  Must be called in the

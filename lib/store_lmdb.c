@@ -58,6 +58,7 @@ struct store_txn {
 	MDB_txn		*txn;
 	int		 write;
 	int		 durable;	/* a non-lazy put happened */
+	int		 lazy;		/* a lazy (not derived) put happened */
 	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
 };
 
@@ -262,10 +263,10 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 		}
 		if (rc != 0)
 			return xlate("mdb_txn_commit", rc);
-		if (lazy)
-			st->unsynced = 1;
-		else
+		if (!lazy)
 			st->unsynced = 0;
+		else if (t.lazy)
+			st->unsynced = 1;
 		return PG_OK;
 	}
 	log_warnx("store: transaction retried %d times", RUN_RETRIES);
@@ -346,7 +347,11 @@ store_put(struct store_txn *t, enum store_ns ns, const void *key,
 	memcpy(v.mv_data, &expires, VHDR);
 	if (vlen > 0)
 		memcpy((char *)v.mv_data + VHDR, val, vlen);
-	if (!(flags & STORE_LAZY))
+	if (flags & STORE_DERIVED)
+		;
+	else if (flags & STORE_LAZY)
+		t->lazy = 1;
+	else
 		t->durable = 1;
 	return PG_OK;
 }
