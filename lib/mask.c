@@ -120,14 +120,19 @@ card_digits(const char *in)
 static enum pg_err
 mask_digits(const char *in, size_t keep_head, char *out, size_t outsz)
 {
-	size_t	 n, i = 0, k = 0, tail = 4;
+	size_t		 n, i = 0, k = 0, tail = 4;
+	enum pg_err	 rc;
 
-	if (in == NULL || (n = card_digits(in)) == 0)
-		return put_str(MASK_STARS, 4, out, outsz);
+	if (in == NULL || (n = card_digits(in)) == 0) {
+		rc = put_str(MASK_STARS, 4, out, outsz);
+		goto out;
+	}
 	if (n < 8)
 		keep_head = tail = 0;	/* too short to show any of it */
-	if (outsz == 0 || n >= outsz)
-		return put_str("", n + 1, out, outsz);
+	if (n >= outsz) {
+		rc = put_str("", n + 1, out, outsz);
+		goto out;
+	}
 	for (; *in != '\0'; in++) {
 		if (*in < '0' || *in > '9')
 			continue;
@@ -135,7 +140,9 @@ mask_digits(const char *in, size_t keep_head, char *out, size_t outsz)
 		k++;
 	}
 	out[i] = '\0';
-	return PG_OK;
+	rc = PG_OK;
+out:
+	return rc;
 }
 
 enum pg_err
@@ -206,13 +213,16 @@ mask_email(const char *in, char *out, size_t outsz)
 {
 	const char	*at, *dom;
 	size_t		 len, llen, first, last = 0, nch = 0, i, o = 0, dlen, need;
+	enum pg_err	 rc;
 
-	if (in == NULL)
-		return put_str(MASK_STARS, 4, out, outsz);
+	/* Not exactly one '@' with text on both sides: mask it all. */
+	if (in == NULL || (at = strchr(in, '@')) == NULL ||
+	    strchr(at + 1, '@') != NULL || at == in || at[1] == '\0' ||
+	    !utf8_valid(in, strlen(in))) {
+		rc = put_str(MASK_STARS, 4, out, outsz);
+		goto out;
+	}
 	len = strlen(in);
-	if ((at = strchr(in, '@')) == NULL || strchr(at + 1, '@') != NULL ||
-	    at == in || at[1] == '\0' || !utf8_valid(in, len))
-		return put_str(MASK_STARS, 4, out, outsz);
 	llen = (size_t)(at - in);
 	dom = at + 1;
 	dlen = len - llen - 1;
@@ -225,8 +235,10 @@ mask_email(const char *in, char *out, size_t outsz)
 	}
 	need = (nch >= 2 ? first : 0) + 3 + (nch >= 3 ? llen - last : 0) +
 	    1 + dlen;
-	if (need >= outsz)
-		return put_str("", outsz, out, outsz);
+	if (need >= outsz) {
+		rc = put_str("", outsz, out, outsz);
+		goto out;
+	}
 	if (nch >= 2) {
 		memcpy(out, in, first);
 		o = first;
@@ -241,7 +253,9 @@ mask_email(const char *in, char *out, size_t outsz)
 	memcpy(out + o, dom, dlen);
 	o += dlen;
 	out[o] = '\0';
-	return PG_OK;
+	rc = PG_OK;
+out:
+	return rc;
 }
 
 /* The known prefix of s, or NULL. */
@@ -261,20 +275,22 @@ secret_prefix(const char *s)
 enum pg_err
 mask_secret(const char *in, char *out, size_t outsz)
 {
-	const char	*pfx;
-	size_t		 plen, len, i;
+	const char	*pfx = NULL;
+	size_t		 plen = 0, len = 0, i;
 	char		 tmp[32];
+	int		 show = 0;
 
-	if (in == NULL || (pfx = secret_prefix(in)) == NULL)
+	if (in != NULL && (pfx = secret_prefix(in)) != NULL) {
+		len = strlen(in);
+		plen = strlen(pfx);
+		show = len - plen >= SECRET_MIN_TAIL;
+		/* Only printable ASCII is shown: nothing odd reaches a log. */
+		for (i = len - 4; show && i < len; i++)
+			if (!isgraph((unsigned char)in[i]))
+				show = 0;
+	}
+	if (!show)
 		return put_str(MASK_STARS, 4, out, outsz);
-	len = strlen(in);
-	plen = strlen(pfx);
-	if (len - plen < SECRET_MIN_TAIL)
-		return put_str(MASK_STARS, 4, out, outsz);
-	/* Only printable ASCII is shown, so nothing odd reaches a log. */
-	for (i = len - 4; i < len; i++)
-		if (!isgraph((unsigned char)in[i]))
-			return put_str(MASK_STARS, 4, out, outsz);
 	memcpy(tmp, pfx, plen);
 	memcpy(tmp + plen, MASK_STARS, 4);
 	memcpy(tmp + plen + 4, in + len - 4, 4);

@@ -30,7 +30,10 @@ enum pg_err	 mask_secret(const char *in, char *out, size_t outsz);
 enum pg_err	 mask_auto(const char *in, char *out, size_t outsz);
 /*
  * Replaces every Luhn-valid run of 13-19 digits (single spaces or dashes
- * allowed between digits) inside free text by its mask_card form.
+ * allowed between digits) inside free text by its mask_card form.  A
+ * longer run, or one that fails Luhn as a whole, has all its digits
+ * replaced by '*' when any 13-19 digit window of it passes Luhn (over-
+ * masking by design).  The result is never longer than the input.
  * *out is malloc'd, the caller frees it.
  */
 enum pg_err	 mask_text(const char *in, size_t len, char **out);

@@ -11,6 +11,7 @@
  * a fingerprint of keys[0], so an interrupted run resumes there and a run
  * under a different primary key starts over.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,13 @@
 #define FPR_LEN		8		/* bytes of the key fingerprint */
 #define BATCH_MAX	10000
 
+static enum pg_err seal_build(const void *, size_t, const char *, size_t,
+		    void **, size_t *);
+
 enum pg_err
 seal_pack(const struct keyring *r, const void *hdr, size_t hlen,
     const void *plain, size_t plen, void **rec, size_t *reclen)
 {
-	unsigned char	*p = NULL;
 	char		*tok = NULL;
 	size_t		 toklen = 0;
 	enum pg_err	 rc;
@@ -42,20 +45,7 @@ seal_pack(const struct keyring *r, const void *hdr, size_t hlen,
 	}
 	if ((rc = keyring_encrypt(r, plain, plen, &tok, &toklen)) != PG_OK)
 		goto out;
-	if ((p = malloc(4 + hlen + toklen)) == NULL) {
-		rc = PG_ENOMEM;
-		goto out;
-	}
-	p[0] = (unsigned char)(hlen & 0xff);
-	p[1] = (unsigned char)((hlen >> 8) & 0xff);
-	p[2] = (unsigned char)((hlen >> 16) & 0xff);
-	p[3] = (unsigned char)((hlen >> 24) & 0xff);
-	if (hlen > 0)
-		memcpy(p + 4, hdr, hlen);
-	memcpy(p + 4 + hlen, tok, toklen);
-	*rec = p;
-	*reclen = 4 + hlen + toklen;
-	rc = PG_OK;
+	rc = seal_build(hdr, hlen, tok, toklen, rec, reclen);
 out:
 	free(tok);
 	return rc;
@@ -67,19 +57,22 @@ seal_split(const void *rec, size_t reclen, const void **hdr, size_t *hlen,
 {
 	const unsigned char *p = rec;
 	size_t		 h;
+	enum pg_err	 rc = PG_EINVAL;
 
 	if (rec == NULL || reclen < 4)
-		return PG_EINVAL;
+		goto out;
 	h = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
 	    (size_t)p[3] << 24;
 	/* A token is never empty, so the header cannot fill the record. */
 	if (h > SEAL_HDR_MAX || h >= reclen - 4)
-		return PG_EINVAL;
+		goto out;
 	*hdr = p + 4;
 	*hlen = h;
 	*tok = (const char *)p + 4 + h;
 	*toklen = reclen - 4 - h;
-	return PG_OK;
+	rc = PG_OK;
+out:
+	return rc;
 }
 
 enum pg_err
@@ -92,10 +85,11 @@ seal_open(const struct keyring *r, const void *rec, size_t reclen,
 	enum pg_err	 rc;
 
 	*plain = NULL;
-	if ((rc = seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen)) !=
+	if ((rc = seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen)) ==
 	    PG_OK)
-		return rc;
-	return keyring_decrypt(r, tok, toklen, FERNET_NO_TTL, plain, plen);
+		rc = keyring_decrypt(r, tok, toklen, FERNET_NO_TTL, plain,
+		    plen);
+	return rc;
 }
 
 /* Builds [hdr][tok] as a new record. */
@@ -104,12 +98,15 @@ seal_build(const void *hdr, size_t hlen, const char *tok, size_t toklen,
     void **out, size_t *outlen)
 {
 	unsigned char	*p;
+	enum pg_err	 rc = PG_TOOLARGE;
 
 	*out = NULL;
-	if (hlen > SEAL_HDR_MAX || (hdr == NULL && hlen > 0))
-		return PG_TOOLARGE;
+	if (hlen > SEAL_HDR_MAX || (hdr == NULL && hlen > 0) ||
+	    toklen > SIZE_MAX - 4 - hlen)
+		goto out;
+	rc = PG_ENOMEM;
 	if ((p = malloc(4 + hlen + toklen)) == NULL)
-		return PG_ENOMEM;
+		goto out;
 	p[0] = (unsigned char)(hlen & 0xff);
 	p[1] = (unsigned char)((hlen >> 8) & 0xff);
 	p[2] = (unsigned char)((hlen >> 16) & 0xff);
@@ -119,7 +116,9 @@ seal_build(const void *hdr, size_t hlen, const char *tok, size_t toklen,
 	memcpy(p + 4 + hlen, tok, toklen);
 	*out = p;
 	*outlen = 4 + hlen + toklen;
-	return PG_OK;
+	rc = PG_OK;
+out:
+	return rc;
 }
 
 enum pg_err
@@ -132,10 +131,10 @@ seal_rehead(const void *rec, size_t reclen, const void *hdr, size_t hlen,
 	enum pg_err	 rc;
 
 	*out = NULL;
-	if ((rc = seal_split(rec, reclen, &oh, &ohlen, &tok, &toklen)) !=
+	if ((rc = seal_split(rec, reclen, &oh, &ohlen, &tok, &toklen)) ==
 	    PG_OK)
-		return rc;
-	return seal_build(hdr, hlen, tok, toklen, out, outlen);
+		rc = seal_build(hdr, hlen, tok, toklen, out, outlen);
+	return rc;
 }
 
 /* State of one rotation run, shared by the batch transactions. */
@@ -313,16 +312,14 @@ rot_resume(struct store_txn *txn, void *arg)
 	rc = store_get(txn, NS_META, r->metakey, strlen(r->metakey), &v,
 	    &vlen, NULL);
 	if (rc == PG_NOTFOUND)
-		return PG_OK;
-	if (rc != PG_OK)
-		return rc;
-	if (vlen >= FPR_LEN && vlen - FPR_LEN <= STORE_KEY_MAX &&
+		rc = PG_OK;
+	else if (rc == PG_OK && vlen >= FPR_LEN && vlen - FPR_LEN <= STORE_KEY_MAX &&
 	    memcmp(v, r->fpr, FPR_LEN) == 0) {
 		r->poslen = vlen - FPR_LEN;
 		memcpy(r->pos, (const unsigned char *)v + FPR_LEN, r->poslen);
 		r->havepos = 1;
 	}
-	return PG_OK;
+	return rc;
 }
 
 struct count_arg {
