@@ -35,10 +35,10 @@ static const struct command commands[] = {
 	{ "config", cmd_config, "config check" },
 	/* cmd_crypto.c */
 	{ "keygen", cmd_keygen, "keygen" },
-	{ "encrypt", cmd_encrypt, "encrypt [--key K] < plain > token" },
-	{ "decrypt", cmd_decrypt, "decrypt [--key K] [--ttl N] < token > plain" },
+	{ "encrypt", cmd_encrypt, "encrypt [--key K | --key-file F] < plain > token" },
+	{ "decrypt", cmd_decrypt, "decrypt [--key K | --key-file F] [--ttl N] < token > plain" },
 	{ "rotate-keys", cmd_rotate_keys, "rotate-keys [--batch N]" },
-	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto VALUE" },
+	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto|text VALUE" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
