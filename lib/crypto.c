@@ -684,6 +684,38 @@ out:
 }
 
 enum pg_err
+crypto_keyfile(const char *state_dir, const char *name, struct fernet_key *out)
+{
+	char		 path[PATH_MAX], buf[KEYFILE_MAX];
+	size_t		 n;
+	enum pg_err	 rc = PG_CONFIG;
+
+	if (snprintf(path, sizeof(path), "%s/%s", state_dir, name) >=
+	    (int)sizeof(path))
+		return PG_TOOLARGE;
+	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("%s", state_dir);
+		return PG_SYSTEM;
+	}
+	rc = keyfile_read(path, buf, sizeof(buf));
+	if (rc == PG_NOTFOUND) {
+		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
+			goto out;
+		rc = keyfile_read(path, buf, sizeof(buf));
+	}
+	if (rc != PG_OK)
+		goto out;
+	n = strcspn(buf, "\r\n");
+	if ((rc = fernet_key_parse(buf, n, out)) != PG_OK) {
+		log_warnx("%s: malformed key file", path);
+		rc = PG_CONFIG;
+	}
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rc;
+}
+
+enum pg_err
 keyring_encrypt(const struct keyring *r, const void *msg, size_t len,
     char **tok, size_t *toklen)
 {

@@ -64,6 +64,12 @@ enum pg_err	 keyring_parse(const char *csv, struct keyring *r);
  */
 enum pg_err	 keyring_load(const char *csv, const char *state_dir,
 		    struct keyring *r);
+/*
+ * Reads, or creates once for all processes (atomically, 0600), the key
+ * file state_dir/name holding one Fernet-format key, into out.
+ */
+enum pg_err	 crypto_keyfile(const char *state_dir, const char *name,
+		    struct fernet_key *out);
 /* Encrypts under keys[0] at the current time; as fernet_encrypt_at. */
 enum pg_err	 keyring_encrypt(const struct keyring *r, const void *msg,
 		    size_t len, char **tok, size_t *toklen);

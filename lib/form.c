@@ -1,0 +1,326 @@
+/*
+ * payguard - form encoding with Stripe's bracket notation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "form.h"
+
+void
+form_init(struct form *f)
+{
+	f->n = f->cap = 0;
+	f->p = NULL;
+}
+
+void
+form_free(struct form *f)
+{
+	size_t	 i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->n; i++) {
+		free(f->p[i].name);
+		free(f->p[i].value);
+	}
+	free(f->p);
+	form_init(f);
+}
+
+static enum pg_err
+add_owned(struct form *f, char *name, char *value)
+{
+	struct form_pair *np;
+	size_t		 ncap;
+
+	if (f->n == FORM_MAX_PAIRS) {
+		free(name);
+		free(value);
+		return PG_TOOLARGE;
+	}
+	if (f->n == f->cap) {
+		ncap = f->cap ? f->cap * 2 : 16;
+		if ((np = realloc(f->p, ncap * sizeof(*np))) == NULL) {
+			free(name);
+			free(value);
+			return PG_ENOMEM;
+		}
+		f->p = np;
+		f->cap = ncap;
+	}
+	f->p[f->n].name = name;
+	f->p[f->n].value = value;
+	f->n++;
+	return PG_OK;
+}
+
+enum pg_err
+form_add(struct form *f, const char *name, const char *value)
+{
+	char	*n = strdup(name), *v = strdup(value);
+
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return PG_ENOMEM;
+	}
+	return add_owned(f, n, v);
+}
+
+static int
+hexv(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes s[0..len) into a fresh string; NULL on a bad escape or NUL. */
+static char *
+decode(const char *s, size_t len)
+{
+	char	*out, *o;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0, o = out; i < len; i++) {
+		if (s[i] == '+')
+			*o++ = ' ';
+		else if (s[i] == '%') {
+			if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 ||
+			    (lo = hexv(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '\0') {
+			free(out);
+			return NULL;
+		} else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+enum pg_err
+form_parse(const char *s, size_t len, struct form *f)
+{
+	const char	*p = s, *end = s + len, *amp, *eq;
+	char		*name, *value;
+	enum pg_err	 e;
+
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			amp = end;
+		if (amp == p) {		/* "a=1&&b=2": skip empty pieces */
+			p++;
+			continue;
+		}
+		eq = memchr(p, '=', (size_t)(amp - p));
+		name = decode(p, (size_t)((eq ? eq : amp) - p));
+		value = eq ? decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
+		if (name == NULL || value == NULL || *name == '\0' ||
+		    strlen(name) > FORM_NAME_MAX) {
+			free(name);
+			free(value);
+			return PG_EINVAL;
+		}
+		if ((e = add_owned(f, name, value)) != PG_OK)
+			return e;
+		p = amp + 1;
+	}
+	return PG_OK;
+}
+
+static enum pg_err
+walk(struct json_object *v, char *prefix, size_t plen, int depth,
+    struct form *f)
+{
+	char		 num[32];
+	enum pg_err	 e = PG_OK;
+	size_t		 i, n, klen;
+
+	if (depth > FORM_JSON_DEPTH)
+		return PG_EINVAL;
+	switch (json_object_get_type(v)) {
+	case json_type_object: {
+		struct json_object_iterator it = json_object_iter_begin(v);
+		struct json_object_iterator ie = json_object_iter_end(v);
+		for (; e == PG_OK && !json_object_iter_equal(&it, &ie);
+		    json_object_iter_next(&it)) {
+			const char *k = json_object_iter_peek_name(&it);
+			klen = strlen(k);
+			if (klen == 0 || plen + klen + 2 >= FORM_NAME_MAX)
+				return PG_EINVAL;
+			if (plen == 0)
+				memcpy(prefix, k, klen + 1);
+			else
+				snprintf(prefix + plen, FORM_NAME_MAX + 1 - plen,
+				    "[%s]", k);
+			e = walk(json_object_iter_peek_value(&it), prefix,
+			    plen == 0 ? klen : plen + klen + 2, depth + 1, f);
+			prefix[plen] = '\0';
+		}
+		return e;
+	}
+	case json_type_array:
+		if (plen == 0)
+			return PG_EINVAL;
+		n = json_object_array_length(v);
+		for (i = 0; e == PG_OK && i < n; i++) {
+			int w = snprintf(prefix + plen, FORM_NAME_MAX + 1 - plen,
+			    "[%zu]", i);
+			if (w < 0 || plen + (size_t)w >= FORM_NAME_MAX)
+				return PG_EINVAL;
+			e = walk(json_object_array_get_idx(v, i), prefix,
+			    plen + (size_t)w, depth + 1, f);
+			prefix[plen] = '\0';
+		}
+		return e;
+	case json_type_null:
+		return form_add(f, prefix, "");
+	case json_type_boolean:
+		return form_add(f, prefix, json_object_get_boolean(v) ?
+		    "true" : "false");
+	case json_type_int:
+		snprintf(num, sizeof(num), "%lld",
+		    (long long)json_object_get_int64(v));
+		return form_add(f, prefix, num);
+	case json_type_double:
+	case json_type_string:
+		/* Strings as they are; doubles as written in the body. */
+		if (strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v))
+			return PG_EINVAL;	/* an embedded NUL */
+		return form_add(f, prefix, json_object_get_string(v));
+	}
+	return PG_EINVAL;
+}
+
+enum pg_err
+form_from_json(const char *json, size_t len, struct form *f)
+{
+	struct json_tokener	*tok;
+	struct json_object	*root = NULL;
+	char			 prefix[FORM_NAME_MAX + 1];
+	size_t			 off;
+	enum pg_err		 e = PG_EINVAL;
+
+	if (len > (size_t)INT32_MAX || memchr(json, '\0', len) != NULL)
+		return PG_EINVAL;
+	if ((tok = json_tokener_new_ex(FORM_JSON_DEPTH + 2)) == NULL)
+		return PG_ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (root == NULL)
+		goto out;
+	off = json_tokener_get_parse_end(tok);
+	while (off < len && strchr(" \t\r\n", json[off]) != NULL)
+		off++;
+	if (off != len || !json_object_is_type(root, json_type_object))
+		goto out;
+	prefix[0] = '\0';
+	e = walk(root, prefix, 0, 0, f);
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return e;
+}
+
+static enum pg_err
+put_enc(struct buf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	enum pg_err	 e = PG_OK;
+	unsigned char	 c;
+	char		 esc[3];
+
+	for (; *s != '\0' && e == PG_OK; s++) {
+		c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~')
+			e = buf_putc(out, (char)c);
+		else {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 15];
+			e = buf_append(out, esc, 3);
+		}
+	}
+	return e;
+}
+
+static enum pg_err
+encode_pairs(const struct form_pair *const *pp, size_t n, struct buf *out)
+{
+	enum pg_err	 e = PG_OK;
+	size_t		 i;
+
+	for (i = 0; i < n && e == PG_OK; i++) {
+		if (i > 0)
+			e = buf_putc(out, '&');
+		if (e == PG_OK)
+			e = put_enc(out, pp[i]->name);
+		if (e == PG_OK)
+			e = buf_putc(out, '=');
+		if (e == PG_OK)
+			e = put_enc(out, pp[i]->value);
+	}
+	if (e == PG_OK && out->data == NULL)
+		e = buf_append(out, "", 0);
+	return e;
+}
+
+enum pg_err
+form_encode(const struct form *f, struct buf *out)
+{
+	const struct form_pair **pp;
+	size_t		 i;
+	enum pg_err	 e;
+
+	if ((pp = calloc(f->n + 1, sizeof(*pp))) == NULL)
+		return PG_ENOMEM;
+	for (i = 0; i < f->n; i++)
+		pp[i] = &f->p[i];
+	e = encode_pairs(pp, f->n, out);
+	free(pp);
+	return e;
+}
+
+enum pg_err
+form_canonical(const struct form *f, struct buf *out)
+{
+	const struct form_pair **pp, *t;
+	size_t		 i, j;
+	enum pg_err	 e;
+
+	if ((pp = calloc(f->n + 1, sizeof(*pp))) == NULL)
+		return PG_ENOMEM;
+	for (i = 0; i < f->n; i++)
+		pp[i] = &f->p[i];
+	/* Insertion sort: stable, and forms are small (bounded). */
+	for (i = 1; i < f->n; i++) {
+		t = pp[i];
+		for (j = i; j > 0 && strcmp(pp[j - 1]->name, t->name) > 0; j--)
+			pp[j] = pp[j - 1];
+		pp[j] = t;
+	}
+	e = encode_pairs(pp, f->n, out);
+	free(pp);
+	return e;
+}

@@ -1,0 +1,314 @@
+/*
+ * payguard - idempotency records.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/evp.h>
+
+#include "idem.h"
+#include "seal.h"
+
+#define REC_VERSION	1
+
+enum idem_state {
+	IDEM_INFLIGHT = 0,
+	IDEM_DONE
+};
+
+struct idem_hdr {
+	uint32_t	 version;
+	uint32_t	 state;
+	int32_t		 owner_pid;
+	int32_t		 status;
+	uint64_t	 created_ms;
+	uint64_t	 locked_ms;	/* 0: unlocked (outcome unknown) */
+	unsigned char	 fp[32];
+	char		 upstream_key[IDEM_UPKEY_MAX + 1];
+};
+
+enum pg_err
+idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1])
+{
+	size_t	 n = 0, i, len;
+	int	 quoted;
+
+	if (hdr == NULL)
+		return PG_EINVAL;
+	len = strlen(hdr);
+	quoted = len >= 2 && hdr[0] == '"' && hdr[len - 1] == '"';
+	for (i = quoted; i < len - (size_t)quoted; i++) {
+		char c = hdr[i];
+		if (quoted && c == '\\') {
+			if (i + 1 >= len - 1 || (hdr[i + 1] != '"' &&
+			    hdr[i + 1] != '\\'))
+				return PG_EINVAL;
+			c = hdr[++i];
+		} else if (quoted && c == '"')
+			return PG_EINVAL;
+		if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e ||
+		    n == IDEM_KEY_MAX)
+			return PG_EINVAL;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n > 0 ? PG_OK : PG_EINVAL;
+}
+
+void
+idem_fingerprint(const char *method, const char *path, const char *canon,
+    size_t len, unsigned char fp[32])
+{
+	EVP_MD_CTX	*c = EVP_MD_CTX_new();
+	unsigned int	 n = 32;
+
+	if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, method, strlen(method)) ||
+	    !EVP_DigestUpdate(c, "\n", 1) ||
+	    !EVP_DigestUpdate(c, path, strlen(path)) ||
+	    !EVP_DigestUpdate(c, "\n", 1) ||
+	    !EVP_DigestUpdate(c, canon, len) ||
+	    !EVP_DigestFinal_ex(c, fp, &n))
+		memset(fp, 0, 32);	/* never matches a real fingerprint */
+	EVP_MD_CTX_free(c);
+}
+
+static size_t
+rec_key(const char *identity, const char *key, char *out, size_t outsz)
+{
+	/* 0x1f cannot appear in either part: no ambiguity. */
+	int	 n = snprintf(out, outsz, "%s\x1f%s", identity, key);
+
+	return n < 0 || (size_t)n >= outsz ? 0 : (size_t)n;
+}
+
+struct begin_ctx {
+	const struct keyring	*ring;
+	const struct config	*cfg;
+	char			 k[STORE_KEY_MAX];
+	size_t			 klen;
+	const unsigned char	*fp;
+	void			*fresh;		/* sealed in-flight record */
+	size_t			 freshlen;
+	struct idem_hdr		 h;
+	void			*copy;		/* the existing record */
+	size_t			 copylen;
+	struct idem_result	*res;
+};
+
+static enum pg_err
+begin_txn(struct store_txn *txn, void *arg)
+{
+	struct begin_ctx *b = arg;
+	const void	*v;
+	const void	*hdr;
+	const char	*tok;
+	size_t		 vlen, hlen, toklen;
+	uint64_t	 now = store_now_ms(), exp;
+	void		*nrec = NULL;
+	size_t		 nlen;
+	enum pg_err	 e;
+
+	free(b->copy);
+	b->copy = NULL;
+	e = store_put(txn, NS_IDEM, b->k, b->klen, b->fresh, b->freshlen,
+	    now + (uint64_t)b->cfg->idem_ttl * 1000, STORE_NOOVERWRITE);
+	if (e == PG_OK) {
+		b->res->outcome = IDEM_PROCEED;
+		return PG_OK;
+	}
+	if (e != PG_EXISTS)
+		return e;
+	if ((e = store_get(txn, NS_IDEM, b->k, b->klen, &v, &vlen, &exp)) !=
+	    PG_OK)
+		return e;
+	if (seal_split(v, vlen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
+	    hlen != sizeof(b->h))
+		return PG_STORE;
+	memcpy(&b->h, hdr, sizeof(b->h));
+	if (CRYPTO_memcmp(b->h.fp, b->fp, 32) != 0) {
+		b->res->outcome = IDEM_MISMATCH;
+		return PG_OK;
+	}
+	if ((b->copy = malloc(vlen)) == NULL)
+		return PG_ENOMEM;
+	memcpy(b->copy, v, vlen);
+	b->copylen = vlen;
+	if (b->h.state == IDEM_DONE) {
+		b->res->outcome = IDEM_REPLAY;
+		b->res->status = b->h.status;
+		return PG_OK;
+	}
+	if (b->h.locked_ms != 0 && b->h.locked_ms +
+	    (uint64_t)b->cfg->idem_lock_timeout * 1000 > now) {
+		b->res->outcome = IDEM_IN_PROGRESS;
+		return PG_OK;
+	}
+	/* The owner died or gave up without an answer: take over, with
+	 * the same upstream key so Stripe dedups whatever it already did. */
+	b->h.owner_pid = (int32_t)getpid();
+	b->h.locked_ms = now;
+	b->res->outcome = IDEM_PROCEED;
+	b->res->taken_over = 1;
+	if ((e = seal_rehead(b->copy, b->copylen, &b->h, sizeof(b->h), &nrec,
+	    &nlen)) != PG_OK)
+		return e;
+	e = store_put(txn, NS_IDEM, b->k, b->klen, nrec, nlen, exp, 0);
+	free(nrec);
+	return e;
+}
+
+static void
+new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 r[16];
+	size_t		 i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 0, sizeof(r));
+	memcpy(out, "pg_", 3);
+	for (i = 0; i < sizeof(r); i++) {
+		out[3 + 2 * i] = hex[r[i] >> 4];
+		out[4 + 2 * i] = hex[r[i] & 15];
+	}
+	out[3 + 2 * sizeof(r)] = '\0';
+}
+
+enum pg_err
+idem_begin(struct store *st, const struct keyring *ring,
+    const struct config *cfg, const char *identity, const char *key,
+    const unsigned char fp[32], struct idem_result *res)
+{
+	struct begin_ctx *b;
+	enum pg_err	 e;
+
+	memset(res, 0, sizeof(*res));
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return PG_ENOMEM;
+	b->ring = ring;
+	b->cfg = cfg;
+	b->fp = fp;
+	b->res = res;
+	e = PG_EINVAL;
+	if ((b->klen = rec_key(identity, key, b->k, sizeof(b->k))) == 0)
+		goto out;
+	b->h.version = REC_VERSION;
+	b->h.state = IDEM_INFLIGHT;
+	b->h.owner_pid = (int32_t)getpid();
+	b->h.created_ms = b->h.locked_ms = store_now_ms();
+	memcpy(b->h.fp, fp, 32);
+	new_upstream_key(b->h.upstream_key);
+	if ((e = seal_pack(ring, &b->h, sizeof(b->h), "", 0, &b->fresh,
+	    &b->freshlen)) != PG_OK)
+		goto out;
+	if ((e = store_run(st, 1, begin_txn, b)) != PG_OK)
+		goto out;
+	/* b->h is the stored header when the key existed, else ours. */
+	memcpy(res->upstream_key, b->h.upstream_key, sizeof(res->upstream_key));
+	if (res->outcome == IDEM_REPLAY) {
+		e = seal_open(ring, b->copy, b->copylen, &res->body,
+		    &res->bodylen);
+		if (e == PG_CRYPTO)
+			e = PG_STORE;
+	}
+out:
+	free(b->fresh);
+	free(b->copy);
+	free(b);
+	return e;
+}
+
+struct finish_ctx {
+	char		 k[STORE_KEY_MAX];
+	size_t		 klen;
+	const struct keyring *ring;
+	int		 status;
+	const void	*body;
+	size_t		 len;
+	int		 mode;	/* 0 finish, 1 release, 2 forget */
+};
+
+static enum pg_err
+finish_txn(struct store_txn *txn, void *arg)
+{
+	struct finish_ctx *f = arg;
+	struct idem_hdr	 h;
+	const void	*v, *hdr;
+	const char	*tok;
+	size_t		 vlen, hlen, toklen, nlen;
+	uint64_t	 exp;
+	void		*nrec = NULL, *copy = NULL;
+	enum pg_err	 e;
+
+	if (f->mode == 2) {
+		e = store_del(txn, NS_IDEM, f->k, f->klen);
+		return e == PG_NOTFOUND ? PG_OK : e;
+	}
+	if ((e = store_get(txn, NS_IDEM, f->k, f->klen, &v, &vlen, &exp)) !=
+	    PG_OK)
+		return e;
+	if (seal_split(v, vlen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
+	    hlen != sizeof(h))
+		return PG_STORE;
+	memcpy(&h, hdr, sizeof(h));
+	if (f->mode == 1) {
+		h.locked_ms = 0;
+		if ((copy = malloc(vlen)) == NULL)
+			return PG_ENOMEM;
+		memcpy(copy, v, vlen);
+		e = seal_rehead(copy, vlen, &h, sizeof(h), &nrec, &nlen);
+	} else {
+		h.state = IDEM_DONE;
+		h.status = f->status;
+		h.locked_ms = 0;
+		e = seal_pack(f->ring, &h, sizeof(h), f->body, f->len, &nrec,
+		    &nlen);
+	}
+	if (e == PG_OK)
+		e = store_put(txn, NS_IDEM, f->k, f->klen, nrec, nlen, exp, 0);
+	free(nrec);
+	free(copy);
+	return e;
+}
+
+static enum pg_err
+finish(struct store *st, const struct keyring *ring, const char *identity,
+    const char *key, int status, const void *body, size_t len, int mode)
+{
+	struct finish_ctx f;
+
+	memset(&f, 0, sizeof(f));
+	if ((f.klen = rec_key(identity, key, f.k, sizeof(f.k))) == 0)
+		return PG_EINVAL;
+	f.ring = ring;
+	f.status = status;
+	f.body = body;
+	f.len = len;
+	f.mode = mode;
+	return store_run(st, 1, finish_txn, &f);
+}
+
+enum pg_err
+idem_finish(struct store *st, const struct keyring *ring,
+    const char *identity, const char *key, int status, const void *body,
+    size_t len)
+{
+	return finish(st, ring, identity, key, status, body, len, 0);
+}
+
+enum pg_err
+idem_release(struct store *st, const char *identity, const char *key)
+{
+	return finish(st, NULL, identity, key, 0, NULL, 0, 1);
+}
+
+enum pg_err
+idem_forget(struct store *st, const char *identity, const char *key)
+{
+	return finish(st, NULL, identity, key, 0, NULL, 0, 2);
+}

@@ -1,0 +1,73 @@
+/*
+ * payguard - idempotency records for the API gateway (Stripe's semantics,
+ * stripe-semantics.md §2, and field-notes §4's state machine).
+ *
+ * A record per (identity, Idempotency-Key) in NS_IDEM:
+ *   absent -> IN_FLIGHT (atomic insert; owner, lock time, fingerprint,
+ *             the key forwarded upstream)
+ *   IN_FLIGHT, lock fresh        -> 409 for a concurrent request
+ *   IN_FLIGHT, lock older than the timeout (owner died) -> taken over
+ *   IN_FLIGHT -> DONE with the upstream status and body (sealed)
+ *   any, other fingerprint       -> 400 idempotency_error
+ *   DONE, same fingerprint       -> replay
+ * Records expire PAYGUARD_IDEMPOTENCY_TTL after creation.
+ */
+#ifndef PG_IDEM_H
+#define PG_IDEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "err.h"
+#include "store.h"
+
+#define IDEM_KEY_MAX	255
+#define IDEM_UPKEY_MAX	64
+
+enum idem_outcome {
+	IDEM_PROCEED = 0,	/* this request owns the key: call upstream */
+	IDEM_REPLAY,		/* completed before: replay status and body */
+	IDEM_IN_PROGRESS,	/* another request holds the key right now */
+	IDEM_MISMATCH		/* the key was used with other parameters */
+};
+
+struct idem_result {
+	enum idem_outcome	 outcome;
+	char			 upstream_key[IDEM_UPKEY_MAX + 1];
+	int			 status;	/* IDEM_REPLAY */
+	unsigned char		*body;		/* IDEM_REPLAY, malloc'd */
+	size_t			 bodylen;
+	int			 taken_over;	/* a dead owner's key */
+};
+
+/*
+ * Parses an Idempotency-Key header value: 1-255 printable ASCII
+ * characters, or the same inside an RFC 8941 sf-string ("...", with \"
+ * and \\ escapes).  Writes the key into out.  PG_EINVAL otherwise.
+ */
+enum pg_err	 idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1]);
+/* Computes the request fingerprint: SHA-256 of method, path and the
+ * canonical parameters. */
+void		 idem_fingerprint(const char *method, const char *path,
+		    const char *canonical, size_t len, unsigned char fp[32]);
+/* Starts (or resolves) the key; see the state machine above.  The caller
+ * frees res->body. */
+enum pg_err	 idem_begin(struct store *st, const struct keyring *ring,
+		    const struct config *cfg, const char *identity,
+		    const char *key, const unsigned char fp[32],
+		    struct idem_result *res);
+/* Stores the final status and body (sealed) for the key. */
+enum pg_err	 idem_finish(struct store *st, const struct keyring *ring,
+		    const char *identity, const char *key, int status,
+		    const void *body, size_t len);
+/* Unlocks after an unknown outcome (no response): the next request with
+ * the key re-drives it with the same upstream key. */
+enum pg_err	 idem_release(struct store *st, const char *identity,
+		    const char *key);
+/* Forgets the key (results Stripe does not keep, such as 429s). */
+enum pg_err	 idem_forget(struct store *st, const char *identity,
+		    const char *key);
+
+#endif /* PG_IDEM_H */

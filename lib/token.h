@@ -1,0 +1,76 @@
+/*
+ * payguard - gateway tokens ("pgk_" + 43 url-safe characters).
+ *
+ * The token is shown once, at creation; the store keeps only its keyed
+ * hash (HMAC-SHA256 under a server-side pepper: PAYGUARD_TOKEN_PEPPER, or
+ * a generated state_dir/token.key), so a copy of the store does not yield
+ * usable tokens.  NS_TOKEN holds "n:<name>" -> record and
+ * "h:<hash>" -> name for the lookup by token.
+ */
+#ifndef PG_TOKEN_H
+#define PG_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "store.h"
+
+#define TOKEN_NAME_MAX	64
+#define TOKEN_STR_MAX	64	/* "pgk_" + 43 + NUL fits */
+#define TOKEN_OPS_MAX	256
+
+enum token_scope {
+	SCOPE_READ = 0,	/* GET only */
+	SCOPE_WRITE	/* GET, POST, DELETE */
+};
+
+struct token_rec {
+	uint32_t	 version;
+	uint32_t	 scope;
+	uint32_t	 revoked;
+	uint32_t	 pad;
+	uint64_t	 created_ms;
+	uint64_t	 revoked_ms;
+	unsigned char	 hash[32];
+	char		 ops[TOKEN_OPS_MAX];	/* "" = every operation */
+};
+
+struct token_ctx {
+	unsigned char	 key[64];
+	size_t		 keylen;
+};
+
+/* Loads the pepper (configured, or the generated key file). */
+enum pg_err	 token_ctx_init(const struct config *cfg, struct token_ctx *t);
+/* Wipes the pepper. */
+void		 token_ctx_wipe(struct token_ctx *t);
+/* Returns 1 if name is 1-64 of [A-Za-z0-9._-]. */
+int		 token_valid_name(const char *name);
+/*
+ * Creates token name; out gets the token (shown once).  PG_EXISTS when a
+ * live token has that name; PG_EINVAL for a bad name or ops list.
+ */
+enum pg_err	 token_create(struct store *st, const struct token_ctx *t,
+		    const char *name, enum token_scope scope, const char *ops,
+		    char out[TOKEN_STR_MAX]);
+/*
+ * Finds the live token tok: PG_OK with its name and record, PG_NOTFOUND
+ * for unknown or revoked tokens, PG_EINVAL for a malformed one.
+ */
+enum pg_err	 token_verify(struct store *st, const struct token_ctx *t,
+		    const char *tok, char name[TOKEN_NAME_MAX + 1],
+		    struct token_rec *rec);
+/* Revokes name (its hash stops resolving).  PG_NOTFOUND when absent. */
+enum pg_err	 token_revoke(struct store *st, const char *name);
+
+typedef int (*token_list_fn)(const char *name, const struct token_rec *r,
+		    void *arg);
+/* Visits every token record in name order. */
+enum pg_err	 token_list(struct store *st, token_list_fn fn, void *arg);
+/* Returns 1 if r may call method on operation op. */
+int		 token_allows(const struct token_rec *r, const char *method,
+		    const char *op);
+
+#endif /* PG_TOKEN_H */
