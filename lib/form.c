@@ -199,12 +199,13 @@ walk(struct json_object *v, char *prefix, size_t plen, int depth,
 		snprintf(num, sizeof(num), "%lld",
 		    (long long)json_object_get_int64(v));
 		return form_add(f, prefix, num);
-	case json_type_double:
 	case json_type_string:
-		/* Strings as they are; doubles as written in the body. */
 		if (strlen(json_object_get_string(v)) !=
 		    (size_t)json_object_get_string_len(v))
 			return PG_EINVAL;	/* an embedded NUL */
+		return form_add(f, prefix, json_object_get_string(v));
+	case json_type_double:
+		/* As written in the body, not as re-printed by json-c. */
 		return form_add(f, prefix, json_object_get_string(v));
 	}
 	return PG_EINVAL;

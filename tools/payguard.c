@@ -7,7 +7,8 @@
  *   payguard worker             deliver forever (long-running)
  *   payguard config check       effective configuration, secrets masked
  *   payguard keygen | encrypt [--key K] | decrypt [--ttl N] | rotate-keys
- *   payguard mask card|card_bin|email|secret|auto VALUE
+ *   payguard mask card|card_bin|email|secret|auto|text VALUE
+ *   payguard token create --name N --scope read|write [--ops a,b] | list | revoke N
  *
  * Configuration comes from the same environment / PAYGUARD_CONFIG file as
  * the FastCGI programs.  Commands that only transform stdin do not need a
@@ -39,6 +40,7 @@ static const struct command commands[] = {
 	{ "decrypt", cmd_decrypt, "decrypt [--key K | --key-file F] [--ttl N] < token > plain" },
 	{ "rotate-keys", cmd_rotate_keys, "rotate-keys [--batch N]" },
 	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto|text VALUE" },
+	{ "token", cmd_token, "token create --name NAME --scope read|write [--ops a,b] | list [--json] | revoke NAME" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 

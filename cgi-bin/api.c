@@ -1,0 +1,552 @@
+/*
+ * api.fcgi - a Stripe-compatible API gateway.
+ *
+ * The site's own code calls payguard instead of api.stripe.com, with a
+ * scoped gateway token (or, when trusted, the web server's REMOTE_USER);
+ * the Stripe secret key never leaves this process.  Paths are Stripe's
+ * (PATH_INFO /v1/...), bodies form-encoded with bracket notation or JSON.
+ * Each request: authenticate, allowlisted route, scope, per-identity
+ * per-operation rate limit, parameters, PCI screening (no card data ever
+ * leaves), idempotency, then Stripe with stripe-python's retries; Stripe's
+ * status and body come back unchanged, with our security and rate-limit
+ * headers.  Every outcome is audited, with details masked.
+ *
+ * FastCGI or plain CGI; configuration read before the first accept.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "config.h"
+#include "crypto.h"
+#include "form.h"
+#include "http.h"
+#include "idem.h"
+#include "log.h"
+#include "pci.h"
+#include "ratelimit.h"
+#include "route.h"
+#include "store.h"
+#include "stripe.h"
+#include "token.h"
+
+/* Everything read before the first accept; read-only afterwards. */
+struct app {
+	struct config		 cfg;
+	int			 ready;
+	struct store		*st;
+	struct keyring		 ring;
+	struct token_ctx	 tok;
+	struct routes		 routes;
+	struct stripe_client	*stripe;
+};
+
+/* Per-request state. */
+struct rq {
+	struct http_req		*req;
+	struct http_resp	 resp;
+	struct audit_ctx	 actx;
+	const char		*path;
+	const char		*method;
+	char			 identity[TOKEN_NAME_MAX + 1];
+	struct token_rec	 trec;
+	int			 trusted_user;	/* REMOTE_USER: full scope */
+	const struct route	*route;
+	struct form		 query;
+	struct form		 body;
+	char			 resource[ROUTE_PATH_MAX + 16];
+};
+
+static void
+audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
+    struct json_object *d, const char *action)
+{
+	struct audit_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.event_type = type;
+	rec.severity = sev;
+	rec.success = ok;
+	rec.resource = q->resource;
+	if (d == NULL)
+		d = json_object_new_object();
+	json_object_object_add(d, "method", json_object_new_string(q->method));
+	if (q->route != NULL)
+		json_object_object_add(d, "operation",
+		    json_object_new_string(q->route->op));
+	rec.details = d;
+	rec.mitigated = action != NULL;
+	rec.mitigation_action = action;
+	audit_emit(&q->actx, &rec);
+}
+
+/* A refusal: Stripe-shaped error, audit record. */
+static void
+refuse(struct rq *q, int status, const char *type, const char *code,
+    const char *param, const char *msg, const char *atype,
+    enum audit_sev sev, struct json_object *d)
+{
+	http_resp_error(&q->resp, status, type, code, param, msg);
+	if (d == NULL)
+		d = json_object_new_object();
+	json_object_object_add(d, "code", json_object_new_string(code));
+	json_object_object_add(d, "status", json_object_new_int(status));
+	audit(q, atype, sev, 0, d, "request_rejected");
+}
+
+/* Who is calling: a gateway token, or a trusted REMOTE_USER. */
+static int
+authenticate(struct rq *q, const struct app *a)
+{
+	const char	*h = http_header(q->req, "Authorization");
+	const char	*ru = http_param(q->req, "REMOTE_USER");
+	enum pg_err	 e;
+
+	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+		e = token_verify(a->st, &a->tok, h + 7, q->identity, &q->trec);
+		if (e == PG_OK)
+			return 0;
+		refuse(q, 401, "authentication_error", "invalid_token", NULL,
+		    "Invalid API token provided.", "authentication_failed",
+		    SEV_HIGH, NULL);
+		return -1;
+	}
+	if (h == NULL && a->cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
+	    token_valid_name(ru)) {
+		snprintf(q->identity, sizeof(q->identity), "%s", ru);
+		q->trusted_user = 1;
+		return 0;
+	}
+	refuse(q, 401, "authentication_error", h ? "invalid_token" :
+	    "missing_token", NULL, "You did not provide a valid API token. "
+	    "Send it as 'Authorization: Bearer pgk_...'.",
+	    "authentication_failed", SEV_HIGH, NULL);
+	return -1;
+}
+
+/* Reads and decodes the parameters of the query and the body. */
+static int
+read_params(struct rq *q, const struct app *a)
+{
+	const char	*qs = http_param(q->req, "QUERY_STRING");
+	const char	*ct = http_header(q->req, "Content-Type");
+	const char	*code = NULL;
+	int		 st;
+	enum pg_err	 e;
+
+	if (qs != NULL && form_parse(qs, strlen(qs), &q->query) != PG_OK) {
+		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
+		    "The query string is malformed.", "security_validation_failed",
+		    SEV_LOW, NULL);
+		return -1;
+	}
+	if (strcmp(q->method, "POST") != 0)
+		return 0;
+	if ((st = http_read_body(q->req, a->cfg.max_body, &code)) != 0) {
+		if (st == 411 && http_param(q->req, "CONTENT_LENGTH") == NULL)
+			return 0;	/* a POST without parameters */
+		refuse(q, st, "invalid_request_error", code, NULL,
+		    st == 413 ? "The request body is too large." :
+		    "The request body is malformed.",
+		    "security_validation_failed", SEV_LOW, NULL);
+		return -1;
+	}
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
+		e = form_from_json(q->req->body.data, q->req->body.len, &q->body);
+	else if (ct == NULL || q->req->body.len == 0 ||
+	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
+		e = form_parse(q->req->body.data, q->req->body.len, &q->body);
+	else {
+		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
+		    NULL, "Send parameters form-encoded or as a JSON object.",
+		    "security_validation_failed", SEV_LOW, NULL);
+		return -1;
+	}
+	if (e != PG_OK) {
+		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
+		    "The request parameters are malformed.",
+		    "security_validation_failed", SEV_LOW, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+collect(const struct form *f, const char **n, const char **v, size_t *k)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->n; i++) {
+		n[*k] = f->p[i].name;
+		v[*k] = f->p[i].value;
+		(*k)++;
+	}
+}
+
+/* Card data belongs in Stripe.js / Elements, never in a server request. */
+static int
+screen(struct rq *q)
+{
+	const char		**names, **vals;
+	struct pci_result	 res;
+	struct json_object	*d, *arr;
+	size_t			 k = 0, i;
+	int			 rc = 0;
+
+	names = calloc(q->query.n + q->body.n + 1, sizeof(*names));
+	vals = calloc(q->query.n + q->body.n + 1, sizeof(*vals));
+	if (names == NULL || vals == NULL) {
+		free(names);
+		free(vals);
+		http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
+		    "Out of memory.");
+		return -1;
+	}
+	collect(&q->query, names, vals, &k);
+	collect(&q->body, names, vals, &k);
+	memset(&res, 0, sizeof(res));
+	if (pci_validate_pairs(names, vals, k, &res) != PG_OK && res.n > 0) {
+		d = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < res.n; i++) {
+			struct json_object *v = json_object_new_object();
+			json_object_object_add(v, "field",
+			    json_object_new_string(res.v[i].field));
+			json_object_object_add(v, "kind",
+			    json_object_new_string(pci_kind_name(res.v[i].kind)));
+			json_object_array_add(arr, v);
+		}
+		json_object_object_add(d, "violations", arr);
+		refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
+		    res.v[0].field, "Raw card data must never be sent to this "
+		    "API. Collect card details with Stripe.js or Stripe Elements "
+		    "and send the resulting PaymentMethod or token id instead.",
+		    "pci_compliance_violation", SEV_HIGH, d);
+		rc = -1;
+	}
+	free(names);
+	free(vals);
+	return rc;
+}
+
+/* The seed's generator: operation, identity, time and randomness. */
+static void
+generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 r[16], md[32];
+	char		 seed[256];
+	unsigned int	 n = 32;
+	size_t		 i;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		memset(r, 0, sizeof(r));
+	snprintf(seed, sizeof(seed), "%s|%s|%lld|", q->route->op, q->identity,
+	    (long long)store_now_us());
+	{
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+		    !EVP_DigestUpdate(c, seed, strlen(seed)) ||
+		    !EVP_DigestUpdate(c, r, sizeof(r)) ||
+		    !EVP_DigestFinal_ex(c, md, &n))
+			memcpy(md, r, sizeof(r));
+		EVP_MD_CTX_free(c);
+	}
+	memcpy(out, "pg-", 3);
+	for (i = 0; i < 24; i++) {
+		out[3 + 2 * i] = hex[md[i] >> 4];
+		out[4 + 2 * i] = hex[md[i] & 15];
+	}
+	out[3 + 48] = '\0';
+}
+
+static void
+pass_through(struct rq *q, struct stripe_resp *sr, const char *key,
+    int replayed, const unsigned char *body, size_t len, int status)
+{
+	q->resp.status = status;
+	buf_reset(&q->resp.body);
+	if (len > 0)
+		buf_append(&q->resp.body, body, len);
+	if (sr != NULL && sr->request_id[0] != '\0')
+		http_resp_header(&q->resp, "Request-Id", "%s", sr->request_id);
+	if (key != NULL)
+		http_resp_header(&q->resp, "Idempotency-Key", "%s", key);
+	if (replayed)
+		http_resp_header(&q->resp, "Idempotent-Replayed", "true");
+}
+
+/* Idempotency, the upstream call, the response. */
+static void
+proxy(struct rq *q, const struct app *a)
+{
+	struct idem_result	 ir;
+	struct stripe_resp	 sr;
+	struct buf		 qs, body, canon;
+	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
+	const char		*hk = http_header(q->req, "Idempotency-Key");
+	const char		*upkey = NULL;
+	unsigned char		 fp[32];
+	int			 post = strcmp(q->method, "POST") == 0;
+	int			 have_key = 0;
+	struct json_object	*d;
+	enum pg_err		 e;
+
+	memset(&ir, 0, sizeof(ir));
+	memset(&sr, 0, sizeof(sr));
+	buf_init(&qs, 64 << 10);
+	buf_init(&body, a->cfg.max_body * 3 + 1024);
+	buf_init(&canon, a->cfg.max_body * 3 + 1024);
+	if (form_encode(&q->query, &qs) != PG_OK ||
+	    form_encode(&q->body, &body) != PG_OK) {
+		http_resp_error(&q->resp, 400, "invalid_request_error",
+		    "parameter_invalid", NULL, "The parameters are too large.");
+		goto out;
+	}
+	if (post && hk != NULL) {
+		if (idem_parse_key(hk, ckey) != PG_OK) {
+			refuse(q, 400, "invalid_request_error",
+			    "idempotency_key_invalid", NULL, "Idempotency-Key "
+			    "must be 1-255 printable characters.",
+			    "security_validation_failed", SEV_LOW, NULL);
+			goto out;
+		}
+		have_key = 1;
+		form_canonical(&q->body, &canon);
+		idem_fingerprint(q->method, q->path, canon.data ? canon.data : "",
+		    canon.len, fp);
+		if ((e = idem_begin(a->st, &a->ring, &a->cfg, q->identity, ckey,
+		    fp, &ir)) != PG_OK) {
+			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
+			    "The request could not be processed.");
+			audit(q, "store_failure", SEV_HIGH, 0, NULL, NULL);
+			goto out;
+		}
+		switch (ir.outcome) {
+		case IDEM_MISMATCH:
+			refuse(q, 400, "idempotency_error", "idempotency_key_reused",
+			    NULL, "Keys for idempotent requests can only be used "
+			    "with the same parameters they were first used with. "
+			    "Try using a key other than the one you sent if you "
+			    "meant to execute a different request.",
+			    "idempotency_conflict", SEV_MEDIUM, NULL);
+			goto out;
+		case IDEM_IN_PROGRESS:
+			http_resp_header(&q->resp, "Retry-After", "1");
+			refuse(q, 409, "idempotency_error", "idempotency_key_in_use",
+			    NULL, "The idempotency key provided is currently being "
+			    "used in another request. This occurs if your "
+			    "integration is making duplicate requests "
+			    "simultaneously.", "idempotency_conflict", SEV_MEDIUM,
+			    NULL);
+			goto out;
+		case IDEM_REPLAY:
+			pass_through(q, NULL, hk, 1, ir.body, ir.bodylen, ir.status);
+			d = json_object_new_object();
+			json_object_object_add(d, "status", json_object_new_int(ir.status));
+			json_object_object_add(d, "replayed", json_object_new_boolean(1));
+			audit(q, "api_request_processed", SEV_LOW, 1, d, NULL);
+			goto out;
+		case IDEM_PROCEED:
+			upkey = ir.upstream_key;
+			break;
+		}
+	} else if (post) {
+		/* No key: make one so our own retries are safe upstream. */
+		generate_key(q, gkey);
+		upkey = gkey;
+	}
+	e = stripe_request(a->stripe, q->method, q->path, qs.data,
+	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
+	if (e != PG_OK) {
+		if (have_key)
+			idem_release(a->st, q->identity, ckey);
+		http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
+		    NULL, "Could not connect to Stripe. The request may be "
+		    "retried safely with the same Idempotency-Key.");
+		d = json_object_new_object();
+		json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
+		json_object_object_add(d, "error", json_object_new_string(sr.error));
+		audit(q, "upstream_failure", SEV_HIGH, 0, d, NULL);
+		goto out;
+	}
+	if (have_key) {
+		/* Stripe keeps every result but rate limiting; so do we. */
+		if (sr.status == 429)
+			idem_forget(a->st, q->identity, ckey);
+		else
+			idem_finish(a->st, &a->ring, q->identity, ckey,
+			    (int)sr.status, sr.body.data, sr.body.len);
+	}
+	pass_through(q, &sr, post ? (have_key ? hk : gkey) : NULL, 0,
+	    (const unsigned char *)sr.body.data, sr.body.len, (int)sr.status);
+	d = json_object_new_object();
+	json_object_object_add(d, "status", json_object_new_int((int)sr.status));
+	json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
+	if (sr.request_id[0] != '\0')
+		json_object_object_add(d, "stripe_request_id",
+		    json_object_new_string(sr.request_id));
+	audit(q, sr.status >= 500 ? "upstream_failure" : "api_request_processed",
+	    sr.status >= 500 ? SEV_MEDIUM : SEV_LOW, sr.status < 400, d, NULL);
+out:
+	free(ir.body);
+	stripe_resp_free(&sr);
+	buf_free(&qs);
+	buf_free(&body);
+	buf_free(&canon);
+}
+
+/* PATH_INFO, or the request URI past the script name. */
+static const char *
+stripe_path(const struct http_req *req)
+{
+	const char	*p = http_param(req, "PATH_INFO");
+
+	return p != NULL && *p != '\0' ? p : "/";
+}
+
+static void
+handle(struct app *a, struct http_req *req)
+{
+	struct rq		 q;
+	struct rl_result	 rl;
+	enum pg_err		 e;
+
+	memset(&q, 0, sizeof(q));
+	q.req = req;
+	q.method = req->method;
+	q.path = stripe_path(req);
+	form_init(&q.query);
+	form_init(&q.body);
+	http_resp_init(&q.resp);
+	q.actx.state_dir = a->cfg.state_dir;
+	q.actx.source_ip = req->remote_addr;
+	q.actx.user_agent = req->user_agent;
+	q.actx.request_id = req->request_id;
+	q.actx.identity = "anonymous";
+	snprintf(q.resource, sizeof(q.resource), "stripe:%s %.*s", q.method,
+	    ROUTE_PATH_MAX, q.path);
+
+	if (!a->ready) {
+		http_resp_error(&q.resp, 500, "api_error", NULL, NULL,
+		    "The API gateway is not available.");
+		goto send;
+	}
+	if (authenticate(&q, a) != 0)
+		goto send;
+	q.actx.identity = q.identity;
+	if ((q.route = route_match(&a->routes, q.method, q.path)) == NULL) {
+		char msg[ROUTE_PATH_MAX + 64];
+		snprintf(msg, sizeof(msg), "Unrecognized request URL (%s: %.*s).",
+		    q.method, ROUTE_PATH_MAX, q.path);
+		refuse(&q, 404, "invalid_request_error", "route_not_allowed",
+		    NULL, msg, "security_validation_failed", SEV_LOW, NULL);
+		goto send;
+	}
+	if (!q.trusted_user && !token_allows(&q.trec, q.method, q.route->op)) {
+		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
+		    "This API token does not allow this operation.",
+		    "permission_denied", SEV_HIGH, NULL);
+		goto send;
+	}
+	e = rl_check(a->st, &a->cfg, q.route->op, q.identity, &rl);
+	rl_headers(&rl, q.route->op, &q.resp);
+	if (rl.failed_open)
+		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
+	(void)e;
+	if (!rl.allowed) {
+		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
+		    "Too many requests for this operation; retry after the time "
+		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
+		goto send;
+	}
+	if (read_params(&q, a) != 0 || screen(&q) != 0)
+		goto send;
+	proxy(&q, a);
+send:
+	if (a->st != NULL)
+		store_sync(a->st);
+	http_send(req, &q.resp);
+	http_resp_free(&q.resp);
+	form_free(&q.query);
+	form_free(&q.body);
+}
+
+static void
+setup(struct app *a)
+{
+	char		 err[256];
+	enum pg_err	 e;
+
+	if (config_load(&a->cfg, CFG_NEED_API, err, sizeof(err)) != PG_OK) {
+		log_warnx("refusing to serve: %s", err);
+		return;
+	}
+	if (routes_parse(a->cfg.api_routes, &a->routes) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_API_ROUTES: expected "
+		    "resource[:ro]=operation[,...]");
+		return;
+	}
+	if ((e = keyring_load(a->cfg.enc_keys, a->cfg.state_dir, &a->ring)) !=
+	    PG_OK) {
+		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
+		    pg_strerror(e));
+		return;
+	}
+	if ((e = store_open(a->cfg.state_dir, a->cfg.sync ? 0 : STORE_NOSYNC,
+	    &a->st)) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
+		    "the store: %s", pg_strerror(e));
+		return;
+	}
+	if (token_ctx_init(&a->cfg, &a->tok) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_TOKEN_PEPPER: unusable");
+		return;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    stripe_client_new(&a->cfg, &a->stripe) != PG_OK) {
+		log_warnx("refusing to serve: cannot initialise libcurl");
+		return;
+	}
+	a->ready = 1;
+}
+
+int
+main(void)
+{
+	struct app		 a;
+	struct http_server	*srv = NULL;
+	struct http_req		 req;
+
+	log_init("api.fcgi");
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	memset(&a, 0, sizeof(a));
+	setup(&a);
+	if (http_server_new(&srv) != PG_OK)
+		return 1;
+	while (http_accept(srv, &req) == 1) {
+		handle(&a, &req);
+		http_finish(&req);
+		if (a.ready)
+			store_maintain(a.st, 64);
+	}
+	http_server_free(srv);
+	stripe_client_free(a.stripe);
+	store_close(a.st);
+	token_ctx_wipe(&a.tok);
+	keyring_wipe(&a.ring);
+	config_free(&a.cfg);
+	return 0;
+}

@@ -1,0 +1,297 @@
+/*
+ * payguard - the Stripe upstream over libcurl.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "stripe.h"
+
+struct stripe_client {
+	CURL		*curl;
+	const struct config *cfg;
+	char		*auth;		/* "Authorization: Bearer sk_..." */
+	char		 version[128];	/* "Stripe-Version: ..." */
+};
+
+enum pg_err
+stripe_client_new(const struct config *cfg, struct stripe_client **out)
+{
+	struct stripe_client *c;
+	size_t		 n;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PG_ENOMEM;
+	c->cfg = cfg;
+	n = strlen(cfg->stripe_key) + 32;
+	if ((c->auth = malloc(n)) == NULL || (c->curl = curl_easy_init()) == NULL) {
+		free(c->auth);
+		free(c);
+		return PG_ENOMEM;
+	}
+	snprintf(c->auth, n, "Authorization: Bearer %s", cfg->stripe_key);
+	snprintf(c->version, sizeof(c->version), "Stripe-Version: %s",
+	    cfg->api_version);
+	*out = c;
+	return PG_OK;
+}
+
+void
+stripe_client_free(struct stripe_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	if (c->auth != NULL) {
+		OPENSSL_cleanse(c->auth, strlen(c->auth));
+		free(c->auth);
+	}
+	free(c);
+}
+
+void
+stripe_resp_free(struct stripe_resp *r)
+{
+	buf_free(&r->body);
+}
+
+static size_t
+on_body(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct stripe_resp *r = arg;
+
+	/* Past the ceiling curl aborts the transfer (CURLE_WRITE_ERROR). */
+	return buf_append(&r->body, p, sz * nm) == PG_OK ? sz * nm : 0;
+}
+
+/* Copies a header value, trimmed, if name matches. */
+static int
+hdr_value(const char *line, size_t len, const char *name, char *out,
+    size_t outsz)
+{
+	size_t	 nl = strlen(name), i, j;
+
+	if (len <= nl + 1 || strncasecmp(line, name, nl) != 0 ||
+	    line[nl] != ':')
+		return 0;
+	for (i = nl + 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	for (j = len; j > i && isspace((unsigned char)line[j - 1]); j--)
+		;
+	if (j - i >= outsz)
+		j = i + outsz - 1;
+	memcpy(out, line + i, j - i);
+	out[j - i] = '\0';
+	return 1;
+}
+
+static size_t
+on_header(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct stripe_resp *r = arg;
+	size_t		 len = sz * nm, i;
+	char		 v[64], *ep;
+	long		 n;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* A new response (after 100-continue): forget the last. */
+		r->request_id[0] = '\0';
+		r->should_retry = -1;
+		r->retry_after = -1;
+	} else if (hdr_value(p, len, "Request-Id", r->request_id,
+	    sizeof(r->request_id))) {
+		/* Only a token-like id is passed back to our client. */
+		for (i = 0; r->request_id[i] != '\0'; i++)
+			if (!isalnum((unsigned char)r->request_id[i]) &&
+			    r->request_id[i] != '_' && r->request_id[i] != '-')
+				r->request_id[0] = '\0';
+	} else if (hdr_value(p, len, "Stripe-Should-Retry", v, sizeof(v))) {
+		r->should_retry = strcmp(v, "true") == 0 ? 1 :
+		    strcmp(v, "false") == 0 ? 0 : -1;
+	} else if (hdr_value(p, len, "Retry-After", v, sizeof(v))) {
+		errno = 0;
+		n = strtol(v, &ep, 10);
+		r->retry_after = (*v != '\0' && *ep == '\0' && errno == 0 &&
+		    n >= 0) ? n : -1;
+	}
+	return len;
+}
+
+int
+stripe_should_retry(const struct stripe_resp *r, unsigned int num_retries,
+    unsigned int max)
+{
+	if (num_retries >= max)
+		return 0;
+	if (r->status == 0)
+		return r->conn_retryable;
+	if (r->should_retry == 0)
+		return 0;
+	if (r->should_retry == 1)
+		return 1;
+	return r->status == 409 || r->status >= 500;
+}
+
+double
+stripe_sleep_time(unsigned int n, long retry_after, double u)
+{
+	double	 s = STRIPE_INITIAL_DELAY;
+	unsigned int i;
+
+	for (i = 1; i < n && s < STRIPE_MAX_DELAY; i++)
+		s *= 2;
+	if (s > STRIPE_MAX_DELAY)
+		s = STRIPE_MAX_DELAY;
+	s *= 0.5 * (1 + u);
+	if (s < STRIPE_INITIAL_DELAY)
+		s = STRIPE_INITIAL_DELAY;
+	if (retry_after >= 0 && retry_after <= STRIPE_MAX_RETRY_AFTER &&
+	    (double)retry_after > s)
+		s = (double)retry_after;
+	return s;
+}
+
+static double
+jitter(void)
+{
+	uint32_t	 v = 0;
+
+	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+		return 0.5;
+	return (double)v / 4294967295.0;
+}
+
+static void
+sleep_seconds(double s)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void
+attempt(struct stripe_client *c, const char *method, const char *url,
+    const char *body, struct curl_slist *hdrs, struct stripe_resp *r)
+{
+	CURLcode	 rc;
+	char		 errbuf[CURL_ERROR_SIZE];
+
+	buf_free(&r->body);
+	buf_init(&r->body, STRIPE_RESP_MAX);
+	r->status = 0;
+	r->conn_error = r->conn_retryable = 0;
+	r->should_retry = -1;
+	r->retry_after = -1;
+	r->request_id[0] = '\0';
+	errbuf[0] = '\0';
+	curl_easy_reset(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
+	    (long)c->cfg->connect_timeout);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "payguard/1.0");
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE,
+		    (long)(body ? strlen(body) : 0));
+	} else if (strcmp(method, "DELETE") == 0)
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+	rc = curl_easy_perform(c->curl);
+	r->attempts++;
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+		return;
+	}
+	r->status = 0;
+	r->conn_error = 1;
+	/* As stripe-python: connection and timeout failures are worth a
+	 * retry; TLS/certificate and local errors are not. */
+	r->conn_retryable = rc == CURLE_COULDNT_CONNECT ||
+	    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_OPERATION_TIMEDOUT ||
+	    rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE;
+	snprintf(r->error, sizeof(r->error), "%s",
+	    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+}
+
+enum pg_err
+stripe_request(struct stripe_client *c, const char *method, const char *path,
+    const char *query, const char *body, const char *idem_key,
+    struct stripe_resp *r)
+{
+	struct curl_slist *hdrs = NULL, *t;
+	struct buf	 url;
+	char		 ik[300];
+	unsigned int	 n = 0;
+	enum pg_err	 e = PG_ENOMEM;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, STRIPE_RESP_MAX);
+	buf_init(&url, 8192);
+	if (buf_printf(&url, "%s%s%s%s", c->cfg->api_base, path,
+	    query && *query ? "?" : "", query ? query : "") != PG_OK)
+		goto out;
+	/* Built once, before the loop: every retry sends the same key. */
+	if ((t = curl_slist_append(hdrs, c->auth)) == NULL)
+		goto out;
+	hdrs = t;
+	if ((t = curl_slist_append(hdrs, c->version)) == NULL)
+		goto out;
+	hdrs = t;
+	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
+		goto out;
+	hdrs = t;
+	if (body != NULL) {
+		if ((t = curl_slist_append(hdrs, "Content-Type: "
+		    "application/x-www-form-urlencoded")) == NULL)
+			goto out;
+		hdrs = t;
+	}
+	if (idem_key != NULL) {
+		snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem_key);
+		if ((t = curl_slist_append(hdrs, ik)) == NULL)
+			goto out;
+		hdrs = t;
+	}
+	for (;;) {
+		attempt(c, method, url.data, body, hdrs, r);
+		if (!stripe_should_retry(r, n, c->cfg->max_retries))
+			break;
+		n++;
+		sleep_seconds(stripe_sleep_time(n, r->status ? r->retry_after :
+		    -1, jitter()));
+	}
+	if (r->status == 0) {
+		log_warnx("upstream %s %s: no response after %d attempt(s): %s",
+		    method, path, r->attempts, r->error);
+		e = PG_UPSTREAM;
+	} else
+		e = PG_OK;
+out:
+	curl_slist_free_all(hdrs);
+	buf_free(&url);
+	return e;
+}
