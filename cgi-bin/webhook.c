@@ -252,6 +252,7 @@ handle(struct app *a, struct http_req *req)
 	q.actx.user_agent = req->user_agent;
 	q.actx.request_id = req->request_id;
 	q.actx.identity = "stripe";
+	q.actx.st = a->st;
 	snprintf(q.resource, sizeof(q.resource), "webhook");
 
 	if (!a->ready) {
