@@ -102,7 +102,7 @@ test_form_json(void **s)
 	static const char *bad[] = { "[]", "\"x\"", "{", "{\"a\":1} x",
 	    "{\"a\":\"\\u0000\"}", "{\"\":1}", "{\"a\":\"caf\xe9\"}" };
 	size_t		 i;
-	char		 deep[200];
+	char		 deep[400];
 
 	(void)s;
 	form_init(&f);
