@@ -23,7 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "audit.h"
+#include "buf.h"
 #include "err.h"
 #include "store.h"
 
@@ -163,6 +166,20 @@ enum pg_err	 auditdb_sweep(struct store *st, uint64_t cutoff_us,
 		    size_t budget, size_t *n);
 /* Number of records in the index (O(1)). */
 size_t		 auditdb_count(struct store *st);
+
+/*
+ * The row as a JSON object: the logged record with the index's
+ * mitigation flag laid over it, plus "key":"TS-SEQ" (caller frees).
+ * NULL when the line does not parse.
+ */
+struct json_object *auditdb_row_json(const struct aq_row *row);
+/* Appends the CSV header line / one row (every field quoted; a cell
+ * starting with = + - @ TAB CR gets a leading ' against formula
+ * injection). */
+enum pg_err	 auditdb_csv_header(struct buf *b);
+enum pg_err	 auditdb_csv_row(struct buf *b, const struct aq_row *row);
+/* The metrics as JSON (caller frees). */
+struct json_object *auditdb_stats_json(const struct audit_stats *s);
 
 /* be64 helpers shared with the benchmark seeder. */
 void		 auditdb_be64(unsigned char *p, uint64_t v);

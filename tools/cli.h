@@ -24,6 +24,9 @@ int	cmd_mask(int, char **, const struct config *);
 
 /* tools/cmd_token.c */
 int	cmd_token(int, char **, const struct config *);
+/* tools/cmd_audit.c */
+int	cmd_audit(int, char **, const struct config *);
+int	cmd_alerts(int, char **, const struct config *);
 
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);

@@ -41,6 +41,9 @@ static const struct command commands[] = {
 	{ "rotate-keys", cmd_rotate_keys, "rotate-keys [--batch N]" },
 	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto|text VALUE" },
 	{ "token", cmd_token, "token create --name NAME --scope read|write [--ops a,b] | list [--json] | revoke NAME" },
+	/* cmd_audit.c */
+	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep" },
+	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
