@@ -93,24 +93,27 @@ deps:
 
 # Unit tests: every cmocka program, each in its own scratch state dir.
 unit: all $(TESTS)
-	@sh tests/run-unit.sh $(TESTS)
+	@O=$(O) sh tests/run-unit.sh $(TESTS)
 
 # End to end: real Apache + mod_fcgid, lighttpd, spawn-fcgi and plain CGI.
 e2e: all
 	@O=$(O) sh tests/run-e2e.sh
 
 test: deps
+	@rm -f $(O)/test-results.txt
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS_TEST:-5}
 	@$(MAKE) --no-print-directory e2e
-	@sh tests/summary.sh
+	@O=$(O) sh tests/summary.sh
 
 asan: deps
+	@rm -f build-asan/test-results.txt
 	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all unit
 	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
 	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' e2e E2E_QUICK=1
+	@O=build-asan sh tests/summary.sh
 
 FUZZ_O   = $(O)/fuzz
 FUZZ_CC  = clang
@@ -129,7 +132,7 @@ $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 fuzz-build: $(FUZZERS)
 
 fuzz: fuzz-build
-	@sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
+	@O=$(O) sh tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 bench: deps all $(BENCHES)
 	@O=$(O) sh bench/run.sh
