@@ -1,0 +1,929 @@
+/*
+ * payguard - audit.cgi, the admin audit page (plain CGI).
+ *
+ * Routes (all on the script's own URL):
+ *   GET  ?hours=&severity=&type=&ip=&before=   the dashboard: summary
+ *        cards, alert panel, SVG chart of events per hour by severity,
+ *        the filtered events table with paging, inbox backlog
+ *   GET  ?event=TS-SEQ                         one event in full
+ *   GET  ?format=json|csv&<filter>             export of the filter
+ *   GET  ?asset=css                            the stylesheet
+ *   POST action=mitigate&key=TS-SEQ&csrf=T&note=...   mark mitigated
+ * Inputs: REMOTE_USER (the web server authenticates; Basic auth over
+ * HTTPS, apache-conf/audit-basic-auth.conf), which must be listed in
+ * PAYGUARD_ADMIN_USERS, else 403 and an admin_access_denied record.
+ * Every view is recorded as admin_access (PCI DSS 10.2.1.3).  HTML comes
+ * from PAYGUARD_TEMPLATE_DIR through lib/template (every value escaped);
+ * no script at all, CSP without unsafe-*, so it works with JS off.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "alert.h"
+#include "audit.h"
+#include "auditdb.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "template.h"
+
+#define PAGE_ROWS	50
+#define FORM_MAX	4096
+#define CSRF_KEY	"audit.csrf_key"
+#define HOUR_US		3600000000ull
+#define CHART_W		720
+#define CHART_H		180
+#define CHART_BARS	48
+
+#define HTML_CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
+			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+struct page {
+	struct config		 cfg;
+	struct http_req		*req;
+	struct http_resp	 resp;
+	struct store		*st;
+	struct audit_ctx	 actx;
+	const char		*user;
+	const char		*script;
+	char			 csrf[65];
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+audit(struct page *p, const char *type, enum audit_sev sev, int ok,
+    const char *resource, struct json_object *d)
+{
+	struct audit_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.event_type = type;
+	rec.severity = sev;
+	rec.success = ok;
+	rec.resource = resource;
+	rec.details = d;
+	audit_emit(&p->actx, &rec);
+}
+
+/* Returns 1 if user is a whole item of the comma/space list. */
+static int
+is_admin(const char *list, const char *user)
+{
+	const char	*p = list;
+	size_t		 n, ulen = strlen(user);
+
+	if (list == NULL || ulen == 0)
+		return 0;
+	while (*p != '\0') {
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == ulen && memcmp(p, user, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static void
+urlenc(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+		    c == '~')
+			buf_putc(b, (char)c);
+		else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[c >> 4]);
+			buf_putc(b, hex[c & 15]);
+		}
+	}
+}
+
+/* script?hours=..&severity=..&type=..&ip=..[&extra] */
+static struct json_object *
+href(const struct page *p, const struct aq_filter *f, unsigned int hours,
+    const char *extra)
+{
+	struct json_object *o;
+	struct buf	 b;
+
+	buf_init(&b, 4096);
+	buf_printf(&b, "%s?hours=%u", p->script, hours);
+	if (f->sev >= 0)
+		buf_printf(&b, "&severity=%s", audit_sev_name(f->sev));
+	if (f->type[0] != '\0') {
+		buf_puts(&b, "&type=");
+		urlenc(&b, f->type);
+	}
+	if (f->ip[0] != '\0') {
+		buf_puts(&b, "&ip=");
+		urlenc(&b, f->ip);
+	}
+	if (extra != NULL)
+		buf_printf(&b, "&%s", extra);
+	o = json_object_new_string(b.data ? b.data : p->script);
+	buf_free(&b);
+	return o;
+}
+
+static void
+jset(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void
+jint(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static const char *
+jget(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, k, &v) && v != NULL)
+		return json_object_is_type(v, json_type_string) ?
+		    json_object_get_string(v) :
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	return "";
+}
+
+static void
+fmt_time(uint64_t ms, char out[32])
+{
+	time_t		 t = (time_t)(ms / 1000);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/* ---------------------------------------------------------------- CSRF */
+
+struct csrf_ctx {
+	unsigned char	 key[32];
+};
+
+static enum pg_err
+csrf_txn(struct store_txn *t, void *arg)
+{
+	struct csrf_ctx	*c = arg;
+	const void	*v;
+	size_t		 n;
+
+	if (store_get(t, NS_META, CSRF_KEY, sizeof(CSRF_KEY) - 1, &v, &n,
+	    NULL) == PG_OK && n == sizeof(c->key)) {
+		memcpy(c->key, v, n);
+		return PG_OK;
+	}
+	if (RAND_bytes(c->key, sizeof(c->key)) != 1)
+		return PG_CRYPTO;
+	/* Insert-if-absent: two first views agree on one key. */
+	return store_put(t, NS_META, CSRF_KEY, sizeof(CSRF_KEY) - 1, c->key,
+	    sizeof(c->key), 0, STORE_NOOVERWRITE);
+}
+
+/*
+ * The token is HMAC-SHA256(key, user | hour): bound to the admin and to
+ * time, stateless, no cookie.  The page's token and the previous hour's
+ * are accepted.
+ */
+static int
+csrf_token(struct page *p, uint64_t hour, char out[65])
+{
+	struct csrf_ctx	 c;
+	unsigned char	 mac[32];
+	unsigned int	 len = sizeof(mac);
+	char		 msg[300];
+	static const char hex[] = "0123456789abcdef";
+	int		 i, n;
+
+	if (store_run(p->st, 1, csrf_txn, &c) != PG_OK &&
+	    store_run(p->st, 0, csrf_txn, &c) != PG_OK)
+		return -1;
+	n = snprintf(msg, sizeof(msg), "%s|%" PRIu64, p->user, hour);
+	if (n < 0 || (size_t)n >= sizeof(msg) ||
+	    HMAC(EVP_sha256(), c.key, sizeof(c.key), (unsigned char *)msg,
+	    (size_t)n, mac, &len) == NULL)
+		return -1;
+	OPENSSL_cleanse(c.key, sizeof(c.key));
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+static int
+csrf_ok(struct page *p, const char *tok)
+{
+	char		 want[65];
+	uint64_t	 hour = store_now_us() / HOUR_US;
+
+	if (tok == NULL || strlen(tok) != 64)
+		return 0;
+	if (csrf_token(p, hour, want) == 0 && CRYPTO_memcmp(want, tok, 64) == 0)
+		return 1;
+	/* A page loaded just before the hour turned. */
+	return csrf_token(p, hour - 1, want) == 0 &&
+	    CRYPTO_memcmp(want, tok, 64) == 0;
+}
+
+/* ------------------------------------------------------------ rendering */
+
+static int
+render(struct page *p, int status, const char *name, struct json_object *d)
+{
+	char		*src = NULL;
+	size_t		 len, missing = 0;
+	enum pg_err	 e;
+
+	p->resp.status = status;
+	p->resp.content_type = "text/html";
+	p->resp.csp = HTML_CSP;
+	buf_reset(&p->resp.body);
+	jset(d, "script", p->script);
+	jset(d, "user", p->user ? p->user : "");
+	if ((e = tmpl_load(p->cfg.template_dir, name, &src, &len)) == PG_OK)
+		e = tmpl_render(src, len, d, &p->resp.body, &missing);
+	free(src);
+	if (e != PG_OK) {
+		log_warnx("template %s: %s", name, pg_strerror(e));
+		p->resp.status = 500;
+		p->resp.content_type = "text/plain";
+		buf_reset(&p->resp.body);
+		buf_puts(&p->resp.body, "The audit page is not available.\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+plain(struct page *p, int status, const char *msg)
+{
+	struct json_object *d = json_object_new_object();
+
+	jset(d, "message", msg);
+	jint(d, "status", status);
+	jset(d, "reason", http_reason(status));
+	render(p, status, "audit_error.html", d);
+	json_object_put(d);
+}
+
+static struct json_object *
+card(const char *label, const char *value, const char *cls)
+{
+	struct json_object *c = json_object_new_object();
+
+	jset(c, "label", label);
+	jset(c, "value", value);
+	jset(c, "cls", cls);
+	return c;
+}
+
+static struct json_object *
+cards(const struct audit_stats *s)
+{
+	struct json_object *a = json_object_new_array();
+	char		 v[64];
+
+	snprintf(v, sizeof(v), "%" PRIu64, s->total);
+	json_object_array_add(a, card("Events", v, ""));
+	if (s->sig_rate < 0)
+		snprintf(v, sizeof(v), "n/a");
+	else
+		snprintf(v, sizeof(v), "%.1f%%", s->sig_rate);
+	json_object_array_add(a, card("Signature success", v,
+	    s->sig_rate >= 0 && s->sig_rate < 95 ? "warn" : ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->invalid_ip);
+	json_object_array_add(a, card("Invalid IP attempts", v, s->invalid_ip ? "warn" : ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->replay);
+	json_object_array_add(a, card("Replay attempts", v, s->replay ? "warn" : ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->payload_bad);
+	json_object_array_add(a, card("Payload failures", v, ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->rate_limited);
+	json_object_array_add(a, card("Rate-limit violations", v, ""));
+	snprintf(v, sizeof(v), "%.2f / %" PRIu64, s->req_avg_min, s->req_peak_min);
+	json_object_array_add(a, card("Requests/min avg / peak", v, ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->by_sev[SEV_HIGH] +
+	    s->by_sev[SEV_CRITICAL]);
+	json_object_array_add(a, card("High + critical", v,
+	    s->by_sev[SEV_CRITICAL] ? "crit" : s->by_sev[SEV_HIGH] ? "warn" : ""));
+	snprintf(v, sizeof(v), "%" PRIu64, s->backlog);
+	json_object_array_add(a, card("Inbox backlog", v, s->backlog ? "warn" : ""));
+	if (s->oldest_pending_ms == 0)
+		snprintf(v, sizeof(v), "none");
+	else
+		snprintf(v, sizeof(v), "%" PRIu64 " s",
+		    (store_now_ms() - s->oldest_pending_ms) / 1000);
+	json_object_array_add(a, card("Oldest pending", v, ""));
+	return a;
+}
+
+static struct json_object *
+counts(const struct as_count *c, size_t n)
+{
+	struct json_object *a = json_object_new_array(), *x;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		x = json_object_new_object();
+		jset(x, "name", c[i].name);
+		jint(x, "count", (int64_t)c[i].n);
+		json_object_array_add(a, x);
+	}
+	return a;
+}
+
+/* Stacked bars, one per hour (grouped above CHART_BARS hours). */
+static struct json_object *
+chart(const struct audit_stats *s)
+{
+	struct json_object *o = json_object_new_object(), *bars, *b, *labels, *l;
+	uint64_t	 sums[CHART_BARS][SEV__MAX], tot, max = 1;
+	size_t		 nb, group, i, k;
+	int		 j, y, bh, w, x;
+	char		 t[96], lab[32];
+
+	memset(sums, 0, sizeof(sums));
+	group = (s->nhours + CHART_BARS - 1) / CHART_BARS;
+	nb = (s->nhours + group - 1) / group;
+	for (i = 0; i < s->nhours; i++)
+		for (j = 0; j < SEV__MAX; j++)
+			sums[i / group][j] += s->hourly[i][j];
+	for (k = 0; k < nb; k++) {
+		for (tot = 0, j = 0; j < SEV__MAX; j++)
+			tot += sums[k][j];
+		if (tot > max)
+			max = tot;
+	}
+	w = (CHART_W - 40) / (int)nb;
+	bars = json_object_new_array();
+	labels = json_object_new_array();
+	for (k = 0; k < nb; k++) {
+		x = 36 + (int)k * w;
+		y = CHART_H - 20;
+		for (j = 0; j < SEV__MAX; j++) {
+			if (sums[k][j] == 0)
+				continue;
+			bh = (int)((double)sums[k][j] * (CHART_H - 30) / (double)max);
+			if (bh < 1)
+				bh = 1;
+			y -= bh;
+			b = json_object_new_object();
+			jint(b, "x", x);
+			jint(b, "y", y);
+			jint(b, "w", w > 2 ? w - 1 : 1);
+			jint(b, "h", bh);
+			jset(b, "sev", audit_sev_name((enum audit_sev)j));
+			snprintf(t, sizeof(t), "%s: %" PRIu64 " (%zu h ago)",
+			    audit_sev_name((enum audit_sev)j), sums[k][j],
+			    (nb - k) * group);
+			jset(b, "title", t);
+			json_object_array_add(bars, b);
+		}
+		if (k % (nb > 12 ? nb / 6 : 1) == 0) {
+			l = json_object_new_object();
+			jint(l, "x", x);
+			snprintf(lab, sizeof(lab), "-%zuh", (nb - k) * group);
+			jset(l, "text", lab);
+			json_object_array_add(labels, l);
+		}
+	}
+	jint(o, "width", CHART_W);
+	jint(o, "height", CHART_H);
+	jint(o, "max", (int64_t)max);
+	jint(o, "base", CHART_H - 20);
+	json_object_object_add(o, "bars", bars);
+	json_object_object_add(o, "labels", labels);
+	return o;
+}
+
+struct rowctx {
+	struct page		*p;
+	struct json_object	*rows;
+	uint64_t		 last_ts, last_seq;
+	size_t			 n;
+};
+
+static int
+table_row(const struct aq_row *row, void *arg)
+{
+	struct rowctx		*rc = arg;
+	struct json_object	*j, *r;
+	char			 key[48], h[128];
+
+	if ((j = auditdb_row_json(row)) == NULL)
+		return 0;
+	r = json_object_new_object();
+	snprintf(key, sizeof(key), "%" PRIu64 "-%" PRIu64, row->ts_us, row->seq);
+	snprintf(h, sizeof(h), "%s?event=%s", rc->p->script, key);
+	jset(r, "href", h);
+	jset(r, "ts", jget(j, "timestamp"));
+	jset(r, "sev", audit_sev_name(row->sev));
+	jset(r, "type", jget(j, "event_type"));
+	jset(r, "ip", jget(j, "source_ip"));
+	jset(r, "identity", jget(j, "identity"));
+	jset(r, "outcome", jget(j, "outcome"));
+	jset(r, "resource", jget(j, "resource"));
+	jset(r, "user_agent", jget(j, "user_agent"));
+	json_object_object_add(r, "mitigated",
+	    json_object_new_boolean(row->mitigated || strcmp(jget(j,
+	    "mitigated"), "true") == 0));
+	json_object_array_add(rc->rows, r);
+	json_object_put(j);
+	rc->last_ts = row->ts_us;
+	rc->last_seq = row->seq;
+	rc->n++;
+	return 0;
+}
+
+static void
+filter_form(struct json_object *d, const struct aq_filter *f,
+    unsigned int hours, const struct audit_stats *s)
+{
+	static const unsigned int hopts[] = { 1, 6, 24, 72, 168, 720 };
+	struct json_object *a, *o;
+	size_t		 i;
+	int		 j;
+
+	a = json_object_new_array();
+	for (i = 0; i < sizeof(hopts) / sizeof(hopts[0]); i++) {
+		o = json_object_new_object();
+		jint(o, "value", hopts[i]);
+		json_object_object_add(o, "selected",
+		    json_object_new_boolean(hopts[i] == hours));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(d, "hour_options", a);
+	a = json_object_new_array();
+	for (j = 0; j < SEV__MAX; j++) {
+		o = json_object_new_object();
+		jset(o, "value", audit_sev_name((enum audit_sev)j));
+		json_object_object_add(o, "selected",
+		    json_object_new_boolean(f->sev == j));
+		json_object_array_add(a, o);
+	}
+	json_object_object_add(d, "sev_options", a);
+	json_object_object_add(d, "type_options", counts(s->types, s->ntypes));
+	jint(d, "hours", hours);
+	jset(d, "f_type", f->type);
+	jset(d, "f_ip", f->ip);
+}
+
+static struct json_object *
+alerts_json(const struct page *p, const struct audit_stats *hour)
+{
+	struct alert_cfg	 ac;
+	struct alert_result	 r;
+	struct json_object	*a = json_object_new_array(), *x;
+	size_t			 i;
+	char			 err[128];
+
+	alert_config(p->cfg.alert_thresholds, &ac, err, sizeof(err));
+	alert_eval(&ac, hour, &r);
+	for (i = 0; i < AL__MAX; i++) {
+		if (!r.fired[i])
+			continue;
+		x = json_object_new_object();
+		jset(x, "title", alert_title((enum alert_kind)i));
+		jset(x, "name", alert_name((enum alert_kind)i));
+		jint(x, "value", (int64_t)r.value[i]);
+		jint(x, "threshold", (int64_t)ac.threshold[i]);
+		if (i == AL_IDENTITY_RL)
+			jset(x, "identity", r.who);
+		json_object_array_add(a, x);
+	}
+	return a;
+}
+
+static void
+dashboard(struct page *p, const char *qs)
+{
+	struct audit_stats	*s = NULL, *hr = NULL;
+	struct json_object	*d = json_object_new_object();
+	struct aq_filter	 f;
+	struct rowctx		 rc;
+	unsigned int		 hours;
+	int			 more = 0;
+	char			 extra[64], gen[32];
+
+	if (aq_parse_query(qs, store_now_us(), &f, &hours) != PG_OK) {
+		plain(p, 400, "The filter is not valid.");
+		goto out;
+	}
+	f.limit = PAGE_ROWS;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (hr = calloc(1, sizeof(*hr))) == NULL ||
+	    auditdb_stats(p->st, 0, hours, s) != PG_OK ||
+	    auditdb_stats(p->st, 0, 1, hr) != PG_OK) {
+		plain(p, 500, "The audit index is not available.");
+		goto out;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.p = p;
+	rc.rows = json_object_new_array();
+	if (auditdb_query(p->st, &f, table_row, &rc, &more) != PG_OK) {
+		json_object_put(rc.rows);
+		plain(p, 500, "The audit index is not available.");
+		goto out;
+	}
+	json_object_object_add(d, "rows", rc.rows);
+	jint(d, "nrows", (int64_t)rc.n);
+	json_object_object_add(d, "more", json_object_new_boolean(more));
+	if (more) {
+		snprintf(extra, sizeof(extra), "before=%" PRIu64 "-%" PRIu64,
+		    rc.last_ts, rc.last_seq);
+		json_object_object_add(d, "next_href", href(p, &f, hours, extra));
+	}
+	json_object_object_add(d, "paged", json_object_new_boolean(
+	    f.before_ts != 0 || f.before_seq != 0));
+	json_object_object_add(d, "newest_href", href(p, &f, hours, NULL));
+	json_object_object_add(d, "json_href", href(p, &f, hours, "format=json"));
+	json_object_object_add(d, "csv_href", href(p, &f, hours, "format=csv"));
+	json_object_object_add(d, "cards", cards(s));
+	json_object_object_add(d, "alerts", alerts_json(p, hr));
+	json_object_object_add(d, "chart", chart(s));
+	json_object_object_add(d, "top_ips", counts(s->top_ips, s->ntop_ips));
+	json_object_object_add(d, "rl_ops", counts(s->rl_ops, s->nrl_ops));
+	json_object_object_add(d, "rl_ids", counts(s->rl_ids, s->nrl_ids));
+	jint(d, "backlog", (int64_t)s->backlog);
+	filter_form(d, &f, hours, s);
+	fmt_time(store_now_ms(), gen);
+	jset(d, "generated", gen);
+	render(p, 200, "audit_page.html", d);
+out:
+	free(s);
+	free(hr);
+	json_object_put(d);
+}
+
+static int
+parse_key(const char *s, uint64_t *ts, uint64_t *seq)
+{
+	char	*ep;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	*ts = strtoull(s, &ep, 10);
+	if (*ep != '-' || ep[1] < '0' || ep[1] > '9')
+		return -1;
+	*seq = strtoull(ep + 1, &ep, 10);
+	return *ep == '\0' ? 0 : -1;
+}
+
+struct one {
+	struct json_object	*j;
+	int			 mitigated;
+	char			 action[256];
+};
+
+static int
+get_one(const struct aq_row *row, void *arg)
+{
+	struct one	*o = arg;
+
+	o->j = auditdb_row_json(row);
+	o->mitigated = row->mitigated;
+	snprintf(o->action, sizeof(o->action), "%s", row->mitigation);
+	return 1;
+}
+
+static void
+event_page(struct page *p, const char *key)
+{
+	static const char *const fields[] = {
+		"event_id", "event_type", "timestamp", "severity", "outcome",
+		"identity", "source_ip", "user_agent", "request_id", "resource",
+		"mitigated", "mitigation_action", "seq", "prev", "hash",
+	};
+	struct json_object	*d = json_object_new_object(), *a, *x, *det;
+	struct one		 o;
+	uint64_t		 ts, seq;
+	size_t			 i;
+
+	memset(&o, 0, sizeof(o));
+	if (parse_key(key, &ts, &seq) != 0) {
+		plain(p, 400, "The event key is not valid.");
+		goto out;
+	}
+	if (auditdb_get(p->st, ts, seq, get_one, &o) != PG_OK || o.j == NULL) {
+		plain(p, 404, "No such event in the audit index.");
+		goto out;
+	}
+	a = json_object_new_array();
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		x = json_object_new_object();
+		jset(x, "name", fields[i]);
+		jset(x, "value", jget(o.j, fields[i]));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(d, "fields", a);
+	if (json_object_object_get_ex(o.j, "details", &det))
+		jset(d, "details", json_object_to_json_string_ext(det,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	jset(d, "key", key);
+	jset(d, "event_id", jget(o.j, "event_id"));
+	jset(d, "event_type", jget(o.j, "event_type"));
+	json_object_object_add(d, "mitigated",
+	    json_object_new_boolean(o.mitigated ||
+	    strcmp(jget(o.j, "mitigated"), "true") == 0));
+	if (csrf_token(p, store_now_us() / HOUR_US, p->csrf) == 0)
+		jset(d, "csrf", p->csrf);
+	render(p, 200, "audit_event.html", d);
+out:
+	json_object_put(o.j);
+	json_object_put(d);
+}
+
+struct exp {
+	struct buf	*b;
+	int		 csv;
+	size_t		 n;
+	int		 full;
+};
+
+static int
+export_row(const struct aq_row *row, void *arg)
+{
+	struct exp		*x = arg;
+	struct json_object	*j;
+	const char		*s;
+
+	if (x->csv) {
+		if (auditdb_csv_row(x->b, row) == PG_TOOLARGE)
+			x->full = 1;
+	} else if ((j = auditdb_row_json(row)) != NULL) {
+		s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		if ((x->n && buf_putc(x->b, ',') != PG_OK) ||
+		    buf_puts(x->b, s) != PG_OK)
+			x->full = 1;
+		json_object_put(j);
+	}
+	x->n++;
+	return x->full;
+}
+
+static void
+export(struct page *p, const char *qs, int csv)
+{
+	struct aq_filter f;
+	struct exp	 x;
+	unsigned int	 hours;
+	int		 more = 0;
+
+	if (aq_parse_query(qs, store_now_us(), &f, &hours) != PG_OK) {
+		plain(p, 400, "The filter is not valid.");
+		return;
+	}
+	f.limit = AQ_LIMIT_MAX;
+	memset(&x, 0, sizeof(x));
+	x.b = &p->resp.body;
+	x.csv = csv;
+	buf_reset(x.b);
+	if (csv)
+		auditdb_csv_header(x.b);
+	else
+		buf_putc(x.b, '[');
+	if (auditdb_query(p->st, &f, export_row, &x, &more) != PG_OK) {
+		plain(p, 500, "The audit index is not available.");
+		return;
+	}
+	if (!csv)
+		buf_puts(x.b, "]\n");
+	p->resp.content_type = csv ? "text/csv" : "application/json";
+	http_resp_header(&p->resp, "Content-Disposition",
+	    "attachment; filename=\"payguard-audit.%s\"", csv ? "csv" : "json");
+	if (more || x.full)
+		http_resp_header(&p->resp, "X-Payguard-Truncated", "%d",
+		    AQ_LIMIT_MAX);
+}
+
+static void
+stylesheet(struct page *p)
+{
+	char	*src = NULL;
+	size_t	 len;
+
+	if (tmpl_load(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
+		plain(p, 404, "No stylesheet.");
+		return;
+	}
+	p->resp.content_type = "text/css";
+	buf_reset(&p->resp.body);
+	buf_append(&p->resp.body, src, len);
+	free(src);
+}
+
+/* Finds name=value in an urlencoded form into out. */
+static int
+form_get(const char *body, const char *name, char *out, size_t outsz)
+{
+	const char	*p = body, *amp;
+	size_t		 n, nl = strlen(name);
+
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n > nl && p[nl] == '=' && memcmp(p, name, nl) == 0)
+			return aq_urldecode(p + nl + 1, n - nl - 1, out, outsz) ==
+			    PG_OK ? 0 : -1;
+		p = amp ? amp + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Browsers send these on every POST: refuse anything cross-site. */
+static int
+same_origin(struct page *p)
+{
+	const char	*sfs = http_header(p->req, "Sec-Fetch-Site");
+	const char	*origin = http_header(p->req, "Origin");
+	const char	*host = http_header(p->req, "Host");
+	const char	*o;
+
+	if (sfs != NULL && strcmp(sfs, "same-origin") != 0 &&
+	    strcmp(sfs, "none") != 0)
+		return 0;
+	if (origin == NULL || strcmp(origin, "null") == 0)
+		return origin == NULL;
+	if (host == NULL)
+		return 0;
+	o = strstr(origin, "://");
+	return o != NULL && strcmp(o + 3, host) == 0;
+}
+
+static void
+post(struct page *p)
+{
+	char		 action[32], key[48], tok[80], note[160], loc[128];
+	const char	*code = NULL;
+	uint64_t	 ts, seq;
+	struct json_object *d;
+	int		 st;
+
+	if ((st = http_read_body(p->req, FORM_MAX, &code)) != 0) {
+		plain(p, st, "The form is not valid.");
+		return;
+	}
+	if (form_get(p->req->body.data, "action", action, sizeof(action)) != 0 ||
+	    strcmp(action, "mitigate") != 0 ||
+	    form_get(p->req->body.data, "key", key, sizeof(key)) != 0 ||
+	    parse_key(key, &ts, &seq) != 0) {
+		plain(p, 400, "The form is not valid.");
+		return;
+	}
+	if (form_get(p->req->body.data, "csrf", tok, sizeof(tok)) != 0 ||
+	    !same_origin(p) || !csrf_ok(p, tok)) {
+		d = json_object_new_object();
+		jset(d, "reason", "csrf");
+		audit(p, "security_validation_failed", SEV_HIGH, 0,
+		    "audit:mitigate", d);
+		plain(p, 403, "The form has expired or did not come from this "
+		    "page; reload the event and try again.");
+		return;
+	}
+	if (form_get(p->req->body.data, "note", note, sizeof(note)) != 0 ||
+	    note[0] == '\0')
+		snprintf(note, sizeof(note), "reviewed");
+	if (auditdb_mitigate(p->st, ts, seq, note) != PG_OK) {
+		plain(p, 404, "No such event in the audit index.");
+		return;
+	}
+	d = json_object_new_object();
+	jset(d, "key", key);
+	jset(d, "note", note);
+	/* An admin action is itself a record (PCI DSS 10.2.1.2). */
+	audit(p, "audit_event_mitigated", SEV_LOW, 1, "audit:mitigate", d);
+	snprintf(loc, sizeof(loc), "?event=%s", key);
+	p->resp.status = 303;
+	http_resp_header(&p->resp, "Location", "%s%s", p->script, loc);
+	buf_reset(&p->resp.body);
+}
+
+static void
+handle(struct page *p)
+{
+	const char	*qs = http_param(p->req, "QUERY_STRING");
+	char		 v[64], res[96];
+	int		 isget = strcmp(p->req->method, "GET") == 0 ||
+			    strcmp(p->req->method, "HEAD") == 0;
+
+	if (qs == NULL)
+		qs = "";
+	if (p->user == NULL || !is_admin(p->cfg.admin_users, p->user)) {
+		audit(p, "admin_access_denied", SEV_HIGH, 0, "audit.cgi", NULL);
+		plain(p, 403, "This page is for the administrators listed in "
+		    "PAYGUARD_ADMIN_USERS.");
+		return;
+	}
+	if (strcmp(p->req->method, "POST") == 0) {
+		post(p);
+		return;
+	}
+	if (!isget) {
+		http_resp_header(&p->resp, "Allow", "GET, HEAD, POST");
+		plain(p, 405, "Method not allowed.");
+		return;
+	}
+	if (form_get(qs, "asset", v, sizeof(v)) == 0) {
+		if (strcmp(v, "css") == 0)
+			stylesheet(p);
+		else
+			plain(p, 404, "No such asset.");
+		return;
+	}
+	/* PCI DSS 10.2.1.3: access to the audit trail is itself logged,
+	 * before the page is drawn, so the view shows in it. */
+	if (form_get(qs, "event", v, sizeof(v)) == 0) {
+		snprintf(res, sizeof(res), "audit:event:%s", v);
+		audit(p, "admin_access", SEV_LOW, 1, res, NULL);
+		event_page(p, v);
+	} else if (form_get(qs, "format", v, sizeof(v)) == 0 &&
+	    (strcmp(v, "json") == 0 || strcmp(v, "csv") == 0)) {
+		snprintf(res, sizeof(res), "audit:export:%s", v);
+		audit(p, "admin_access", SEV_LOW, 1, res, NULL);
+		export(p, qs, strcmp(v, "csv") == 0);
+	} else {
+		audit(p, "admin_access", SEV_LOW, 1, "audit:dashboard", NULL);
+		dashboard(p, qs);
+	}
+}
+
+int
+main(void)
+{
+	struct http_server	*srv = NULL;
+	struct http_req		 req;
+	struct page		 p;
+	char			 err[256];
+	enum pg_err		 e;
+
+	log_init("audit.cgi");
+	memset(&p, 0, sizeof(p));
+	if (config_load(&p.cfg, 0, err, sizeof(err)) != PG_OK)
+		log_warnx("%s", err);
+	if (http_server_new(&srv) != PG_OK)
+		return 1;
+	while (http_accept(srv, &req)) {
+		p.req = &req;
+		http_resp_init(&p.resp);
+		/* Observatory extras on top of http.c's OWASP set. */
+		http_resp_header(&p.resp, "Permissions-Policy",
+		    "camera=(), microphone=(), geolocation=(), payment=()");
+		http_resp_header(&p.resp, "Cross-Origin-Opener-Policy",
+		    "same-origin");
+		http_resp_header(&p.resp, "X-Permitted-Cross-Domain-Policies",
+		    "none");
+		p.user = http_param(&req, "REMOTE_USER");
+		if (p.user != NULL && p.user[0] == '\0')
+			p.user = NULL;
+		p.script = http_param(&req, "SCRIPT_NAME");
+		if (p.script == NULL || p.script[0] != '/' ||
+		    strpbrk(p.script, "\"'<>?#&") != NULL)
+			p.script = "/audit.cgi";
+		p.actx.state_dir = p.cfg.state_dir;
+		p.actx.source_ip = req.remote_addr;
+		p.actx.user_agent = req.user_agent;
+		p.actx.request_id = req.request_id;
+		p.actx.identity = p.user ? p.user : "anonymous";
+		if (p.cfg.state_dir == NULL ||
+		    (e = store_open(p.cfg.state_dir, p.cfg.sync ? 0 :
+		    STORE_NOSYNC, &p.st)) != PG_OK) {
+			log_warnx("store unavailable");
+			plain(&p, 500, "The audit store is not available.");
+		} else {
+			p.actx.st = p.st;
+			auditdb_set_retention(p.st, p.cfg.audit_retention_days);
+			handle(&p);
+			store_maintain(p.st, 1000);
+		}
+		http_send(&req, &p.resp);
+		http_resp_free(&p.resp);
+		store_close(p.st);
+		p.st = NULL;
+		http_finish(&req);
+	}
+	http_server_free(srv);
+	config_free(&p.cfg);
+	return 0;
+}
