@@ -1,0 +1,48 @@
+#!/bin/bash
+# `make run` (tests/harness/demo.sh): the self-test mode, and the
+# interactive mode driven like a user: paste the printed command, then
+# Ctrl-C (SIGINT to the demo's process group).  Ports 19450-19451.
+. "$SRC/tests/harness/lib.sh"
+pg_setup
+need_ports 19450 19451
+
+# ------------------------------------------------------------ self-test
+DEMO_SELFTEST=1 PORT=19450 O="$O" timeout 60 sh "$SRC/tests/harness/demo.sh" > "$BASE/self.out" 2>&1
+rc=$?
+is "$rc" 0 "DEMO_SELFTEST=1: exits 0"
+check "DEMO_SELFTEST=1: reports a 200 and a handler run" grep -q '^selftest: ok' "$BASE/self.out"
+d=$(sed -n 's/.*files in \(\/tmp\/payguard-demo\.[A-Za-z0-9]*\).*/\1/p' "$BASE/self.out")
+check "DEMO_SELFTEST=1: prints its directory ($d)" test -n "$d"
+check "DEMO_SELFTEST=1: removes it" test ! -e "$d"
+check "DEMO_SELFTEST=1: port 19450 free afterwards" wait_port_free 19450 5
+
+# ---------------------------------------------------------- interactive
+# setsid: own process group, like a terminal job; SIGINT to the group is
+# what Ctrl-C does.
+PORT=19451 O="$O" setsid sh "$SRC/tests/harness/demo.sh" > "$BASE/demo.out" 2>&1 &
+DP=$!
+track $DP
+check "demo: serves on 127.0.0.1:19451" wait_port 19451 15
+for i in $(seq 50); do grep -q Ctrl-C "$BASE/demo.out" && break; sleep 0.1; done
+d=$(sed -n 's/.*files in \(\/tmp\/payguard-demo\.[A-Za-z0-9]*\).*/\1/p' "$BASE/demo.out")
+lp=$(sed -n 's/.*lighttpd pid \([0-9]*\).*/\1/p' "$BASE/demo.out")
+cmd=$(grep -m1 -E '^  sh /tmp/payguard-demo\.[A-Za-z0-9]+/send-event\.sh$' "$BASE/demo.out" | sed 's/^  //')
+check "demo: prints the URL" grep -q 'http://127.0.0.1:19451/webhook' "$BASE/demo.out"
+check "demo: prints a ready-to-paste command ($cmd)" test -n "$cmd"
+out=$(bash -c "$cmd" 2>&1)
+is "$(echo "$out" | head -1 | tr -d '\r')" "HTTP/1.1 200 OK" "demo: the pasted command gets 200"
+out2=$(bash -c "$cmd" 2>&1)
+is "$(echo "$out2" | head -1 | tr -d '\r')" "HTTP/1.1 200 OK" "demo: pasted again (fresh event id): 200"
+check "demo: the handler recorded both events" \
+    bash -c '[ "$(grep -c "^[0-9T:Z-]* evt_demo_" "$1/out/events.log")" = 2 ]' _ "$d"
+check "demo: the secret never reaches the audit log" \
+    bash -c '! grep -qF -- "$(cat "$1/secret")" "$1/state/logs/security_audit.log" "$1/logs/error.log"' _ "$d"
+kill -INT -- -"$DP" 2>/dev/null
+n=0; while proc_alive $DP && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+check "demo: Ctrl-C stops it" bash -c '! kill -0 $1 2>/dev/null || grep -q "^Z" <(sed "s/^.*) //" /proc/$1/stat)' _ $DP
+wait $DP 2>/dev/null
+untrack $DP
+check "demo: lighttpd (pid $lp) is gone" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' _ "$lp"
+check "demo: port 19451 free" wait_port_free 19451 5
+check "demo: directory removed" test -n "$d" -a ! -e "$d"
+finish

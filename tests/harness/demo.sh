@@ -1,0 +1,166 @@
+#!/bin/sh
+# `make run`: the webhook receiver under lighttpd on 127.0.0.1, ready to
+# take signed test events.
+#
+#   O=build sh tests/harness/demo.sh          (what `make run` does)
+#   PORT=18480                                listen port (default 18480)
+#   DEMO_SELFTEST=1                           send one event, check, exit
+#
+# Everything lives in a fresh /tmp/payguard-demo.XXXXXX directory: a
+# generated whsec_ secret, the state dir, the lighttpd config (including
+# apache-conf/lighttpd-payguard.conf as shipped), and a demo handler that
+# appends every delivered event to events.log.  Stays in the foreground
+# until Ctrl-C, then stops lighttpd by its pid and removes the directory.
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+O=${O:-build}
+case "$O" in /*) ;; *) O=$SRC/$O ;; esac
+PORT=${PORT:-18480}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+die() { echo "demo: $*" >&2; exit 1; }
+[ -x "$O/webhook.fcgi" ] && [ -x "$O/payguard" ] || die "$O/webhook.fcgi and $O/payguard are missing; run make"
+command -v lighttpd >/dev/null || die "lighttpd is not installed (sh tests/deps.sh)"
+! ss -Htln "sport = :$PORT" 2>/dev/null | grep -q . || die "port $PORT is in use; try PORT=18481 make run"
+
+D=$(mktemp -d /tmp/payguard-demo.XXXXXX) || die "mktemp failed"
+LP=""
+cleanup() {
+	trap - EXIT INT TERM HUP
+	if [ -n "$LP" ]; then
+		kill -TERM "$LP" 2>/dev/null
+		wait "$LP" 2>/dev/null
+	fi
+	rm -rf "$D"
+	[ "${1:-}" = quiet ] || echo "demo: stopped, removed $D"
+}
+trap 'rc=$?; cleanup; exit $rc' EXIT
+trap 'cleanup; exit 130' INT TERM HUP
+
+# As root lighttpd and the FastCGI processes drop to www-data (the state
+# must then belong to www-data); otherwise everything runs as you.
+if [ "$(id -u)" = 0 ]; then RUNAS=www-data; else RUNAS=$(id -un); fi
+chmod 0755 "$D"
+mkdir -p "$D/bin" "$D/state" "$D/run" "$D/logs" "$D/htdocs" "$D/out"
+cp "$O/webhook.fcgi" "$O/payguard" "$D/bin/"
+chmod 0755 "$D/bin" "$D/bin/webhook.fcgi" "$D/bin/payguard"
+chown "$RUNAS" "$D/state" "$D/run" "$D/logs" "$D/out"
+chmod 0700 "$D/state"
+
+# A fresh webhook secret, like the one Stripe shows for an endpoint.
+SECRET=whsec_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+umask 077
+printf '%s\n' "$SECRET" > "$D/secret"
+cat > "$D/payguard.ini" <<EOF
+; demo configuration (see apache-conf/payguard-fcgid.conf)
+[payguard]
+STRIPE_WEBHOOK_SECRET = $SECRET
+STRIPE_WEBHOOK_ALLOWED_IPS = 127.0.0.1,::1
+STRIPE_API_VERSION = 2024-06-20
+PAYGUARD_WEBHOOK_HANDLER = $D/bin/on-event
+; run the handler inside the request so events show up at once
+PAYGUARD_WEBHOOK_DELIVERY = sync
+EOF
+umask 022
+chown "root:$(id -gn "$RUNAS")" "$D/payguard.ini" 2>/dev/null || chown "$RUNAS" "$D/payguard.ini"
+chmod 0640 "$D/payguard.ini"
+
+# The demo handler: payguard runs it (no shell in between) with the raw
+# event on stdin; exit 0 means processed.
+cat > "$D/bin/on-event" <<EOF
+#!/bin/sh
+{
+	printf '%s %s %s livemode=%s\n' "\$(/bin/date -u +%FT%TZ)" "\$PAYGUARD_EVENT_ID" "\$PAYGUARD_EVENT_TYPE" "\$PAYGUARD_EVENT_LIVEMODE"
+	/bin/cat
+	echo
+} >> "$D/out/events.log"
+EOF
+chmod 0755 "$D/bin/on-event"
+
+# A signed test event with a fresh id each time.
+cat > "$D/send-event.sh" <<EOF
+#!/bin/sh
+# usage: sh $D/send-event.sh [EVENT_TYPE]
+id=evt_demo_\$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n')
+printf '{"id":"%s","object":"event","api_version":"2024-06-20","created":%s,"livemode":false,"pending_webhooks":1,"type":"%s","data":{"object":{"id":"pi_demo","object":"payment_intent","amount":2000,"currency":"eur","status":"succeeded"}}}' \\
+    "\$id" "\$(date +%s)" "\${1:-payment_intent.succeeded}" > "$D/event.json"
+sig=\$("$D/bin/payguard" sign --secret "\$(cat "$D/secret")" < "$D/event.json") || exit 1
+curl -sS -i -H "Stripe-Signature: \$sig" -H 'Content-Type: application/json' \\
+    --data-binary @"$D/event.json" http://127.0.0.1:$PORT/webhook
+echo
+EOF
+chmod 0755 "$D/send-event.sh"
+
+USERLINES=""
+[ "$(id -u)" = 0 ] && USERLINES="server.username = \"$RUNAS\"
+server.groupname = \"$(id -gn "$RUNAS")\""
+cat > "$D/lighttpd.conf" <<EOF
+var.payguard_home   = "$D/bin"
+var.payguard_state  = "$D/state"
+var.payguard_config = "$D/payguard.ini"
+var.payguard_run    = "$D/run"
+var.payguard_procs  = 2
+server.bind          = "127.0.0.1"
+server.port          = $PORT
+server.document-root = "$D/htdocs"
+server.errorlog      = "$D/logs/error.log"
+$USERLINES
+server.max-request-size = 1024
+include "$SRC/apache-conf/lighttpd-payguard.conf"
+EOF
+lighttpd -tt -f "$D/lighttpd.conf" >"$D/logs/check.log" 2>&1 || {
+	cat "$D/logs/check.log" >&2; die "lighttpd rejected the configuration"; }
+lighttpd -D -f "$D/lighttpd.conf" >"$D/logs/stdout.log" 2>&1 &
+LP=$!
+n=0
+until curl -s -o /dev/null "http://127.0.0.1:$PORT/webhook"; do
+	n=$((n + 1))
+	if [ $n -gt 100 ] || ! kill -0 "$LP" 2>/dev/null; then
+		cat "$D/logs/error.log" "$D/logs/stdout.log" >&2 2>/dev/null
+		die "lighttpd did not start"
+	fi
+	sleep 0.1
+done
+
+cat <<EOF
+payguard demo: webhook receiver at http://127.0.0.1:$PORT/webhook
+  lighttpd pid $LP, files in $D
+  webhook secret in $D/secret (generated, demo only)
+
+Send a signed test event (paste into another terminal):
+
+  sh $D/send-event.sh
+
+which does:
+
+  $D/bin/payguard sign --secret "\$(cat $D/secret)" < event.json
+  curl -i -H "Stripe-Signature: <that>" -H 'Content-Type: application/json' \\
+      --data-binary @event.json http://127.0.0.1:$PORT/webhook
+
+Delivered events:  tail -f $D/out/events.log
+Security audit:    tail -f $D/state/logs/security_audit.log
+Inbox:             PAYGUARD_STATE_DIR=$D/state $D/bin/payguard inbox list
+(the state belongs to $RUNAS: run the last one as that user)
+Ctrl-C stops the server and removes $D.
+EOF
+
+if [ "${DEMO_SELFTEST:-0}" = 1 ]; then
+	out=$(sh "$D/send-event.sh")
+	status=$(printf '%s\n' "$out" | head -1 | tr -d '\r')
+	id=$(sed -n 's/.*"id":"\(evt_demo_[0-9a-f]*\)".*/\1/p' "$D/event.json")
+	echo "selftest: $status"
+	case "$status" in
+	"HTTP/1.1 200"*) ;;
+	*) echo "selftest: FAILED (expected 200)"; exit 1 ;;
+	esac
+	grep -q " $id payment_intent.succeeded" "$D/out/events.log" 2>/dev/null ||
+	    { echo "selftest: FAILED (handler did not record $id)"; exit 1; }
+	echo "selftest: ok ($id delivered to the handler)"
+	exit 0
+fi
+
+# Foreground until Ctrl-C (the trap stops lighttpd) or lighttpd exits.
+wait "$LP"
+LP=""
+echo "demo: lighttpd exited" >&2
+exit 1
