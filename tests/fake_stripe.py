@@ -43,6 +43,8 @@ Control API (never logged, no auth):
       body.  Default bodies: 402 card_error/card_declined/generic_decline,
       429 rate_limit_error/rate_limit, 409 idempotency_key_in_use, other
       >= 400 api_error.
+  DELETE /__fault  drop every queued fault
+  GET  /__faults what is still queued
   GET  /__log    every recorded request, a JSON array
   POST /__reset  forget requests, faults, idempotency records and objects
 
@@ -609,6 +611,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.append(f)
             return self.send_json(200, {"queued": len(f["responses"])})
+        if path == "/__fault" and self.command == "DELETE":
+            with LOCK:
+                FAULTS.clear()
+            return self.send_json(200, {"cleared": True})
         if path == "/__faults" and self.command == "GET":
             with LOCK:
                 data = [dict(f) for f in FAULTS]

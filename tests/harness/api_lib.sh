@@ -8,6 +8,7 @@
 #   start_fake PORT      tests/fake_stripe.py on 127.0.0.1:PORT ($FAKE,
 #                        its log $FAKE_LOG); stopped by pid at exit
 #   fake_fault JSON      queue injected responses (POST /__fault)
+#   fake_clear_faults    DELETE /__fault (forget queued faults)
 #   fake_reset           POST /__reset
 #   fake_log             the fake's recorded requests -> $BASE/fake.json
 #   fake_n [JQ-FILTER]   how many recorded requests match (select(...))
@@ -20,6 +21,7 @@
 #   start_lighttpd_api NAME PORT [PROCS]: lighttpd bin-path, API_URL
 #   api_headers DESC     security + rate-limit headers on the last response
 #   api_error ST TYPE CODE DESC: status and Stripe-shaped error envelope
+#   audit_since N FILTER some audit record after line N matches FILTER
 #   secret_scan DESC FILE...: $SK (and $EXTRA_SECRETS) in none of FILEs
 #
 # Configuration of the gateway: the array API_CONF (NAME=VALUE), turned
@@ -81,6 +83,7 @@ fake_fault() {
 	    --data-binary "$1" "$FAKE/__fault" > /dev/null 2>>"$LOGS/curl.log" ||
 	    not_ok "fake accepts the fault $1"
 }
+fake_clear_faults() { curl -sS -f --max-time 5 -X DELETE "$FAKE/__fault" > /dev/null 2>>"$LOGS/curl.log"; }
 fake_reset() { curl -sS -f --max-time 5 -X POST "$FAKE/__reset" > /dev/null 2>>"$LOGS/curl.log"; }
 fake_log() { curl -sS -f --max-time 10 "$FAKE/__log" > "$BASE/fake.json" 2>>"$LOGS/curl.log" || echo '[]' > "$BASE/fake.json"; }
 # fake_n [FILTER]: number of recorded requests for which FILTER is true
@@ -226,6 +229,13 @@ secret_scan() {
 		done
 	done
 	if [ -z "$hit" ]; then ok "$d"; else not_ok "$d (found in:$hit)"; fi
+}
+# jqc FILTER FILE: jq -e, quietly (for check)
+jqc() { jq -e "$@" >/dev/null 2>&1; }
+# audit_since N FILTER: some audit record after line N matches the jq FILTER
+audit_since() {
+	[ -f "$AUDIT" ] || return 1
+	tail -n +$(($1 + 1)) "$AUDIT" | jq -s -e "any(.[]; $2)" >/dev/null 2>&1
 }
 # audit_last TYPE: the last audit record of event_type TYPE (compact JSON)
 audit_last() {
