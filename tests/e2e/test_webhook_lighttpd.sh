@@ -22,7 +22,11 @@ start_lighttpd lt $P_BIN "$INI" 2
 LT_ERR=$ERRLOG
 LT_URL=$WH_URL
 LT_PID=$LIGHTTPD_PID
-workers=$(pids_of_exe "$BIN/webhook.fcgi")
+for i in $(seq 30); do	# lighttpd may still be spawning the second one
+	workers=$(pids_of_exe "$BIN/webhook.fcgi")
+	[ "$(echo $workers | wc -w)" -ge 2 ] && break
+	sleep 0.1
+done
 is "$(echo $workers | wc -w)" 2 "bin-path: max-procs 2 -> two webhook.fcgi processes"
 is "$(for p in $workers; do stat -c %U /proc/$p; done | sort -u)" "$WWW" "bin-path: they run as www-data"
 check "bin-path: they got the bin-environment" \
