@@ -146,6 +146,10 @@ FcgidIOTimeout 120
 FcgidSpawnScoreUpLimit 256
 FcgidPassHeader Authorization
 $(_fcgid_env)
+# empty; allowed so that the PATH_TRANSLATED lookup of /v1/... logs no AH01630
+<Directory "$R/htdocs">
+    Require all granted
+</Directory>
 Alias /api $BIN/api.fcgi
 <Directory "$BIN">
     <FilesMatch "\.fcgi\$">
