@@ -105,22 +105,22 @@ refuse(struct rq *q, int status, const char *type, const char *code,
 	audit(q, atype, sev, 0, d, "request_rejected");
 }
 
-/* Who is calling: a gateway token, or a trusted REMOTE_USER. */
+/*
+ * Who is calling: a gateway token, or a trusted REMOTE_USER.  Returns 0,
+ * or -1 with *code set; the refusal is sent after the rate limit, so that
+ * token guessing is throttled per source address.
+ */
 static int
-authenticate(struct rq *q, const struct app *a)
+authenticate(struct rq *q, const struct app *a, const char **code)
 {
 	const char	*h = http_header(q->req, "Authorization");
 	const char	*ru = http_param(q->req, "REMOTE_USER");
-	enum pg_err	 e;
 
+	*code = "missing_token";
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-		e = token_verify(a->st, &a->tok, h + 7, q->identity, &q->trec);
-		if (e == PG_OK)
-			return 0;
-		refuse(q, 401, "authentication_error", "invalid_token", NULL,
-		    "Invalid API token provided.", "authentication_failed",
-		    SEV_HIGH, NULL);
-		return -1;
+		*code = "invalid_token";
+		return token_verify(a->st, &a->tok, h + 7, q->identity,
+		    &q->trec) == PG_OK ? 0 : -1;
 	}
 	if (h == NULL && a->cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
 	    token_valid_name(ru)) {
@@ -128,10 +128,8 @@ authenticate(struct rq *q, const struct app *a)
 		q->trusted_user = 1;
 		return 0;
 	}
-	refuse(q, 401, "authentication_error", h ? "invalid_token" :
-	    "missing_token", NULL, "You did not provide a valid API token. "
-	    "Send it as 'Authorization: Bearer pgk_...'.",
-	    "authentication_failed", SEV_HIGH, NULL);
+	if (h != NULL)
+		*code = "invalid_token";
 	return -1;
 }
 
@@ -421,6 +419,8 @@ handle(struct app *a, struct http_req *req)
 {
 	struct rq		 q;
 	struct rl_result	 rl;
+	const char		*acode = NULL, *op;
+	int			 authed;
 	enum pg_err		 e;
 
 	memset(&q, 0, sizeof(q));
@@ -443,10 +443,33 @@ handle(struct app *a, struct http_req *req)
 		    "The API gateway is not available.");
 		goto send;
 	}
-	if (authenticate(&q, a) != 0)
+	authed = authenticate(&q, a, &acode) == 0;
+	if (authed)
+		q.actx.identity = q.identity;
+	else	/* anonymous callers share a window per source address */
+		snprintf(q.identity, sizeof(q.identity), "ip:%.60s",
+		    req->remote_addr);
+	q.route = route_match(&a->routes, q.method, q.path);
+	op = q.route != NULL ? q.route->op : "default";
+	e = rl_check(a->st, &a->cfg, op, q.identity, &rl);
+	rl_headers(&rl, op, &q.resp);
+	if (rl.failed_open)
+		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
+	(void)e;
+	if (!rl.allowed) {
+		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
+		    "Too many requests for this operation; retry after the time "
+		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
 		goto send;
-	q.actx.identity = q.identity;
-	if ((q.route = route_match(&a->routes, q.method, q.path)) == NULL) {
+	}
+	if (!authed) {
+		refuse(&q, 401, "authentication_error", acode, NULL,
+		    "You did not provide a valid API token. Send it as "
+		    "'Authorization: Bearer pgk_...'.", "authentication_failed",
+		    SEV_HIGH, NULL);
+		goto send;
+	}
+	if (q.route == NULL) {
 		char msg[ROUTE_PATH_MAX + 64];
 		snprintf(msg, sizeof(msg), "Unrecognized request URL (%s: %.*s).",
 		    q.method, ROUTE_PATH_MAX, q.path);
@@ -458,17 +481,6 @@ handle(struct app *a, struct http_req *req)
 		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
 		    "This API token does not allow this operation.",
 		    "permission_denied", SEV_HIGH, NULL);
-		goto send;
-	}
-	e = rl_check(a->st, &a->cfg, q.route->op, q.identity, &rl);
-	rl_headers(&rl, q.route->op, &q.resp);
-	if (rl.failed_open)
-		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
-	(void)e;
-	if (!rl.allowed) {
-		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
-		    "Too many requests for this operation; retry after the time "
-		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q) != 0)

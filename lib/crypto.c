@@ -661,6 +661,9 @@ keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 	if (rc == PG_NOTFOUND) {
 		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
 			goto out;
+		/* Said once, when the key is made, not on every CGI run. */
+		log_warnx("STRIPE_ENCRYPTION_KEY not set: generated a key in "
+		    "%s; back it up, or set STRIPE_ENCRYPTION_KEY", path);
 		rc = keyfile_read(path, buf, sizeof(buf));
 	}
 	if (rc != PG_OK) {
@@ -673,8 +676,7 @@ keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 		rc = PG_CONFIG;
 		goto out;
 	}
-	log_warnx("STRIPE_ENCRYPTION_KEY not set: using the generated key in "
-	    "%s; back it up, or set STRIPE_ENCRYPTION_KEY", path);
+	log_info("using the generated encryption key in %s", path);
 	rc = PG_OK;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));

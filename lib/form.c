@@ -114,6 +114,67 @@ decode(const char *s, size_t len)
 	return out;
 }
 
+/* Returns 1 if s is well-formed UTF-8 (no overlongs, no surrogates). */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned int	 cp, n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+		} else
+			return 0;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/*
+ * Returns 1 if name is Stripe's bracket notation: a base without
+ * brackets, then zero or more "[segment]" groups whose segments hold no
+ * brackets ("expand[]" allowed).
+ */
+static int
+name_ok(const char *name)
+{
+	size_t	 n = strcspn(name, "[]");
+
+	if (n == 0)
+		return 0;
+	name += n;
+	while (*name != '\0') {
+		if (*name != '[')
+			return 0;
+		n = strcspn(name + 1, "[]");
+		if (name[1 + n] != ']')
+			return 0;
+		name += n + 2;
+	}
+	return 1;
+}
+
 enum pg_err
 form_parse(const char *s, size_t len, struct form *f)
 {
@@ -133,7 +194,8 @@ form_parse(const char *s, size_t len, struct form *f)
 		name = decode(p, (size_t)((eq ? eq : amp) - p));
 		value = eq ? decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
 		if (name == NULL || value == NULL || *name == '\0' ||
-		    strlen(name) > FORM_NAME_MAX) {
+		    strlen(name) > FORM_NAME_MAX || !name_ok(name) ||
+		    !utf8_ok(name) || !utf8_ok(value)) {
 			free(name);
 			free(value);
 			return PG_EINVAL;
@@ -163,7 +225,9 @@ walk(struct json_object *v, char *prefix, size_t plen, int depth,
 		    json_object_iter_next(&it)) {
 			const char *k = json_object_iter_peek_name(&it);
 			klen = strlen(k);
-			if (klen == 0 || plen + klen + 2 >= FORM_NAME_MAX)
+			/* A bracket inside a key would forge nesting. */
+			if (klen == 0 || plen + klen + 2 >= FORM_NAME_MAX ||
+			    strpbrk(k, "[]") != NULL)
 				return PG_EINVAL;
 			if (plen == 0)
 				memcpy(prefix, k, klen + 1);

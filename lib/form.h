@@ -35,7 +35,8 @@ void		 form_free(struct form *f);
 enum pg_err	 form_add(struct form *f, const char *name, const char *value);
 /*
  * Decodes s (len bytes) into f, appending.  PG_EINVAL for a bad %-escape,
- * an encoded NUL, an empty or oversized name, or too many pairs.
+ * an encoded NUL, invalid UTF-8, an empty, oversized or unbalanced
+ * bracket name ("a[b", "a]b", "[x]"), or too many pairs.
  */
 enum pg_err	 form_parse(const char *s, size_t len, struct form *f);
 /*

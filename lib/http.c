@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -217,6 +218,7 @@ http_read_body(struct http_req *req, size_t max, const char **code)
 		size_t n = want - got < sizeof(chunk) ? want - got : sizeof(chunk);
 		if ((r = body_read(req, chunk, n)) <= 0)
 			break;
+		req->consumed += (unsigned long long)r;
 		if (buf_append(&req->body, chunk, (size_t)r) != PG_OK) {
 			*code = "payload_too_large";
 			return 413;
@@ -354,6 +356,46 @@ out_write(struct http_req *req, const char *p, size_t n)
 	return PG_OK;
 }
 
+/*
+ * Under CGI our stdin and stdout can be one socket (mod_cgid): exiting
+ * with request bytes unread resets it and the client never sees our
+ * answer.  So read and discard what is left of the body (bounded in size
+ * and time) before replying.  FastCGI needs nothing: the server owns the
+ * connection and libfcgi skips unread input.
+ */
+static void
+drain_cgi(struct http_req *req)
+{
+	const char	*cl = http_param(req, "CONTENT_LENGTH");
+	char		 chunk[16384], *ep;
+	unsigned long long want, left;
+	ssize_t		 r;
+	struct timespec	 t0, t1;
+
+	if (req->fcgx != NULL || cl == NULL)
+		return;
+	want = strtoull(cl, &ep, 10);
+	if (*cl == '\0' || *ep != '\0' || want <= req->consumed)
+		return;
+	left = want - req->consumed;
+	if (left > HTTP_DRAIN_MAX)
+		return;		/* hostile: let the connection drop */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		r = read(STDIN_FILENO, chunk, left < sizeof(chunk) ?
+		    (size_t)left : sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		left -= (unsigned long long)r;
+		req->consumed += (unsigned long long)r;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (t1.tv_sec - t0.tv_sec > 10)
+			break;
+	}
+}
+
 enum pg_err
 http_send(struct http_req *req, struct http_resp *r)
 {
@@ -378,6 +420,7 @@ http_send(struct http_req *req, struct http_resp *r)
 	buf_printf(&out, "Content-Length: %zu\r\n\r\n", r->body.len);
 	if (r->body.len > 0)
 		buf_append(&out, r->body.data, r->body.len);
+	drain_cgi(req);
 	e = out.data != NULL ? out_write(req, out.data, out.len) : PG_ENOMEM;
 	buf_free(&out);
 	return e;

@@ -18,6 +18,7 @@
 #define HTTP_RID_MAX	64	/* request ids: 1-64 of [A-Za-z0-9._-] */
 #define HTTP_HDR_MAX	8192	/* bytes of response headers */
 #define HTTP_RESP_MAX	(8u << 20)	/* bytes of response body */
+#define HTTP_DRAIN_MAX	(64u << 20)	/* unread body discarded before a CGI reply */
 
 struct http_server;
 
@@ -29,6 +30,7 @@ struct http_req {
 	const char		*user_agent;	/* never NULL */
 	char			 request_id[HTTP_RID_MAX + 1];
 	struct buf		 body;		/* filled by http_read_body */
+	unsigned long long	 consumed;	/* body bytes read so far */
 };
 
 struct http_resp {

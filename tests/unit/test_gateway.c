@@ -62,7 +62,8 @@ test_form_parse(void **s)
 	struct form	 f;
 	char		*e;
 	static const char *bad[] = { "a=%zz", "a=%4", "a=%", "%00=1", "a=%00",
-	    "=x", "a=1&=2" };
+	    "=x", "a=1&=2", "a[b=1", "a]b=1", "[x]=1", "a[b]c=1", "a[[b]]=1",
+	    "a[b]]=1", "a=caf%E9", "a=%C0%AF", "a=%ED%A0%80", "a%FF=1" };
 	size_t		 i;
 
 	(void)s;
@@ -77,6 +78,16 @@ test_form_parse(void **s)
 	assert_string_equal(f.p[1].value, "v w");
 	assert_string_equal(f.p[4].name, "flag");
 	assert_string_equal(f.p[4].value, "");
+	{
+		struct form	 u;
+		static const char ok8[] = "n=caf%C3%A9+%F0%9F%98%80&items[0][x]=1&e[]=";
+
+		form_init(&u);
+		assert_int_equal(form_parse(ok8, strlen(ok8), &u), PG_OK);
+		assert_int_equal(u.n, 3);
+		assert_string_equal(u.p[0].value, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+		form_free(&u);
+	}
 	e = enc(&f, 0);
 	assert_string_equal(e, "email=a%40b.c&metadata%5Bk%5D=v%20w&"
 	    "expand%5B%5D=x&expand%5B%5D=y&flag=");
@@ -100,7 +111,8 @@ test_form_json(void **s)
 	struct form	 f;
 	char		*e;
 	static const char *bad[] = { "[]", "\"x\"", "{", "{\"a\":1} x",
-	    "{\"a\":\"\\u0000\"}", "{\"\":1}", "{\"a\":\"caf\xe9\"}" };
+	    "{\"a\":\"\\u0000\"}", "{\"\":1}", "{\"a\":\"caf\xe9\"}",
+	    "{\"a[b\":1}", "{\"a\":{\"]\":1}}" };
 	size_t		 i;
 	char		 deep[400];
 
