@@ -662,7 +662,7 @@ keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
 			goto out;
 		/* Said once, when the key is made, not on every CGI run. */
-		log_warnx("STRIPE_ENCRYPTION_KEY not set: generated a key in "
+		log_warnx("STRIPE_ENCRYPTION_KEY not set: using a newly generated key in "
 		    "%s; back it up, or set STRIPE_ENCRYPTION_KEY", path);
 		rc = keyfile_read(path, buf, sizeof(buf));
 	}
