@@ -824,6 +824,7 @@ static void
 handle(struct page *p)
 {
 	const char	*qs = http_param(p->req, "QUERY_STRING");
+	const char	*code = NULL;
 	char		 v[64], res[96];
 	int		 isget = strcmp(p->req->method, "GET") == 0 ||
 			    strcmp(p->req->method, "HEAD") == 0;
@@ -831,6 +832,10 @@ handle(struct page *p)
 	if (qs == NULL)
 		qs = "";
 	if (p->user == NULL || !is_admin(p->cfg.admin_users, p->user)) {
+		/* Read a (bounded) form first: answering before the body is
+		 * consumed makes mod_cgid reset the connection. */
+		if (strcmp(p->req->method, "POST") == 0)
+			(void)http_read_body(p->req, FORM_MAX, &code);
 		audit(p, "admin_access_denied", SEV_HIGH, 0, "audit.cgi", NULL);
 		plain(p, 403, "This page is for the administrators listed in "
 		    "PAYGUARD_ADMIN_USERS.");
