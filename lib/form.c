@@ -227,7 +227,7 @@ walk(struct json_object *v, char *prefix, size_t plen, int depth,
 			klen = strlen(k);
 			/* A bracket inside a key would forge nesting. */
 			if (klen == 0 || plen + klen + 2 >= FORM_NAME_MAX ||
-			    strpbrk(k, "[]") != NULL)
+			    strpbrk(k, "[]") != NULL || !utf8_ok(k))
 				return PG_EINVAL;
 			if (plen == 0)
 				memcpy(prefix, k, klen + 1);
@@ -264,9 +264,12 @@ walk(struct json_object *v, char *prefix, size_t plen, int depth,
 		    (long long)json_object_get_int64(v));
 		return form_add(f, prefix, num);
 	case json_type_string:
+		/* json-c lets overlong UTF-8 through; the form decoder (and
+		 * Stripe) would not: refuse it here too. */
 		if (strlen(json_object_get_string(v)) !=
-		    (size_t)json_object_get_string_len(v))
-			return PG_EINVAL;	/* an embedded NUL */
+		    (size_t)json_object_get_string_len(v) ||
+		    !utf8_ok(json_object_get_string(v)))
+			return PG_EINVAL;
 		return form_add(f, prefix, json_object_get_string(v));
 	case json_type_double:
 		/* As written in the body, not as re-printed by json-c. */

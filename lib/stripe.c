@@ -203,6 +203,13 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	/*
+	 * A fresh connection per attempt.  On a reused connection that dies
+	 * before any response byte, libcurl resends the request on its own
+	 * (hard-wired in 7.88), which would add an uncounted, unspaced
+	 * attempt to stripe-python's exact retry schedule.
+	 */
+	curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)c->cfg->connect_timeout);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);

@@ -8,7 +8,8 @@
  *   - then 409 and every 5xx are retried, nothing else (not 429);
  *   - sleep min(0.5 * 2^(n-1), 5) s, jittered into [s/2, s], at least
  *     0.5 s, raised to an integer Retry-After of at most 60 s.
- * Every attempt carries the same Idempotency-Key.
+ * Every attempt carries the same Idempotency-Key, on a fresh connection
+ * (so libcurl never resends on its own behind the schedule's back).
  */
 #ifndef PG_STRIPE_H
 #define PG_STRIPE_H
@@ -38,7 +39,7 @@ struct stripe_resp {
 	int		 attempts;
 };
 
-/* Prepares a client (one keep-alive connection per process). */
+/* Prepares a client (one per process). */
 enum pg_err	 stripe_client_new(const struct config *cfg,
 		    struct stripe_client **c);
 void		 stripe_client_free(struct stripe_client *c);

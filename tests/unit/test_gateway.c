@@ -112,7 +112,8 @@ test_form_json(void **s)
 	char		*e;
 	static const char *bad[] = { "[]", "\"x\"", "{", "{\"a\":1} x",
 	    "{\"a\":\"\\u0000\"}", "{\"\":1}", "{\"a\":\"caf\xe9\"}",
-	    "{\"a[b\":1}", "{\"a\":{\"]\":1}}" };
+	    "{\"a[b\":1}", "{\"a\":{\"]\":1}}",
+	    "{\"email\":\"a\xc0\x93.c\"}" /* overlong, found by fuzzing */ };
 	size_t		 i;
 	char		 deep[400];
 
