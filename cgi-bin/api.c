@@ -13,9 +13,6 @@
  *
  * FastCGI or plain CGI; configuration read before the first accept.
  */
-#include <sys/stat.h>
-
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +24,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "app.h"
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
@@ -43,10 +41,7 @@
 
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
-	struct config		 cfg;
-	int			 ready;
-	struct store		*st;
-	struct keyring		 ring;
+	struct app_core		 c;	/* configuration, store, key ring */
 	struct token_ctx	 tok;
 	struct routes		 routes;
 	struct stripe_client	*stripe;
@@ -119,10 +114,10 @@ authenticate(struct rq *q, const struct app *a, const char **code)
 	*code = "missing_token";
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
 		*code = "invalid_token";
-		return token_verify(a->st, &a->tok, h + 7, q->identity,
+		return token_verify(a->c.st, &a->tok, h + 7, q->identity,
 		    &q->trec) == PG_OK ? 0 : -1;
 	}
-	if (h == NULL && a->cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
+	if (h == NULL && a->c.cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
 	    token_valid_name(ru)) {
 		snprintf(q->identity, sizeof(q->identity), "%s", ru);
 		q->trusted_user = 1;
@@ -151,7 +146,7 @@ read_params(struct rq *q, const struct app *a)
 	}
 	if (strcmp(q->method, "POST") != 0)
 		return 0;
-	if ((st = http_read_body(q->req, a->cfg.max_body, &code)) != 0) {
+	if ((st = http_read_body(q->req, a->c.cfg.max_body, &code)) != 0) {
 		if (st == 411 && http_param(q->req, "CONTENT_LENGTH") == NULL)
 			return 0;	/* a POST without parameters */
 		refuse(q, st, "invalid_request_error", code, NULL,
@@ -242,11 +237,9 @@ screen(struct rq *q)
 static void
 generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	 r[16], md[32];
 	char		 seed[256];
 	unsigned int	 n = 32;
-	size_t		 i;
 
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		memset(r, 0, sizeof(r));
@@ -262,11 +255,7 @@ generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 		EVP_MD_CTX_free(c);
 	}
 	memcpy(out, "pg-", 3);
-	for (i = 0; i < 24; i++) {
-		out[3 + 2 * i] = hex[md[i] >> 4];
-		out[4 + 2 * i] = hex[md[i] & 15];
-	}
-	out[3 + 48] = '\0';
+	hex_encode(md, 24, out + 3);
 }
 
 static void
@@ -304,8 +293,8 @@ proxy(struct rq *q, const struct app *a)
 	memset(&ir, 0, sizeof(ir));
 	memset(&sr, 0, sizeof(sr));
 	buf_init(&qs, 64 << 10);
-	buf_init(&body, a->cfg.max_body * 3 + 1024);
-	buf_init(&canon, a->cfg.max_body * 3 + 1024);
+	buf_init(&body, a->c.cfg.max_body * 3 + 1024);
+	buf_init(&canon, a->c.cfg.max_body * 3 + 1024);
 	if (form_encode(&q->query, &qs) != PG_OK ||
 	    form_encode(&q->body, &body) != PG_OK) {
 		http_resp_error(&q->resp, 400, "invalid_request_error",
@@ -324,7 +313,7 @@ proxy(struct rq *q, const struct app *a)
 		form_canonical(&q->body, &canon);
 		idem_fingerprint(q->method, q->path, canon.data ? canon.data : "",
 		    canon.len, fp);
-		if ((e = idem_begin(a->st, &a->ring, &a->cfg, q->identity, ckey,
+		if ((e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity, ckey,
 		    fp, &ir)) != PG_OK) {
 			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
 			    "The request could not be processed.");
@@ -369,7 +358,7 @@ proxy(struct rq *q, const struct app *a)
 	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
 	if (e != PG_OK) {
 		if (have_key)
-			idem_release(a->st, q->identity, ckey);
+			idem_release(a->c.st, q->identity, ckey);
 		http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
 		    NULL, "Could not connect to Stripe. The request may be "
 		    "retried safely with the same Idempotency-Key.");
@@ -382,9 +371,9 @@ proxy(struct rq *q, const struct app *a)
 	if (have_key) {
 		/* Stripe keeps every result but rate limiting; so do we. */
 		if (sr.status == 429)
-			idem_forget(a->st, q->identity, ckey);
+			idem_forget(a->c.st, q->identity, ckey);
 		else
-			idem_finish(a->st, &a->ring, q->identity, ckey,
+			idem_finish(a->c.st, &a->c.ring, q->identity, ckey,
 			    (int)sr.status, sr.body.data, sr.body.len);
 	}
 	pass_through(q, &sr, post ? (have_key ? hk : gkey) : NULL, 0,
@@ -415,8 +404,9 @@ stripe_path(const struct http_req *req)
 }
 
 static void
-handle(struct app *a, struct http_req *req)
+handle(void *arg, struct http_req *req)
 {
+	struct app		*a = arg;
 	struct rq		 q;
 	struct rl_result	 rl;
 	const char		*acode = NULL, *op;
@@ -430,7 +420,7 @@ handle(struct app *a, struct http_req *req)
 	form_init(&q.query);
 	form_init(&q.body);
 	http_resp_init(&q.resp);
-	q.actx.state_dir = a->cfg.state_dir;
+	q.actx.state_dir = a->c.cfg.state_dir;
 	q.actx.source_ip = req->remote_addr;
 	q.actx.user_agent = req->user_agent;
 	q.actx.request_id = req->request_id;
@@ -438,7 +428,7 @@ handle(struct app *a, struct http_req *req)
 	snprintf(q.resource, sizeof(q.resource), "stripe:%s %.*s", q.method,
 	    ROUTE_PATH_MAX, q.path);
 
-	if (!a->ready) {
+	if (!a->c.ready) {
 		http_resp_error(&q.resp, 500, "api_error", NULL, NULL,
 		    "The API gateway is not available.");
 		goto send;
@@ -451,7 +441,7 @@ handle(struct app *a, struct http_req *req)
 		    req->remote_addr);
 	q.route = route_match(&a->routes, q.method, q.path);
 	op = q.route != NULL ? q.route->op : "default";
-	e = rl_check(a->st, &a->cfg, op, q.identity, &rl);
+	e = rl_check(a->c.st, &a->c.cfg, op, q.identity, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
 		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
@@ -487,8 +477,7 @@ handle(struct app *a, struct http_req *req)
 		goto send;
 	proxy(&q, a);
 send:
-	if (a->st != NULL)
-		store_sync(a->st);
+	app_flush(&a->c);
 	http_send(req, &q.resp);
 	http_resp_free(&q.resp);
 	form_free(&q.query);
@@ -498,67 +487,37 @@ send:
 static void
 setup(struct app *a)
 {
-	char		 err[256];
-	enum pg_err	 e;
-
-	if (config_load(&a->cfg, CFG_NEED_API, err, sizeof(err)) != PG_OK) {
-		log_warnx("refusing to serve: %s", err);
+	if (app_setup("api.fcgi", &a->c, CFG_NEED_API) != 0)
 		return;
-	}
-	if (routes_parse(a->cfg.api_routes, &a->routes) != PG_OK) {
+	a->c.ready = 0;
+	if (routes_parse(a->c.cfg.api_routes, &a->routes) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_API_ROUTES: expected "
 		    "resource[:ro]=operation[,...]");
 		return;
 	}
-	if ((e = keyring_load(a->cfg.enc_keys, a->cfg.state_dir, &a->ring)) !=
-	    PG_OK) {
-		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
-		    pg_strerror(e));
-		return;
-	}
-	if ((e = store_open(a->cfg.state_dir, a->cfg.sync ? 0 : STORE_NOSYNC,
-	    &a->st)) != PG_OK) {
-		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
-		    "the store: %s", pg_strerror(e));
-		return;
-	}
-	if (token_ctx_init(&a->cfg, &a->tok) != PG_OK) {
+	if (token_ctx_init(&a->c.cfg, &a->tok) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_TOKEN_PEPPER: unusable");
 		return;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    stripe_client_new(&a->cfg, &a->stripe) != PG_OK) {
+	    stripe_client_new(&a->c.cfg, &a->stripe) != PG_OK) {
 		log_warnx("refusing to serve: cannot initialise libcurl");
 		return;
 	}
-	a->ready = 1;
+	a->c.ready = 1;
 }
 
 int
 main(void)
 {
-	struct app		 a;
-	struct http_server	*srv = NULL;
-	struct http_req		 req;
+	struct app	 a;
+	int		 rc;
 
-	log_init("api.fcgi");
-	signal(SIGPIPE, SIG_IGN);
-	umask(077);
 	memset(&a, 0, sizeof(a));
 	setup(&a);
-	if (http_server_new(&srv) != PG_OK)
-		return 1;
-	while (http_accept(srv, &req) == 1) {
-		handle(&a, &req);
-		http_finish(&req);
-		if (a.ready)
-			store_maintain(a.st, 64);
-	}
-	http_server_free(srv);
+	rc = app_serve(&a.c, handle, &a);
 	stripe_client_free(a.stripe);
-	store_close(a.st);
 	token_ctx_wipe(&a.tok);
-	keyring_wipe(&a.ring);
-	config_free(&a.cfg);
-	return 0;
+	app_free(&a.c);
+	return rc;
 }

@@ -14,9 +14,6 @@
  * unchanged, as plain CGI.  Configuration is read once, before the first
  * accept (see lib/config.h).
  */
-#include <sys/stat.h>
-
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "app.h"
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
@@ -41,10 +39,7 @@
 
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
-	struct config	 cfg;
-	int		 ready;		/* configuration and store usable */
-	struct store	*st;
-	struct keyring	 ring;
+	struct app_core	 c;		/* configuration, store, key ring */
 	struct sig_ctx	*sig;
 	struct ipset	 allow;
 	struct ipset	 trusted;
@@ -125,7 +120,7 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	struct json_object *d;
 
 	sr = sig_verify(a->sig, hdr, q->req->body.data, q->req->body.len,
-	    a->cfg.wh_secrets, a->cfg.wh_nsecrets, a->cfg.wh_tolerance,
+	    a->c.cfg.wh_secrets, a->c.cfg.wh_nsecrets, a->c.cfg.wh_tolerance,
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
 		reject(q, a, 400, sig_code(sr), sig_message(sr),
@@ -139,14 +134,14 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		return -1;
 	}
 	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
-	if (a->cfg.api_version != NULL && ev->api_version[0] != '\0' &&
-	    strcmp(ev->api_version, a->cfg.api_version) != 0) {
+	if (a->c.cfg.api_version != NULL && ev->api_version[0] != '\0' &&
+	    strcmp(ev->api_version, a->c.cfg.api_version) != 0) {
 		d = detail("event_api_version", ev->api_version);
 		json_object_object_add(d, "pinned_api_version",
-		    json_object_new_string(a->cfg.api_version));
+		    json_object_new_string(a->c.cfg.api_version));
 		json_object_object_add(d, "event_type",
 		    json_object_new_string(ev->type));
-		if (a->cfg.wh_strict_version) {
+		if (a->c.cfg.wh_strict_version) {
 			reject(q, a, 400, "api_version_mismatch",
 			    "The event's API version differs from the pinned "
 			    "STRIPE_API_VERSION.", "webhook_api_version_mismatch",
@@ -178,10 +173,10 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
 	struct deliver_result	 dr;
-	int			 sync = a->cfg.wh_delivery == DELIVERY_SYNC;
+	int			 sync = a->c.cfg.wh_delivery == DELIVERY_SYNC;
 	enum pg_err		 e;
 
-	e = inbox_accept(a->st, &a->ring, &a->cfg, ev, q->req->body.data,
+	e = inbox_accept(a->c.st, &a->c.ring, &a->c.cfg, ev, q->req->body.data,
 	    q->req->body.len, sync, &out, &h);
 	if (e != PG_OK) {
 		server_error(q, a, "store_failure", "inbox", e);
@@ -212,7 +207,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		    event_detail(ev, &h), NULL);
 		return;
 	}
-	if ((e = deliver_claimed(a->st, &a->cfg, ev->id, &h, q->req->body.data,
+	if ((e = deliver_claimed(a->c.st, &a->c.cfg, ev->id, &h, q->req->body.data,
 	    q->req->body.len, &dr)) != PG_OK) {
 		server_error(q, a, "store_failure", "inbox", e);
 		return;
@@ -233,8 +228,9 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 }
 
 static void
-handle(struct app *a, struct http_req *req)
+handle(void *arg, struct http_req *req)
 {
+	struct app		*a = arg;
 	struct rq		 q;
 	struct rl_result	 rl;
 	struct event_info	 ev;
@@ -247,22 +243,22 @@ handle(struct app *a, struct http_req *req)
 	http_resp_init(&q.resp);
 	ip_client(req->remote_addr, http_header(req, "X-Forwarded-For"),
 	    &a->trusted, q.client, sizeof(q.client));
-	q.actx.state_dir = a->cfg.state_dir;
+	q.actx.state_dir = a->c.cfg.state_dir;
 	q.actx.source_ip = q.client;
 	q.actx.user_agent = req->user_agent;
 	q.actx.request_id = req->request_id;
 	q.actx.identity = "stripe";
-	q.actx.st = a->st;
+	q.actx.st = a->c.st;
 	snprintf(q.resource, sizeof(q.resource), "webhook");
 
-	if (!a->ready) {
+	if (!a->c.ready) {
 		/* The reason went to the error log once, at start-up. */
 		http_resp_error(&q.resp, 500, "api_error", NULL, NULL,
 		    "The webhook endpoint is not available.");
 		goto send;
 	}
 	/* 1. Rate limit, before any other work. */
-	e = rl_check(a->st, &a->cfg, OP_WEBHOOK, q.client, &rl);
+	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
 		audit(&q, a, "store_failure", SEV_HIGH, 0,
@@ -290,7 +286,7 @@ handle(struct app *a, struct http_req *req)
 		goto send;
 	}
 	/* 3. The exact raw body, bounded. */
-	if ((st = http_read_body(req, a->cfg.max_body, &code)) != 0) {
+	if ((st = http_read_body(req, a->c.cfg.max_body, &code)) != 0) {
 		reject(&q, a, st, code, st == 413 ? "The payload is too large." :
 		    st == 411 ? "A Content-Length is required." :
 		    "The request body is malformed.",
@@ -304,85 +300,55 @@ handle(struct app *a, struct http_req *req)
 	accept_event(&q, a, &ev);
 send:
 	/* Every state change is durable before the response goes out. */
-	if (a->st != NULL)
-		store_sync(a->st);
+	app_flush(&a->c);
 	http_send(req, &q.resp);
 	http_resp_free(&q.resp);
 }
 
 /* Loads everything the requests need; on failure logs one line naming
- * the problem (never a value) and leaves a->ready at 0. */
+ * the problem (never a value) and leaves a->c.ready at 0. */
 static void
 setup(struct app *a)
 {
-	char		 err[256];
 	size_t		 bad = 0;
-	enum pg_err	 e;
 
-	if (config_load(&a->cfg, CFG_NEED_WEBHOOK, err, sizeof(err)) != PG_OK) {
-		log_warnx("refusing to serve: %s", err);
+	if (app_setup("webhook.fcgi", &a->c, CFG_NEED_WEBHOOK) != 0)
 		return;
-	}
-	if (a->cfg.wh_allowed_ips != NULL) {
-		if (ipset_parse(a->cfg.wh_allowed_ips, &a->allow, &bad) != PG_OK) {
+	a->c.ready = 0;
+	if (a->c.cfg.wh_allowed_ips != NULL) {
+		if (ipset_parse(a->c.cfg.wh_allowed_ips, &a->allow, &bad) != PG_OK) {
 			log_warnx("refusing to serve: STRIPE_WEBHOOK_ALLOWED_IPS: "
 			    "entry %zu is not an IP address or CIDR", bad);
 			return;
 		}
-	} else if (ipset_load_file(a->cfg.wh_ips_file, &a->allow) != PG_OK) {
+	} else if (ipset_load_file(a->c.cfg.wh_ips_file, &a->allow) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_WEBHOOK_IPS_FILE: "
-		    "cannot load %s", a->cfg.wh_ips_file);
+		    "cannot load %s", a->c.cfg.wh_ips_file);
 		return;
 	}
-	if (a->cfg.trusted_proxies != NULL &&
-	    ipset_parse(a->cfg.trusted_proxies, &a->trusted, &bad) != PG_OK) {
+	if (a->c.cfg.trusted_proxies != NULL &&
+	    ipset_parse(a->c.cfg.trusted_proxies, &a->trusted, &bad) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_TRUSTED_PROXIES: "
 		    "entry %zu is not an IP address or CIDR", bad);
-		return;
-	}
-	if ((e = keyring_load(a->cfg.enc_keys, a->cfg.state_dir, &a->ring)) !=
-	    PG_OK) {
-		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
-		    pg_strerror(e));
-		return;
-	}
-	if ((e = store_open(a->cfg.state_dir, a->cfg.sync ? 0 : STORE_NOSYNC,
-	    &a->st)) != PG_OK) {
-		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
-		    "the store: %s", pg_strerror(e));
 		return;
 	}
 	if (sig_ctx_new(&a->sig) != PG_OK) {
 		log_warnx("refusing to serve: cannot initialise HMAC");
 		return;
 	}
-	a->ready = 1;
+	a->c.ready = 1;
 }
 
 int
 main(void)
 {
-	struct app		 a;
-	struct http_server	*srv = NULL;
-	struct http_req		 req;
+	struct app	 a;
+	int		 rc;
 
-	log_init("webhook.fcgi");
-	signal(SIGPIPE, SIG_IGN);
-	umask(077);
 	memset(&a, 0, sizeof(a));
 	setup(&a);
-	if (http_server_new(&srv) != PG_OK)
-		return 1;
-	while (http_accept(srv, &req) == 1) {
-		handle(&a, &req);
-		http_finish(&req);
-		if (a.ready)
-			store_maintain(a.st, 64);
-	}
-	http_server_free(srv);
+	rc = app_serve(&a.c, handle, &a);
 	sig_ctx_free(a.sig);
-	store_close(a.st);
-	keyring_wipe(&a.ring);
-	config_free(&a.cfg);
-	return 0;
+	app_free(&a.c);
+	return rc;
 }

@@ -244,19 +244,6 @@ sha256(const void *p, size_t n, unsigned char out[AUDIT_HASH_LEN])
 		memset(out, 0, AUDIT_HASH_LEN);
 }
 
-static void
-hex_enc(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t	 i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int
 hex_dec(const char *s, unsigned char *out, size_t n)
 {
@@ -439,14 +426,14 @@ append_chained(struct emit *em, struct store_txn *t)
 	if (size == 0 && t != NULL &&
 	    auditdb_head_get(t, &hseq, prev) == PG_OK)
 		seq = hseq;
-	hex_enc(prev, AUDIT_HASH_LEN, hex);
+	hex_encode(prev, AUDIT_HASH_LEN, hex);
 	if ((e = buf_append(&em->line, em->pre->data, em->pre->len)) != PG_OK ||
 	    (e = buf_printf(&em->line, ",\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
 	    seq + 1, hex)) != PG_OK)
 		goto out;
 	hashed = em->line.len;
 	sha256(em->line.data, hashed, em->hash);
-	hex_enc(em->hash, AUDIT_HASH_LEN, hex);
+	hex_encode(em->hash, AUDIT_HASH_LEN, hex);
 	if ((e = buf_printf(&em->line, ",\"hash\":\"%s\"}\n", hex)) != PG_OK)
 		goto out;
 	/* One write with O_APPEND: a record is never interleaved. */

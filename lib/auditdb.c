@@ -316,17 +316,6 @@ aq_filter_init(struct aq_filter *f)
 	f->sev = -1;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 enum pg_err
 aq_urldecode(const char *s, size_t n, char *out, size_t outsz)
 {
@@ -340,8 +329,8 @@ aq_urldecode(const char *s, size_t n, char *out, size_t outsz)
 		else if (c == '%') {
 			if (i + 2 >= n)
 				return PG_EINVAL;
-			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if ((hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0)
 				return PG_EINVAL;
 			c = (char)(hi << 4 | lo);
 			i += 2;

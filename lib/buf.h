@@ -35,6 +35,10 @@ enum pg_err	 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 		    __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal, quotes included. */
 enum pg_err	 buf_json_str(struct buf *b, const char *s, size_t n);
+/* Writes n bytes as 2n lowercase hex digits + NUL into out. */
+void		 hex_encode(const void *in, size_t n, char *out);
+/* Returns the value of hex digit c (either case), or -1. */
+int		 hex_digit(int c);
 /* Empties the buffer but keeps its memory and ceiling. */
 void		 buf_reset(struct buf *b);
 /* Hands the data to the caller (who frees it) and empties the buffer. */

@@ -71,18 +71,6 @@ form_add(struct form *f, const char *name, const char *value)
 	return add_owned(f, n, v);
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..len) into a fresh string; NULL on a bad escape or NUL. */
 static char *
 decode(const char *s, size_t len)
@@ -97,8 +85,8 @@ decode(const char *s, size_t len)
 		if (s[i] == '+')
 			*o++ = ' ';
 		else if (s[i] == '%') {
-			if (i + 2 >= len || (hi = hexv(s[i + 1])) < 0 ||
-			    (lo = hexv(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+			if (i + 2 >= len || (hi = hex_digit(s[i + 1])) < 0 ||
+			    (lo = hex_digit(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
 				free(out);
 				return NULL;
 			}

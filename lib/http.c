@@ -96,18 +96,12 @@ http_valid_rid(const char *s)
 void
 http_new_rid(char out[HTTP_RID_MAX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	 r[12];
-	size_t		 i;
 
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		memset(r, 0, sizeof(r));
 	memcpy(out, "req_", 4);
-	for (i = 0; i < sizeof(r); i++) {
-		out[4 + 2 * i] = hex[r[i] >> 4];
-		out[5 + 2 * i] = hex[r[i] & 15];
-	}
-	out[4 + 2 * sizeof(r)] = '\0';
+	hex_encode(r, sizeof(r), out + 4);
 }
 
 const char *

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "idem.h"
 #include "seal.h"
 
@@ -165,18 +166,12 @@ begin_txn(struct store_txn *txn, void *arg)
 static void
 new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	 r[16];
-	size_t		 i;
 
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		memset(r, 0, sizeof(r));
 	memcpy(out, "pg_", 3);
-	for (i = 0; i < sizeof(r); i++) {
-		out[3 + 2 * i] = hex[r[i] >> 4];
-		out[4 + 2 * i] = hex[r[i] & 15];
-	}
-	out[3 + 2 * sizeof(r)] = '\0';
+	hex_encode(r, sizeof(r), out + 3);
 }
 
 enum pg_err

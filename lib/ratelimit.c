@@ -44,12 +44,10 @@ make_key(struct rl_ctx *c)
 	char		 id[2 * SHA256_DIGEST_LENGTH + 1];
 	const char	*ident = c->id;
 	unsigned char	 md[SHA256_DIGEST_LENGTH];
-	size_t		 i;
 
 	if (strlen(ident) > 200) {
 		SHA256((const unsigned char *)ident, strlen(ident), md);
-		for (i = 0; i < sizeof(md); i++)
-			snprintf(id + 2 * i, 3, "%02x", md[i]);
+		hex_encode(md, sizeof(md), id);
 		ident = id;
 	}
 	c->hklen = (size_t)snprintf(c->hkey, sizeof(c->hkey), "h|%s|%s|%u",

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "log.h"
 #include "sig.h"
 
@@ -73,18 +74,6 @@ sig_ctx_free(struct sig_ctx *c)
 	free(c);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 enum sig_result
 sig_parse(const char *hdr, struct sig_header *out)
 {
@@ -130,8 +119,8 @@ sig_parse(const char *hdr, struct sig_header *out)
 			if (vlen != 64 || out->nv1 == SIG_MAX_V1)
 				continue;
 			for (i = 0; i < 32; i++) {
-				hi = hexval(vs[2 * i]);
-				lo = hexval(vs[2 * i + 1]);
+				hi = hex_digit(vs[2 * i]);
+				lo = hex_digit(vs[2 * i + 1]);
 				if (hi < 0 || lo < 0)
 					break;
 				out->v1[out->nv1][i] = (unsigned char)(hi << 4 | lo);
@@ -177,18 +166,12 @@ enum pg_err
 sig_compute(struct sig_ctx *c, const char *secret, int64_t t,
     const void *body, size_t len, char hex[65])
 {
-	static const char hx[] = "0123456789abcdef";
 	unsigned char	 md[32];
-	size_t		 i;
 	enum pg_err	 e;
 
 	if ((e = mac_raw(c, secret, t, body, len, md)) != PG_OK)
 		return e;
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = hx[md[i] >> 4];
-		hex[2 * i + 1] = hx[md[i] & 15];
-	}
-	hex[64] = '\0';
+	hex_encode(md, sizeof(md), hex);
 	return PG_OK;
 }
 

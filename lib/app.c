@@ -1,0 +1,77 @@
+/*
+ * payguard - the shared program skeleton.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+
+#define SWEEP_BUDGET	64	/* expired records swept between requests */
+
+int
+app_setup(const char *prog, struct app_core *c, unsigned int need)
+{
+	char		 err[256];
+	enum pg_err	 e;
+
+	log_init(prog);
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	memset(c, 0, sizeof(*c));
+	if (config_load(&c->cfg, need, err, sizeof(err)) != PG_OK) {
+		log_warnx("refusing to serve: %s", err);
+		return -1;
+	}
+	if ((e = keyring_load(c->cfg.enc_keys, c->cfg.state_dir, &c->ring)) !=
+	    PG_OK) {
+		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
+		    pg_strerror(e));
+		return -1;
+	}
+	if ((e = store_open(c->cfg.state_dir, c->cfg.sync ? 0 : STORE_NOSYNC,
+	    &c->st)) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
+		    "the store: %s", pg_strerror(e));
+		return -1;
+	}
+	c->ready = 1;
+	return 0;
+}
+
+int
+app_serve(struct app_core *c, app_handle_fn fn, void *app)
+{
+	struct http_server	*srv = NULL;
+	struct http_req		 req;
+
+	if (http_server_new(&srv) != PG_OK)
+		return 1;
+	while (http_accept(srv, &req) == 1) {
+		fn(app, &req);
+		http_finish(&req);
+		/* After the response: sweeping costs the client nothing. */
+		if (c->ready)
+			store_maintain(c->st, SWEEP_BUDGET);
+	}
+	http_server_free(srv);
+	return 0;
+}
+
+void
+app_flush(struct app_core *c)
+{
+	if (c->st != NULL)
+		store_sync(c->st);
+}
+
+void
+app_free(struct app_core *c)
+{
+	store_close(c->st);
+	c->st = NULL;
+	keyring_wipe(&c->ring);
+	config_free(&c->cfg);
+}
