@@ -63,6 +63,15 @@ $(O)/%.o: %.c $(wildcard lib/*.h tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# PREFIX is compiled into config.o (the data directory): rebuild it when
+# PREFIX changes, e.g. for `make install PREFIX=/opt/x` after `make`.
+$(O)/prefix.stamp: FORCE
+	@mkdir -p $(O)
+	@echo '$(PREFIX)' | cmp -s - $@ || echo '$(PREFIX)' > $@
+$(O)/lib/config.o $(O)/fuzz/lib/config.o: $(O)/prefix.stamp
+.PHONY: FORCE
+FORCE:
+
 $(O)/libpayguard.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
