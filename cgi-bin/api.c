@@ -22,7 +22,6 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "app.h"
 #include "audit.h"
@@ -38,6 +37,7 @@
 #include "store.h"
 #include "stripe.h"
 #include "token.h"
+#include "rand.h"
 
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
@@ -241,7 +241,7 @@ generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 	char		 seed[256];
 	unsigned int	 n = 32;
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	snprintf(seed, sizeof(seed), "%s|%s|%lld|", q->route->op, q->identity,
 	    (long long)store_now_us());

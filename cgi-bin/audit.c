@@ -26,7 +26,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "alert.h"
 #include "audit.h"
@@ -36,6 +35,7 @@
 #include "log.h"
 #include "store.h"
 #include "template.h"
+#include "rand.h"
 
 #define PAGE_ROWS	50
 #define FORM_MAX	4096
@@ -193,7 +193,7 @@ csrf_txn(struct store_txn *t, void *arg)
 		memcpy(c->key, v, n);
 		return PG_OK;
 	}
-	if (RAND_bytes(c->key, sizeof(c->key)) != 1)
+	if (rand_bytes(c->key, sizeof(c->key)) != PG_OK)
 		return PG_CRYPTO;
 	/* Insert-if-absent: two first views agree on one key. */
 	return store_put(t, NS_META, CSRF_KEY, sizeof(CSRF_KEY) - 1, c->key,

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "audit.h"
 #include "auditdb.h"
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "mask.h"
 #include "store.h"
+#include "rand.h"
 
 #define AUDIT_STR_MAX	256	/* bytes kept of a request string */
 #define AUDIT_LINE_MAX	(64u << 10)
@@ -103,7 +103,7 @@ uuid4(char out[37])
 	unsigned char	 r[16];
 	size_t		 i, j = 0;
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;

@@ -24,10 +24,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
-#include <openssl/rand.h>
 
 #include "crypto.h"
 #include "log.h"
+#include "rand.h"
 
 #define FERNET_VERSION	0x80
 #define HDR_LEN		(1 + 8 + 16)		/* version, timestamp, IV */
@@ -310,7 +310,7 @@ fernet_key_generate(char out[FERNET_KEY_B64LEN + 1])
 	unsigned char	 raw[32];
 	enum pg_err	 rc = PG_CRYPTO;
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	if (rand_bytes(raw, sizeof(raw)) != PG_OK)
 		goto out;
 	b64url_encode(raw, sizeof(raw), out);
 	rc = PG_OK;
@@ -346,7 +346,7 @@ fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
 	be64_put(raw + 1, now);
 	if (iv != NULL)
 		memcpy(raw + 9, iv, 16);
-	else if (RAND_bytes(raw + 9, 16) != 1)
+	else if (rand_bytes(raw + 9, 16) != PG_OK)
 		goto out;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;

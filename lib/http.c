@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
-#include <openssl/rand.h>
 
 #include "http.h"
 #include "log.h"
+#include "rand.h"
 
 struct http_server {
 	int		 cgi;
@@ -98,7 +98,7 @@ http_new_rid(char out[HTTP_RID_MAX + 1])
 {
 	unsigned char	 r[12];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	memcpy(out, "req_", 4);
 	hex_encode(r, sizeof(r), out + 4);

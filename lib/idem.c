@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <openssl/evp.h>
 
 #include "buf.h"
 #include "idem.h"
 #include "seal.h"
+#include "rand.h"
 
 #define REC_VERSION	1
 
@@ -168,7 +168,7 @@ new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
 {
 	unsigned char	 r[16];
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	memcpy(out, "pg_", 3);
 	hex_encode(r, sizeof(r), out + 3);

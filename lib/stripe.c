@@ -11,10 +11,10 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "log.h"
 #include "stripe.h"
+#include "rand.h"
 
 struct stripe_client {
 	CURL		*curl;
@@ -166,7 +166,7 @@ jitter(void)
 {
 	uint32_t	 v = 0;
 
-	if (RAND_bytes((unsigned char *)&v, sizeof(v)) != 1)
+	if (rand_bytes((unsigned char *)&v, sizeof(v)) != PG_OK)
 		return 0.5;
 	return (double)v / 4294967295.0;
 }

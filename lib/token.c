@@ -7,11 +7,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "token.h"
+#include "rand.h"
 
 #define REC_VERSION	1
 #define TOKEN_PREFIX	"pgk_"
@@ -166,7 +166,7 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 
 	if (!token_valid_name(name) || ops == NULL || !valid_ops(ops))
 		return PG_EINVAL;
-	if (RAND_bytes(r, sizeof(r)) != 1)
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		return PG_CRYPTO;
 	memcpy(out, TOKEN_PREFIX, 4);
 	b64url(r, sizeof(r), out + 4);
