@@ -2,6 +2,7 @@
 """A strict fake Stripe API upstream for payguard's api.fcgi tests.
 
     fake_stripe.py --port P --key sk_test_... --version 2024-06-20 [--log FILE]
+                   [--quiet]
 
 Listens on 127.0.0.1:P (HTTP/1.1, keep-alive, one thread per connection)
 and prints "ready" once it accepts connections.  Stop it by pid (SIGTERM).
@@ -51,7 +52,7 @@ Control API (never logged, no auth):
 Log records (one JSON object per line in --log, and in /__log): time
 (float, arrival), method, path, query, headers {authorization:
 "correct"|"wrong"|"missing", stripe_version, idempotency_key, content_type,
-user_agent}, params ([[name, value], ...], query and body), body (raw,
+user_agent, connection}, http_version, client_port, params ([[name, value], ...], query and body), body (raw,
 first 64 KiB), status, violations ([..]), fault (null or the injected
 response), replayed (bool), duration (s).  The API key itself is never
 logged.
@@ -72,6 +73,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 API_KEY = ""
 API_VERSION = ""
 LOG_FILE = None
+QUIET = False          # --quiet: record nothing (benchmarks)
 
 LOCK = threading.Lock()
 LOG = []              # recorded requests
@@ -519,6 +521,8 @@ def take_fault(method, path):
 
 
 def record(rec):
+    if QUIET:
+        return
     line = json.dumps(rec, separators=(",", ":"))
     with LOCK:
         LOG.append(rec)
@@ -529,6 +533,7 @@ def record(rec):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "fake-stripe/1.0"
     sys_version = ""
 
@@ -546,9 +551,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Idempotency-Key", idem)
         for k, v in (extra or {}).items():
             self.send_header(k, str(v))
-        self.end_headers()
+        # Headers and body in one write, and TCP_NODELAY (class attribute
+        # below): two small writes would meet the peer's delayed ACK (40 ms
+        # per response on keep-alive connections).
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
         return status
 
     def read_body(self):
@@ -650,7 +659,10 @@ class Handler(BaseHTTPRequestHandler):
                            "idempotency_key": idem,
                            "content_type": h.get("Content-Type"),
                            "user_agent": h.get("User-Agent"),
-                           "stripe_account": h.get("Stripe-Account")},
+                           "stripe_account": h.get("Stripe-Account"),
+                           "connection": h.get("Connection")},
+               "http_version": self.request_version,
+               "client_port": self.client_address[1],
                "params": [], "body": body[:65536].decode("utf-8", "replace"),
                "status": None, "violations": [], "fault": None,
                "replayed": False}
@@ -793,14 +805,16 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    global API_KEY, API_VERSION, LOG_FILE
+    global API_KEY, API_VERSION, LOG_FILE, QUIET
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--version", required=True)
     ap.add_argument("--log")
+    ap.add_argument("--quiet", action="store_true",
+                    help="record no requests (benchmarks: no log growth)")
     a = ap.parse_args()
-    API_KEY, API_VERSION = a.key, a.version
+    API_KEY, API_VERSION, QUIET = a.key, a.version, a.quiet
     if a.log:
         LOG_FILE = open(a.log, "a")
     seed_events()

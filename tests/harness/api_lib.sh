@@ -6,7 +6,8 @@
 #                        ($SK), the pinned version ($SV), the cleanup trap
 #                        (also reports stray api.fcgi processes)
 #   start_fake PORT      tests/fake_stripe.py on 127.0.0.1:PORT ($FAKE,
-#                        its log $FAKE_LOG); stopped by pid at exit
+#                        its log $FAKE_LOG; more arguments in $FAKE_ARGS);
+#                        stopped by pid at exit
 #   fake_fault JSON      queue injected responses (POST /__fault)
 #   fake_clear_faults    DELETE /__fault (forget queued faults)
 #   fake_reset           POST /__reset
@@ -68,7 +69,7 @@ start_fake() {
 	FAKE=http://127.0.0.1:$port
 	FAKE_LOG=$BASE/fake-$port.log
 	"$PY" "$SRC/tests/fake_stripe.py" --port "$port" --key "$SK" \
-	    --version "$SV" --log "$FAKE_LOG" > "$BASE/fake-$port.out" 2>&1 &
+	    --version "$SV" --log "$FAKE_LOG" ${FAKE_ARGS:-} > "$BASE/fake-$port.out" 2>&1 &
 	FAKE_PID=$!
 	track $FAKE_PID
 	for i in $(seq 100); do
