@@ -50,7 +50,7 @@ Control API (never logged, no auth):
   POST /__reset  forget requests, faults, idempotency records and objects
 
 Log records (one JSON object per line in --log, and in /__log): time
-(float, arrival), method, path, query, headers {authorization:
+(float, arrival), request_id (the Request-Id answered), method, path, query, headers {authorization:
 "correct"|"wrong"|"missing", stripe_version, idempotency_key, content_type,
 user_agent, connection}, http_version, client_port, params ([[name, value], ...], query and body), body (raw,
 first 64 KiB), status, violations ([..]), fault (null or the injected
@@ -663,6 +663,7 @@ class Handler(BaseHTTPRequestHandler):
                            "connection": h.get("Connection")},
                "http_version": self.request_version,
                "client_port": self.client_address[1],
+               "request_id": self.req_id,
                "params": [], "body": body[:65536].decode("utf-8", "replace"),
                "status": None, "violations": [], "fault": None,
                "replayed": False}
