@@ -425,6 +425,8 @@ handle(void *arg, struct http_req *req)
 	q.actx.user_agent = req->user_agent;
 	q.actx.request_id = req->request_id;
 	q.actx.identity = "anonymous";
+	q.actx.st = a->c.st;
+	q.actx.log = &a->c.alog;
 	snprintf(q.resource, sizeof(q.resource), "stripe:%s %.*s", q.method,
 	    ROUTE_PATH_MAX, q.path);
 

@@ -21,6 +21,7 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	memset(c, 0, sizeof(*c));
+	audit_log_init(&c->alog);
 	if (config_load(&c->cfg, need, err, sizeof(err)) != PG_OK) {
 		log_warnx("refusing to serve: %s", err);
 		return -1;
@@ -72,6 +73,7 @@ app_free(struct app_core *c)
 {
 	store_close(c->st);
 	c->st = NULL;
+	audit_log_close(&c->alog);
 	keyring_wipe(&c->ring);
 	config_free(&c->cfg);
 }

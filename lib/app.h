@@ -7,6 +7,7 @@
 #ifndef PG_APP_H
 #define PG_APP_H
 
+#include "audit.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
@@ -17,6 +18,7 @@ struct app_core {
 	int		 ready;	/* configuration and store usable */
 	struct store	*st;
 	struct keyring	 ring;
+	struct audit_log alog;	/* the audit log, kept open */
 };
 
 /* Per-request handler of a program; app is the program's own state. */

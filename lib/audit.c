@@ -469,20 +469,28 @@ emit_txn(struct store_txn *t, void *arg)
 }
 
 static int
+log_path(const char *state_dir, char *path, size_t n, int dir)
+{
+	int	 r;
+
+	r = dir ? snprintf(path, n, "%s/logs", state_dir) :
+	    snprintf(path, n, "%s/logs/" AUDIT_LOG_NAME, state_dir);
+	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+static int
 open_log(const char *state_dir)
 {
 	char	 path[4096];
-	int	 fd, n;
+	int	 fd;
 
-	n = snprintf(path, sizeof(path), "%s/logs", state_dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	if (log_path(state_dir, path, sizeof(path), 1) < 0)
 		return -1;
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		log_warn("mkdir %s", path);
 		return -1;
 	}
-	n = snprintf(path, sizeof(path), "%s/logs/" AUDIT_LOG_NAME, state_dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	if (log_path(state_dir, path, sizeof(path), 0) < 0)
 		return -1;
 	/* Read too: the chain head is the last line. */
 	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -491,45 +499,150 @@ open_log(const char *state_dir)
 	return fd;
 }
 
+void
+audit_log_init(struct audit_log *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+}
+
+void
+audit_log_close(struct audit_log *l)
+{
+	if (l != NULL && l->fd >= 0)
+		close(l->fd);
+	if (l != NULL)
+		l->fd = -1;
+}
+
+/*
+ * The descriptor to append to: the process's kept one while the path
+ * still names it (one stat(2) instead of mkdir, open and close per
+ * record), else a fresh one.  *own tells the caller to close it.
+ */
+static int
+log_fd(const struct audit_ctx *ctx, int *own)
+{
+	struct audit_log *l = ctx->log;
+	struct stat	 sb;
+	char		 path[4096];
+
+	*own = 0;
+	if (l == NULL) {
+		*own = 1;
+		return open_log(ctx->state_dir);
+	}
+	if (l->fd >= 0 && (log_path(ctx->state_dir, path, sizeof(path), 0) < 0 ||
+	    stat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
+		audit_log_close(l);	/* rotated away or removed */
+	if (l->fd < 0) {
+		if ((l->fd = open_log(ctx->state_dir)) < 0)
+			return -1;
+		if (fstat(l->fd, &sb) != 0) {
+			audit_log_close(l);
+			return -1;
+		}
+		l->dev = sb.st_dev;
+		l->ino = sb.st_ino;
+	}
+	return l->fd;
+}
+
+struct audit_pending {
+	struct emit	 em;
+	struct buf	 pre;
+	int		 own_fd;
+};
+
+void
+audit_discard(struct audit_pending *p)
+{
+	if (p == NULL)
+		return;
+	if (p->own_fd && p->em.fd >= 0)
+		close(p->em.fd);
+	buf_free(&p->pre);
+	buf_free(&p->em.line);
+	free(p);
+}
+
+enum pg_err
+audit_prepare(const struct audit_ctx *ctx, struct audit_rec *rec,
+    struct audit_pending **out)
+{
+	struct audit_pending *p;
+	struct timespec	 now;
+	enum pg_err	 e;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		json_object_put(rec->details);
+		rec->details = NULL;
+		return PG_ENOMEM;
+	}
+	p->em.fd = -1;
+	buf_init(&p->pre, AUDIT_LINE_MAX);
+	buf_init(&p->em.line, AUDIT_LINE_MAX);
+	p->em.pre = &p->pre;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if ((e = build(ctx, rec, &now, &p->pre, &p->em.f)) != PG_OK)
+		goto out;
+	e = PG_SYSTEM;
+	if ((p->em.fd = log_fd(ctx, &p->own_fd)) < 0)
+		goto out;
+	p->em.en.ts_us = (uint64_t)now.tv_sec * 1000000u +
+	    (uint64_t)now.tv_nsec / 1000u;
+	p->em.en.sev = rec->severity;
+	p->em.en.success = rec->success;
+	p->em.en.type = p->em.f.type;
+	p->em.en.ip = p->em.f.ip;
+	p->em.en.identity = p->em.f.identity;
+	p->em.en.op = p->em.f.has_op ? p->em.f.op : NULL;
+	*out = p;
+	p = NULL;
+	e = PG_OK;
+out:
+	audit_discard(p);
+	return e;
+}
+
+enum pg_err
+audit_commit_in(struct store_txn *t, struct audit_pending *p)
+{
+	return emit_txn(t, &p->em);
+}
+
+enum pg_err
+audit_finish(struct audit_pending *p)
+{
+	enum pg_err	 e;
+
+	if (p == NULL)
+		return PG_EINVAL;
+	e = p->em.written ? PG_OK : append_chained(&p->em, NULL);
+	audit_discard(p);
+	return e;
+}
+
+static enum pg_err
+commit_txn(struct store_txn *t, void *arg)
+{
+	return audit_commit_in(t, arg);
+}
+
 enum pg_err
 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec)
 {
-	struct timespec	 now;
-	struct buf	 pre;
-	struct emit	 em;
+	struct audit_pending *p = NULL;
 	enum pg_err	 e;
 
-	memset(&em, 0, sizeof(em));
-	em.fd = -1;
-	buf_init(&pre, AUDIT_LINE_MAX);
-	buf_init(&em.line, AUDIT_LINE_MAX);
-	em.pre = &pre;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if ((e = build(ctx, rec, &now, &pre, &em.f)) != PG_OK)
-		goto out;
-	e = PG_SYSTEM;
-	if ((em.fd = open_log(ctx->state_dir)) < 0)
-		goto out;
-	em.en.ts_us = (uint64_t)now.tv_sec * 1000000u +
-	    (uint64_t)now.tv_nsec / 1000u;
-	em.en.sev = rec->severity;
-	em.en.success = rec->success;
-	em.en.type = em.f.type;
-	em.en.ip = em.f.ip;
-	em.en.identity = em.f.identity;
-	em.en.op = em.f.has_op ? em.f.op : NULL;
-	if (ctx->st != NULL &&
-	    (e = store_run(ctx->st, 1, emit_txn, &em)) != PG_OK) {
+	if ((e = audit_prepare(ctx, rec, &p)) != PG_OK)
+		return e;
+	if (ctx->st != NULL && (e = store_run(ctx->st, 1, commit_txn, p)) !=
+	    PG_OK)
 		/* The primary log matters more than the index. */
 		log_warnx("audit index: %s", pg_strerror(e));
-	}
-	e = em.written ? PG_OK : append_chained(&em, NULL);
-out:
-	if (em.fd >= 0)
-		close(em.fd);
-	buf_free(&pre);
-	buf_free(&em.line);
-	return e;
+	return audit_finish(p);
 }
 
 /* Copies the event_id of a line into out (best effort). */

@@ -21,6 +21,8 @@
 #ifndef PG_AUDIT_H
 #define PG_AUDIT_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +41,16 @@ enum audit_sev {
 };
 
 /* Who and where: filled per request, pointers borrowed. */
+/*
+ * The audit log kept open by a long-running process (one per process).
+ * Reopened when the path no longer names the open file (rotation).
+ */
+struct audit_log {
+	int		 fd;		/* -1: not open */
+	dev_t		 dev;
+	ino_t		 ino;
+};
+
 struct audit_ctx {
 	const char	*state_dir;
 	const char	*source_ip;
@@ -46,6 +58,7 @@ struct audit_ctx {
 	const char	*request_id;
 	const char	*identity;	/* token name, REMOTE_USER or "stripe" */
 	struct store	*st;		/* index + chain head; NULL: file only */
+	struct audit_log *log;		/* kept open; NULL: opened per record */
 };
 
 struct audit_rec {
@@ -71,6 +84,27 @@ enum pg_err	 audit_sev_parse(const char *name, enum audit_sev *s);
  * the caller carries on).
  */
 enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec);
+
+/*
+ * audit_emit in three steps, for a record that must be written inside the
+ * caller's own store write transaction (one transaction instead of two):
+ * audit_prepare builds it (outside any transaction: masking and JSON are
+ * not done under the store's lock); audit_commit_in appends the chained
+ * line (once, even if the transaction is rerun) and indexes it in t;
+ * audit_finish appends it without the index if no transaction did, and
+ * frees it.  audit_discard frees it unwritten.  Takes rec->details.
+ */
+struct audit_pending;
+struct store_txn;
+enum pg_err	 audit_prepare(const struct audit_ctx *ctx,
+		    struct audit_rec *rec, struct audit_pending **p);
+enum pg_err	 audit_commit_in(struct store_txn *t, struct audit_pending *p);
+enum pg_err	 audit_finish(struct audit_pending *p);
+void		 audit_discard(struct audit_pending *p);
+/* Prepares l (not yet open). */
+void		 audit_log_init(struct audit_log *l);
+/* Closes l.  NULL-safe. */
+void		 audit_log_close(struct audit_log *l);
 /* Formats rec as the JSON line (newline included) into *line (malloc'd). */
 enum pg_err	 audit_format(const struct audit_ctx *ctx,
 		    struct audit_rec *rec, char **line, size_t *len);

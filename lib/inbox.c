@@ -106,14 +106,15 @@ struct accept_ctx {
 	const void		*rec;	/* sealed record of a new event */
 	size_t			 reclen;
 	int			 claim;
+	inbox_hook_fn		 hook;
+	void			*hookarg;
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
 };
 
 static enum pg_err
-accept_txn(struct store_txn *txn, void *arg)
+accept_decide(struct store_txn *txn, struct accept_ctx *a)
 {
-	struct accept_ctx	*a = arg;
 	const char		*id = a->ev->id;
 	const void		*old;
 	size_t			 oldlen;
@@ -158,10 +159,22 @@ accept_txn(struct store_txn *txn, void *arg)
 	return e;
 }
 
+static enum pg_err
+accept_txn(struct store_txn *txn, void *arg)
+{
+	struct accept_ctx	*a = arg;
+	enum pg_err		 e;
+
+	if ((e = accept_decide(txn, a)) != PG_OK || a->hook == NULL)
+		return e;
+	return a->hook(txn, a->out, a->hookarg);
+}
+
 enum pg_err
 inbox_accept(struct store *st, const struct keyring *ring,
     const struct config *cfg, const struct event_info *ev, const void *body,
-    size_t len, int claim, enum inbox_outcome *out, struct ev_hdr *h)
+    size_t len, int claim, inbox_hook_fn hook, void *hookarg,
+    enum inbox_outcome *out, struct ev_hdr *h)
 {
 	struct accept_ctx	 a;
 	uint64_t		 now = store_now_ms();
@@ -190,6 +203,8 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.ev = ev;
 	a.rec = rec;
 	a.claim = claim;
+	a.hook = hook;
+	a.hookarg = hookarg;
 	e = store_run(st, 1, accept_txn, &a);
 	free(rec);
 	if (e == PG_OK) {

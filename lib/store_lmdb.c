@@ -97,7 +97,7 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 {
 	struct store	*st = NULL;
 	MDB_txn		*txn = NULL;
-	unsigned int	 envflags = MDB_NOTLS;
+	unsigned int	 envflags = MDB_NOTLS | MDB_WRITEMAP;
 	int		 rc, dead = 0;
 	enum pg_err	 e = PG_STORE;
 	size_t		 i;

@@ -9,7 +9,7 @@ pg_setup
 make_handler
 P=19140
 need_ports $P
-NCLI=4 NEV=${CRASH_EVENTS:-40}
+NCLI=4 NEV=${CRASH_EVENTS:-100}
 [ -n "${E2E_QUICK:-}" ] && NEV=15
 
 INI=$BASE/payguard.ini
@@ -54,7 +54,7 @@ while :; do
 	[ $alive = 1 ] || break
 	w=$(pids_of_exe "$BIN/webhook.fcgi" | shuf -n 1)
 	if [ -n "$w" ]; then kill -KILL "$w" 2>/dev/null && kills=$((kills + 1)); fi
-	sleep 0.$((RANDOM % 3 + 1))
+	sleep 0.0$((RANDOM % 6 + 4))
 done
 wait "${pids[@]}"
 cat "$BASE"/cev/status.* > "$BASE/status"
