@@ -97,7 +97,7 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 {
 	struct store	*st = NULL;
 	MDB_txn		*txn = NULL;
-	unsigned int	 envflags = MDB_NOTLS | MDB_WRITEMAP;
+	unsigned int	 envflags = MDB_NOTLS;
 	int		 rc, dead = 0;
 	enum pg_err	 e = PG_STORE;
 	size_t		 i;
@@ -112,8 +112,15 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 		return PG_ENOMEM;
 	st->flags = flags;
 	st->pid = getpid();
+	/*
+	 * Without durability, write straight into the map: about a third
+	 * less CPU per write transaction.  Not with it: a synced commit is
+	 * then an msync of the whole map, whose cost grows with the map,
+	 * where fdatasync pays only for the dirty pages.  (LMDB's caveat on
+	 * mixing the two modes is about durability, which NOSYNC gave up.)
+	 */
 	if (flags & STORE_NOSYNC)
-		envflags |= MDB_NOSYNC;
+		envflags |= MDB_NOSYNC | MDB_WRITEMAP;
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		e = xlate("mdb_env_create", rc);
 		goto out;
