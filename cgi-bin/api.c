@@ -479,7 +479,6 @@ handle(void *arg, struct http_req *req)
 		goto send;
 	proxy(&q, a);
 send:
-	app_flush(&a->c);
 	http_send(req, &q.resp);
 	http_resp_free(&q.resp);
 	form_free(&q.query);

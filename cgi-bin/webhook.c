@@ -331,8 +331,6 @@ handle(void *arg, struct http_req *req)
 	/* 6-7. Duplicates, inbox, delivery. */
 	accept_event(&q, a, &ev);
 send:
-	/* Every state change is durable before the response goes out. */
-	app_flush(&a->c);
 	http_send(req, &q.resp);
 	http_resp_free(&q.resp);
 }

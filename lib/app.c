@@ -62,13 +62,6 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 }
 
 void
-app_flush(struct app_core *c)
-{
-	if (c->st != NULL)
-		store_sync(c->st);
-}
-
-void
 app_free(struct app_core *c)
 {
 	store_close(c->st);

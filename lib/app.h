@@ -40,7 +40,5 @@ int		 app_setup(const char *prog, struct app_core *c,
 int		 app_serve(struct app_core *c, app_handle_fn fn, void *app);
 /* Releases c (wipes the key ring, closes the store). */
 void		 app_free(struct app_core *c);
-/* Before the response: makes every state change of the request durable. */
-void		 app_flush(struct app_core *c);
 
 #endif /* PG_APP_H */

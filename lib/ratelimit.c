@@ -8,6 +8,12 @@
  * iff it is at or before now - W.  A chunk that is missing (never written,
  * or swept because every time in it had left the window) reads as zeros,
  * which are outside any window, so sweeping never changes a decision.
+ *
+ * Windows are written without forcing an fsync (STORE_DERIVED): they
+ * reach the disk with the next durable commit or the kernel's writeback.
+ * A power loss can at worst forget admissions of the last seconds, which
+ * costs no more than what a window allows anyway; paying an fsync per
+ * request (every GET of the gateway, every rejection) for that would not.
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,7 +104,7 @@ ring_set(struct store_txn *txn, const struct rl_ctx *c, uint32_t pos,
 	chunk[off] = ts;
 	/* The chunk may go once its newest time has left the window. */
 	return store_put(txn, NS_RATE, k, klen, chunk, sizeof(chunk),
-	    (ts + c->window_us) / 1000 + 1, STORE_LAZY);
+	    (ts + c->window_us) / 1000 + 1, STORE_DERIVED);
 }
 
 /* Counts admissions inside (now - W, now] and finds the oldest of them:
@@ -166,7 +172,7 @@ rl_txn(struct store_txn *txn, void *arg)
 		h.last_us = c->now_us;
 		if ((e = store_put(txn, NS_RATE, c->hkey, c->hklen, &h,
 		    sizeof(h), (c->now_us + c->window_us) / 1000 + 1,
-		    STORE_LAZY)) != PG_OK)
+		    STORE_DERIVED)) != PG_OK)
 			return e;
 	}
 	window_stats(txn, c, &h, &inwin, &oldest);

@@ -43,9 +43,8 @@ struct store_txn;
 
 /* Flags for store_put. */
 #define STORE_NOOVERWRITE 0x01	/* PG_EXISTS if a live record is present */
-#define STORE_LAZY	  0x02	/* the txn need not be synced (rate windows) */
-#define STORE_DERIVED	  0x04	/* rebuildable (audit index): never forces an
-				   fsync, not even at the next store_sync */
+#define STORE_DERIVED	  0x04	/* rebuildable or ephemeral (audit index,
+				   rate windows): never forces an fsync */
 
 /*
  * Opens (creating, 0700/0600) the store in dir.  Must be called in the
@@ -65,13 +64,11 @@ typedef enum pg_err (*store_fn)(struct store_txn *txn, void *arg);
  * Runs fn inside one transaction (write when write != 0), committing when
  * it returns PG_OK.  Grows the map and reruns fn on a full map.  A write
  * transaction is durable on return unless the store was opened with
- * STORE_NOSYNC or every put in it was STORE_LAZY (then it is made durable
- * by the next durable commit or store_sync).
+ * STORE_NOSYNC or every put in it was STORE_DERIVED (then it reaches the
+ * disk with the next durable commit or the kernel's writeback).
  */
 enum pg_err	 store_run(struct store *st, int write, store_fn fn,
 		    void *arg);
-/* Makes lazily committed transactions durable now. */
-enum pg_err	 store_sync(struct store *st);
 
 /*
  * Looks up key in ns.  On PG_OK *val and *vlen point into the store and stay

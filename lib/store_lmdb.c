@@ -45,7 +45,6 @@ struct store {
 	MDB_dbi		 dbi[NS__MAX];
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
-	int		 unsynced;	/* lazily committed txns pending */
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
 	size_t		 mapsize;
 	/* Per-process sweep position for each namespace. */
@@ -57,8 +56,7 @@ struct store_txn {
 	struct store	*st;
 	MDB_txn		*txn;
 	int		 write;
-	int		 durable;	/* a non-lazy put happened */
-	int		 lazy;		/* a lazy (not derived) put happened */
+	int		 durable;	/* a put of durable (not derived) data */
 	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
 };
 
@@ -177,24 +175,9 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	if (st->unsynced && st->pid == getpid())
-		mdb_env_sync(st->env, 1);
 	if (st->pid == getpid())
 		mdb_env_close(st->env);
 	free(st);
-}
-
-enum pg_err
-store_sync(struct store *st)
-{
-	int	 rc;
-
-	if (!st->unsynced || (st->flags & STORE_NOSYNC))
-		return PG_OK;
-	if ((rc = mdb_env_sync(st->env, 1)) != 0)
-		return xlate("mdb_env_sync", rc);
-	st->unsynced = 0;
-	return PG_OK;
 }
 
 static enum pg_err
@@ -236,7 +219,7 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 {
 	struct store_txn t;
 	enum pg_err	 e = PG_STORE;
-	int		 rc, tries, lazy;
+	int		 rc, tries, nosync;
 
 	if (st == NULL || st->pid != getpid())
 		return PG_STORE;	/* never across fork() */
@@ -255,13 +238,13 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 				continue;
 			return e;
 		}
-		/* All-lazy write txns skip the fsync; a later durable
-		 * commit (or store_sync) flushes their pages too. */
-		lazy = !t.durable && !(st->flags & STORE_NOSYNC);
-		if (lazy)
+		/* Write txns of derived data only skip the fsync; a later
+		 * durable commit flushes their pages too. */
+		nosync = !t.durable && !(st->flags & STORE_NOSYNC);
+		if (nosync)
 			mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
 		rc = mdb_txn_commit(t.txn);
-		if (lazy)
+		if (nosync)
 			mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
 		if (rc == MDB_MAP_FULL) {
 			if (grow(st) != PG_OK)
@@ -270,10 +253,6 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 		}
 		if (rc != 0)
 			return xlate("mdb_txn_commit", rc);
-		if (!lazy)
-			st->unsynced = 0;
-		else if (t.lazy)
-			st->unsynced = 1;
 		return PG_OK;
 	}
 	log_warnx("store: transaction retried %d times", RUN_RETRIES);
@@ -354,11 +333,7 @@ store_put(struct store_txn *t, enum store_ns ns, const void *key,
 	memcpy(v.mv_data, &expires, VHDR);
 	if (vlen > 0)
 		memcpy((char *)v.mv_data + VHDR, val, vlen);
-	if (flags & STORE_DERIVED)
-		;
-	else if (flags & STORE_LAZY)
-		t->lazy = 1;
-	else
+	if (!(flags & STORE_DERIVED))
 		t->durable = 1;
 	return PG_OK;
 }
