@@ -51,7 +51,7 @@ static void
 emit(struct store *st, const char *type, enum audit_sev sev, int ok,
     const char *ip, const char *ua, struct json_object *d)
 {
-	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st };
+	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL };
 	struct audit_rec rec;
 
 	memset(&rec, 0, sizeof(rec));
@@ -346,7 +346,7 @@ t_stats(void **state)
 		d = json_object_new_object();
 		json_object_object_add(d, "operation",
 		    json_object_new_string("customer"));
-		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st };
+		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
 		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
 		    0, "api:customer", d, 1, "request_rejected" };
 		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
