@@ -37,6 +37,21 @@ check "demo: the handler recorded both events" \
     bash -c '[ "$(grep -c "^[0-9T:Z-]* evt_demo_" "$1/out/events.log")" = 2 ]' _ "$d"
 check "demo: the secret never reaches the audit log" \
     bash -c '! grep -qF -- "$(cat "$1/secret")" "$1/state/logs/security_audit.log" "$1/logs/error.log"' _ "$d"
+# The gateway and the audit page, as printed.
+api=$(grep -m1 -E '^  sh /tmp/payguard-demo\.[A-Za-z0-9]+/call-api\.sh' "$BASE/demo.out" | awk '{print $1, $2}')
+check "demo: prints the gateway command ($api)" test -n "$api"
+out3=$(bash -c "$api" 2>&1)
+is "$(echo "$out3" | head -1 | tr -d '\r')" "HTTP/1.1 200 OK" "demo: the gateway creates a customer (200)"
+check "demo: the gateway's answer is Stripe's customer object" \
+    bash -c 'echo "$1" | grep -q "\"object\": *\"customer\""' _ "$out3"
+pw=$(sed -n 's/.*(user admin, password \([0-9a-f]*\)).*/\1/p' "$BASE/demo.out")
+check "demo: prints the audit page's password" test -n "$pw"
+is "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:19451/audit)" 401 \
+    "demo: the audit page wants credentials (401)"
+is "$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$pw" http://127.0.0.1:19451/audit)" 200 \
+    "demo: the audit page with the printed credentials (200)"
+check "demo: the Stripe secret key never reaches a log or the audit page" \
+    bash -c '! grep -rqF -- "$(sed -n "s/^STRIPE_SECRET_KEY = //p" "$1/payguard.ini")" "$1/state/logs" "$1/logs"' _ "$d"
 kill -INT -- -"$DP" 2>/dev/null
 n=0; while proc_alive $DP && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
 check "demo: Ctrl-C stops it" bash -c '! kill -0 $1 2>/dev/null || grep -q "^Z" <(sed "s/^.*) //" /proc/$1/stat)' _ $DP
@@ -44,5 +59,6 @@ wait $DP 2>/dev/null
 untrack $DP
 check "demo: lighttpd (pid $lp) is gone" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' _ "$lp"
 check "demo: port 19451 free" wait_port_free 19451 5
+check "demo: the fake Stripe's port 19452 free" wait_port_free 19452 5
 check "demo: directory removed" test -n "$d" -a ! -e "$d"
 finish

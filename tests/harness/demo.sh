@@ -1,9 +1,12 @@
 #!/bin/sh
-# `make run`: the webhook receiver under lighttpd on 127.0.0.1, ready to
-# take signed test events.
+# `make run`: payguard under lighttpd on 127.0.0.1 - the webhook receiver
+# ready for signed test events, the API gateway (in front of the strict
+# fake Stripe from tests/, since Stripe's servers cannot run here) with a
+# gateway token, and the admin audit page behind Basic auth.
 #
 #   O=build sh tests/harness/demo.sh          (what `make run` does)
-#   PORT=18480                                listen port (default 18480)
+#   PORT=18480                                listen port (default 18480;
+#                                             the fake Stripe takes PORT+1)
 #   DEMO_SELFTEST=1                           send one event, check, exit
 #
 # Everything lives in a fresh /tmp/payguard-demo.XXXXXX directory: a
@@ -21,15 +24,22 @@ PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 die() { echo "demo: $*" >&2; exit 1; }
 [ -x "$O/webhook.fcgi" ] && [ -x "$O/payguard" ] || die "$O/webhook.fcgi and $O/payguard are missing; run make"
 command -v lighttpd >/dev/null || die "lighttpd is not installed (sh tests/deps.sh)"
-! ss -Htln "sport = :$PORT" 2>/dev/null | grep -q . || die "port $PORT is in use; try PORT=18481 make run"
+! ss -Htln "sport = :$PORT" 2>/dev/null | grep -q . || die "port $PORT is in use; try PORT=18490 make run"
+! ss -Htln "sport = :$((PORT + 1))" 2>/dev/null | grep -q . || die "port $((PORT + 1)) is in use; try PORT=18490 make run"
 
 D=$(mktemp -d /tmp/payguard-demo.XXXXXX) || die "mktemp failed"
 LP=""
+FP=""
+FPORT=$((PORT + 1))
 cleanup() {
 	trap - EXIT INT TERM HUP
 	if [ -n "$LP" ]; then
 		kill -TERM "$LP" 2>/dev/null
 		wait "$LP" 2>/dev/null
+	fi
+	if [ -n "$FP" ]; then
+		kill -TERM "$FP" 2>/dev/null
+		wait "$FP" 2>/dev/null
 	fi
 	rm -rf "$D"
 	[ "${1:-}" = quiet ] || echo "demo: stopped, removed $D"
@@ -42,15 +52,18 @@ trap 'cleanup; exit 130' INT TERM HUP
 if [ "$(id -u)" = 0 ]; then RUNAS=www-data; else RUNAS=$(id -un); fi
 chmod 0755 "$D"
 mkdir -p "$D/bin" "$D/state" "$D/run" "$D/logs" "$D/htdocs" "$D/out"
-cp "$O/webhook.fcgi" "$O/payguard" "$D/bin/"
-chmod 0755 "$D/bin" "$D/bin/webhook.fcgi" "$D/bin/payguard"
+cp "$O/webhook.fcgi" "$O/api.fcgi" "$O/audit.cgi" "$O/payguard" "$D/bin/"
+chmod 0755 "$D/bin" "$D/bin/webhook.fcgi" "$D/bin/api.fcgi" "$D/bin/audit.cgi" "$D/bin/payguard"
 chown "$RUNAS" "$D/state" "$D/run" "$D/logs" "$D/out"
 chmod 0700 "$D/state"
 
 # A fresh webhook secret, like the one Stripe shows for an endpoint.
 SECRET=whsec_$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+SK=sk_test_demo$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+ADMINPW=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
 umask 077
 printf '%s\n' "$SECRET" > "$D/secret"
+printf 'admin:%s\n' "$ADMINPW" > "$D/users"
 cat > "$D/payguard.ini" <<EOF
 ; demo configuration (see apache-conf/payguard-fcgid.conf)
 [payguard]
@@ -60,10 +73,18 @@ STRIPE_API_VERSION = 2024-06-20
 PAYGUARD_WEBHOOK_HANDLER = $D/bin/on-event
 ; run the handler inside the request so events show up at once
 PAYGUARD_WEBHOOK_DELIVERY = sync
+; the API gateway, in front of the fake Stripe on 127.0.0.1:$FPORT
+STRIPE_SECRET_KEY = $SK
+STRIPE_API_BASE = http://127.0.0.1:$FPORT
+; the audit page
+PAYGUARD_ADMIN_USERS = admin
+PAYGUARD_TEMPLATE_DIR = $SRC/templates
+PAYGUARD_DATA_DIR = $SRC/data
 EOF
 umask 022
 chown "root:$(id -gn "$RUNAS")" "$D/payguard.ini" 2>/dev/null || chown "$RUNAS" "$D/payguard.ini"
 chmod 0640 "$D/payguard.ini"
+chown "$RUNAS" "$D/users" && chmod 0600 "$D/users"
 
 # The demo handler: payguard runs it (no shell in between) with the raw
 # event on stdin; exit 0 means processed.
@@ -91,6 +112,31 @@ echo
 EOF
 chmod 0755 "$D/send-event.sh"
 
+# The fake Stripe upstream (strict about what a real client sends).
+[ -x /usr/bin/python3 ] || die "python3 is missing (sh tests/deps.sh)"
+/usr/bin/python3 "$SRC/tests/fake_stripe.py" --port "$FPORT" --key "$SK" \
+    --version 2024-06-20 --log "$D/logs/fake-stripe.log" >"$D/logs/fake.out" 2>&1 &
+FP=$!
+n=0
+until grep -q '^ready' "$D/logs/fake.out" 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -gt 100 ] && die "the fake Stripe upstream did not start"
+	sleep 0.05
+done
+# A gateway token for the site's code; only its keyed hash is stored.
+TOKEN=$(cd / && runuser -u "$RUNAS" -- env PAYGUARD_CONFIG="$D/payguard.ini" \
+    PAYGUARD_STATE_DIR="$D/state" "$D/bin/payguard" token create --name demo \
+    --scope write 2>>"$D/logs/cli.log") || die "payguard token create failed"
+cat > "$D/call-api.sh" <<EOF
+#!/bin/sh
+# usage: sh $D/call-api.sh   (creates a customer through the gateway)
+curl -sS -i -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: demo-\$(date +%s%N)" \\
+    -d email=jenny.rosen@example.com -d 'metadata[order]=42' \\
+    http://127.0.0.1:$PORT/api/v1/customers
+echo
+EOF
+chmod 0755 "$D/call-api.sh"
+
 USERLINES=""
 [ "$(id -u)" = 0 ] && USERLINES="server.username = \"$RUNAS\"
 server.groupname = \"$(id -gn "$RUNAS")\""
@@ -107,6 +153,27 @@ server.errorlog      = "$D/logs/error.log"
 $USERLINES
 server.max-request-size = 1024
 include "$SRC/apache-conf/lighttpd-payguard.conf"
+# The API gateway: PATH_INFO carries the Stripe path (/api/v1/customers).
+fastcgi.server += ( "/api" => ((
+    "socket"      => "$D/run/api.sock",
+    "bin-path"    => "$D/bin/api.fcgi",
+    "check-local" => "disable",
+    "max-procs"   => 2,
+    "bin-environment" => ( "PAYGUARD_CONFIG" => "$D/payguard.ini",
+                           "PAYGUARD_STATE_DIR" => "$D/state" ),
+)))
+# The audit page: plain CGI behind Basic auth (use HTTPS outside a demo).
+server.modules += ( "mod_auth", "mod_authn_file", "mod_cgi", "mod_alias", "mod_setenv" )
+auth.backend = "plain"
+auth.backend.plain.userfile = "$D/users"
+\$HTTP["url"] =^ "/audit" {
+    auth.require = ( "" => ( "method" => "basic", "realm" => "payguard audit",
+                             "require" => "valid-user" ) )
+    alias.url = ( "/audit" => "$D/bin/audit.cgi" )
+    cgi.assign = ( ".cgi" => "" )
+    setenv.add-environment = ( "PAYGUARD_CONFIG" => "$D/payguard.ini",
+                               "PAYGUARD_STATE_DIR" => "$D/state" )
+}
 EOF
 lighttpd -tt -f "$D/lighttpd.conf" >"$D/logs/check.log" 2>&1 || {
 	cat "$D/logs/check.log" >&2; die "lighttpd rejected the configuration"; }
@@ -137,6 +204,12 @@ which does:
   curl -i -H "Stripe-Signature: <that>" -H 'Content-Type: application/json' \\
       --data-binary @event.json http://127.0.0.1:$PORT/webhook
 
+API gateway:       http://127.0.0.1:$PORT/api/v1/...  (token in $D/call-api.sh)
+  sh $D/call-api.sh          creates a customer through the gateway
+  e.g. stripe-python:   stripe.api_base = "http://127.0.0.1:$PORT/api"
+                        stripe.api_key = "$TOKEN"
+Audit page:        http://127.0.0.1:$PORT/audit   (user admin, password $ADMINPW)
+
 Delivered events:  tail -f $D/out/events.log
 Security audit:    tail -f $D/state/logs/security_audit.log
 Inbox:             PAYGUARD_STATE_DIR=$D/state $D/bin/payguard inbox list
@@ -156,6 +229,13 @@ if [ "${DEMO_SELFTEST:-0}" = 1 ]; then
 	grep -q " $id payment_intent.succeeded" "$D/out/events.log" 2>/dev/null ||
 	    { echo "selftest: FAILED (handler did not record $id)"; exit 1; }
 	echo "selftest: ok ($id delivered to the handler)"
+	api=$(sh "$D/call-api.sh" | head -1 | tr -d '\r')
+	echo "selftest: api: $api"
+	case "$api" in "HTTP/1.1 200"*) ;; *) echo "selftest: FAILED (api)"; exit 1 ;; esac
+	page=$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$ADMINPW" "http://127.0.0.1:$PORT/audit")
+	echo "selftest: audit page: $page"
+	[ "$page" = 200 ] || { echo "selftest: FAILED (audit page)"; exit 1; }
+	echo "selftest: ok (webhook, gateway and audit page)"
 	exit 0
 fi
 
