@@ -11,9 +11,13 @@ make_handler
 P_FCGID=19110 P_CGID=19111 P_HT=19112
 need_ports $P_FCGID $P_CGID $P_HT
 
+SK="sk_test_apache$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+cp "$O/api.fcgi" "$BIN/" && chmod 0755 "$BIN/api.fcgi"
 CONF=(STRIPE_WEBHOOK_SECRET="$SECRET" STRIPE_WEBHOOK_ALLOWED_IPS=127.0.0.1,::1
     STRIPE_API_VERSION=2024-06-20 PAYGUARD_WEBHOOK_HANDLER="$HANDLER"
-    PAYGUARD_RATE_LIMITS=webhook=1000 PAYGUARD_RETRY_BASE=0)
+    PAYGUARD_RATE_LIMITS=webhook=1000 PAYGUARD_RETRY_BASE=0
+    STRIPE_SECRET_KEY="$SK" STRIPE_API_BASE=http://127.0.0.1:1
+    PAYGUARD_MAX_NETWORK_RETRIES=0)
 INI=$BASE/payguard.ini
 write_ini "$INI" "${CONF[@]}"
 CLI_ENV=(PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$INI")
@@ -39,6 +43,16 @@ http GET "$WH_URL"
 expect_error 405 method_not_allowed "mod_fcgid: GET"
 is "$(hdr Allow)" POST "mod_fcgid: Allow: POST"
 check_headers "mod_fcgid 405"
+# The gateway through the same shipped snippet (Alias /api).
+http GET "http://127.0.0.1:$P_FCGID/api/v1/customers"
+is "$RS $(jb .error.type) $(jb .error.code)" "401 authentication_error missing_token" \
+    "shipped snippet: /api/v1/customers without a token: 401 from api.fcgi"
+TOKEN=$(pgcli token create --name apache-shop --scope write)
+http GET "http://127.0.0.1:$P_FCGID/api/v1/customers" -H "Authorization: Bearer $TOKEN"
+is "$RS $(jb .error.code)" "502 api_connection_error" \
+    "shipped snippet: the token passes (FcgidPassHeader): 502 from an unreachable upstream"
+check "shipped snippet: the Stripe secret key is in no log" \
+    bash -c '! grep -rqF -- "$1" "$2" "$3"' _ "$SK" "$STATE/logs" "$FCGID_ERR"
 http POST "$WH_URL" -H "Stripe-Signature: $(badsig)" -H 'Content-Type: application/json' \
     -H 'Transfer-Encoding: chunked' --data-binary @"$AF"
 check "mod_fcgid: chunked body is answered by payguard (status $RS, JSON)" \
