@@ -1,7 +1,21 @@
 /*
  * payguard - the state store on LMDB.
  *
- * One environment, one named database per namespace.  Every value is
+ * Two environments, one named database per namespace.  The main one
+ * (state_dir/data.mdb) holds everything that must survive: events,
+ * idempotency records, tokens, the audit index.  Its commits are either
+ * fully synced or, for derived data only (the audit index), synced without
+ * the meta page (MDB_NOMETASYNC: LMDB keeps its integrity, a system crash
+ * may undo that last transaction).  It never sees an MDB_NOSYNC commit,
+ * which LMDB warns can corrupt the file after a system crash.
+ *
+ * Rate windows live in state_dir/volatile/, opened MDB_NOSYNC: no fsync
+ * per request.  That file is only trusted within one boot of the kernel
+ * (its boot id is kept beside it): after a reboot, when a torn write could
+ * have left it corrupt, it is deleted and starts empty - which only
+ * forgets windows that a reboot outlasted anyway.
+ *
+ * Every value is
  * stored as [u64 expiry ms][payload]; expired records read as absent and
  * are swept a bounded number at a time.  LMDB facts this module relies on
  * (lmdb.h caveats): one writer at a time across all processes; an env must
@@ -9,10 +23,14 @@
  * mdb_reader_check() clears; a full map needs abort + grow + retry; a map
  * grown by another process shows up as MDB_MAP_RESIZED.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +47,20 @@
 #define RUN_RETRIES	8
 #define VHDR		8		/* expiry prefix of every value */
 
+enum { ENV_MAIN = 0, ENV_VOL, ENV__MAX };
+
+/* Which environment holds each namespace. */
+static const int ns_env[NS__MAX] = {
+	ENV_MAIN,	/* NS_META */
+	ENV_VOL,	/* NS_RATE */
+	ENV_MAIN,	/* NS_EVENT */
+	ENV_MAIN,	/* NS_QUEUE */
+	ENV_MAIN,	/* NS_IDEM */
+	ENV_MAIN,	/* NS_TOKEN */
+	ENV_MAIN,	/* NS_AUDIT */
+	ENV_MAIN,	/* NS_AUDIT_X */
+};
+
 static const char *const ns_names[NS__MAX] = {
 	"meta",		/* NS_META */
 	"rate",		/* NS_RATE */
@@ -41,12 +73,12 @@ static const char *const ns_names[NS__MAX] = {
 };
 
 struct store {
-	MDB_env		*env;
+	MDB_env		*env[ENV__MAX];
+	size_t		 mapsize[ENV__MAX];
 	MDB_dbi		 dbi[NS__MAX];
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
-	size_t		 mapsize;
 	/* Per-process sweep position for each namespace. */
 	unsigned char	 sweep_key[NS__MAX][STORE_KEY_MAX];
 	size_t		 sweep_len[NS__MAX];
@@ -54,7 +86,8 @@ struct store {
 
 struct store_txn {
 	struct store	*st;
-	MDB_txn		*txn;
+	MDB_txn		*txn;		/* begun at the first access */
+	int		 env;		/* its environment, -1 before */
 	int		 write;
 	int		 durable;	/* a put of durable (not derived) data */
 	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
@@ -90,16 +123,143 @@ xlate(const char *what, int rc)
 	return PG_STORE;
 }
 
+/* Opens one environment at path and the databases of its namespaces. */
+static enum pg_err
+open_env(struct store *st, int which, const char *path, unsigned int envflags)
+{
+	MDB_txn		*txn = NULL;
+	MDB_env		*env = NULL;
+	MDB_envinfo	 info;
+	int		 rc, dead = 0;
+	size_t		 i;
+	enum pg_err	 e = PG_STORE;
+
+	if ((rc = mdb_env_create(&env)) != 0)
+		return xlate("mdb_env_create", rc);
+	mdb_env_set_maxdbs(env, NS__MAX);
+	mdb_env_set_maxreaders(env, MAX_READERS);
+	mdb_env_set_mapsize(env, MAP_INITIAL);
+	if ((rc = mdb_env_open(env, path, envflags, 0600)) != 0) {
+		e = xlate("mdb_env_open", rc);
+		goto out;
+	}
+	/* Workers killed mid-request leave reader slots that pin pages. */
+	if ((rc = mdb_reader_check(env, &dead)) != 0) {
+		e = xlate("mdb_reader_check", rc);
+		goto out;
+	}
+	if (dead > 0)
+		log_warnx("store: cleared %d stale reader slot(s)", dead);
+	mdb_env_info(env, &info);
+	st->mapsize[which] = info.me_mapsize;
+	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(env, 0);
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	}
+	if (rc != 0) {
+		e = xlate("mdb_txn_begin", rc);
+		goto out;
+	}
+	for (i = 0; i < NS__MAX; i++)
+		if (ns_env[i] == which && (rc = mdb_dbi_open(txn, ns_names[i],
+		    MDB_CREATE, &st->dbi[i])) != 0) {
+			e = xlate("mdb_dbi_open", rc);
+			mdb_txn_abort(txn);
+			goto out;
+		}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		e = xlate("mdb_txn_commit", rc);
+		goto out;
+	}
+	st->env[which] = env;
+	env = NULL;
+	e = PG_OK;
+out:
+	if (env != NULL)
+		mdb_env_close(env);
+	return e;
+}
+
+/* Reads this boot's id (the kernel's random boot_id) into out. */
+static int
+boot_id(char *out, size_t outsz)
+{
+	int	 fd;
+	ssize_t	 n;
+
+	if ((fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, out, outsz - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+/*
+ * Opens the volatile environment, first deleting it when it was written
+ * in an earlier boot (an MDB_NOSYNC file may be torn by a system crash).
+ * The check runs under an exclusive lock so that no process opens the
+ * file while another deletes it.
+ */
+static enum pg_err
+open_volatile(struct store *st, const char *dir, unsigned int envflags)
+{
+	char		 vdir[PATH_MAX], p[PATH_MAX + 16], now[64], was[64];
+	int		 lfd = -1, fd;
+	ssize_t		 n;
+	enum pg_err	 e = PG_SYSTEM;
+
+	if (snprintf(vdir, sizeof(vdir), "%s/volatile", dir) >= (int)sizeof(vdir))
+		return PG_TOOLARGE;
+	if (mkdir(vdir, 0700) != 0 && errno != EEXIST) {
+		log_warn("mkdir %s", vdir);
+		return PG_SYSTEM;
+	}
+	snprintf(p, sizeof(p), "%s/boot.lock", vdir);
+	if ((lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(lfd, LOCK_EX) != 0) {
+		log_warn("%s", p);
+		goto out;
+	}
+	if (boot_id(now, sizeof(now)) == 0) {
+		snprintf(p, sizeof(p), "%s/boot_id", vdir);
+		was[0] = '\0';
+		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) >= 0) {
+			if ((n = read(fd, was, sizeof(was) - 1)) < 0)
+				n = 0;
+			was[n] = '\0';
+			close(fd);
+		}
+		if (strcmp(now, was) != 0) {
+			snprintf(p, sizeof(p), "%s/data.mdb", vdir);
+			(void)unlink(p);
+			snprintf(p, sizeof(p), "%s/lock.mdb", vdir);
+			(void)unlink(p);
+			snprintf(p, sizeof(p), "%s/boot_id", vdir);
+			if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0600)) < 0 || write(fd, now, strlen(now)) < 0)
+				log_warn("%s", p);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	e = open_env(st, ENV_VOL, vdir, envflags);
+out:
+	if (lfd >= 0)
+		close(lfd);	/* releases the lock */
+	return e;
+}
+
 enum pg_err
 store_open(const char *dir, unsigned int flags, struct store **out)
 {
 	struct store	*st = NULL;
-	MDB_txn		*txn = NULL;
 	unsigned int	 envflags = MDB_NOTLS;
-	int		 rc, dead = 0;
 	enum pg_err	 e = PG_STORE;
-	size_t		 i;
-	MDB_envinfo	 info;
+	int		 i;
 
 	*out = NULL;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -119,52 +279,18 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 	 */
 	if (flags & STORE_NOSYNC)
 		envflags |= MDB_NOSYNC | MDB_WRITEMAP;
-	if ((rc = mdb_env_create(&st->env)) != 0) {
-		e = xlate("mdb_env_create", rc);
+	if ((e = open_env(st, ENV_MAIN, dir, envflags)) != PG_OK)
 		goto out;
-	}
-	mdb_env_set_maxdbs(st->env, NS__MAX);
-	mdb_env_set_maxreaders(st->env, MAX_READERS);
-	mdb_env_set_mapsize(st->env, MAP_INITIAL);
-	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
-		e = xlate("mdb_env_open", rc);
+	if ((e = open_volatile(st, dir, MDB_NOTLS | MDB_NOSYNC |
+	    MDB_WRITEMAP)) != PG_OK)
 		goto out;
-	}
-	/* Workers killed mid-request leave reader slots that pin pages. */
-	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
-		e = xlate("mdb_reader_check", rc);
-		goto out;
-	}
-	if (dead > 0)
-		log_warnx("store: cleared %d stale reader slot(s)", dead);
-	mdb_env_info(st->env, &info);
-	st->mapsize = info.me_mapsize;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(st->env, 0);
-		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-	}
-	if (rc != 0) {
-		e = xlate("mdb_txn_begin", rc);
-		goto out;
-	}
-	for (i = 0; i < NS__MAX; i++)
-		if ((rc = mdb_dbi_open(txn, ns_names[i], MDB_CREATE,
-		    &st->dbi[i])) != 0) {
-			e = xlate("mdb_dbi_open", rc);
-			mdb_txn_abort(txn);
-			goto out;
-		}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		e = xlate("mdb_txn_commit", rc);
-		goto out;
-	}
 	*out = st;
 	st = NULL;
-	e = PG_OK;
 out:
 	if (st != NULL) {
-		if (st->env != NULL)
-			mdb_env_close(st->env);
+		for (i = 0; i < ENV__MAX; i++)
+			if (st->env[i] != NULL)
+				mdb_env_close(st->env[i]);
 		free(st);
 	}
 	return e;
@@ -173,53 +299,87 @@ out:
 void
 store_close(struct store *st)
 {
+	int	 i;
+
 	if (st == NULL)
 		return;
 	if (st->pid == getpid())
-		mdb_env_close(st->env);
+		for (i = 0; i < ENV__MAX; i++)
+			if (st->env[i] != NULL)
+				mdb_env_close(st->env[i]);
 	free(st);
 }
 
 static enum pg_err
-grow(struct store *st)
+grow(struct store *st, int which)
 {
-	size_t	 nsize = st->mapsize * 2;
+	size_t	 nsize = st->mapsize[which] * 2;
 	int	 rc;
 
 	if (nsize > MAP_MAX) {
 		log_warnx("store: map would exceed %lu bytes", MAP_MAX);
 		return PG_STORE;
 	}
-	if ((rc = mdb_env_set_mapsize(st->env, nsize)) != 0)
+	if ((rc = mdb_env_set_mapsize(st->env[which], nsize)) != 0)
 		return xlate("mdb_env_set_mapsize", rc);
 	log_warnx("store: map grown to %zu MiB", nsize >> 20);
-	st->mapsize = nsize;
+	st->mapsize[which] = nsize;
 	return PG_OK;
 }
 
 static int
-txn_begin(struct store *st, int write, MDB_txn **txn)
+txn_begin(struct store *st, int which, int write, MDB_txn **txn)
 {
-	int		 rc;
+	MDB_env		*env = st->env[which];
 	MDB_envinfo	 info;
+	int		 rc;
 
-	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn);
+	rc = mdb_txn_begin(env, NULL, write ? 0 : MDB_RDONLY, txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size. */
-		mdb_env_set_mapsize(st->env, 0);
-		mdb_env_info(st->env, &info);
-		st->mapsize = info.me_mapsize;
-		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn);
+		mdb_env_set_mapsize(env, 0);
+		mdb_env_info(env, &info);
+		st->mapsize[which] = info.me_mapsize;
+		rc = mdb_txn_begin(env, NULL, write ? 0 : MDB_RDONLY, txn);
 	}
 	return rc;
+}
+
+/*
+ * The LMDB transaction for namespace ns: begun at the first access, in
+ * that namespace's environment.  One store transaction stays within one
+ * environment (so no two write locks are ever held at once); NULL when
+ * asked to cross, or when the transaction cannot begin.
+ */
+static MDB_txn *
+txn_for(struct store_txn *t, enum store_ns ns)
+{
+	int	 rc;
+
+	if ((unsigned)ns >= NS__MAX)
+		return NULL;
+	if (t->txn == NULL) {
+		if ((rc = txn_begin(t->st, ns_env[ns], t->write, &t->txn)) != 0) {
+			(void)xlate("mdb_txn_begin", rc);
+			t->txn = NULL;
+			return NULL;
+		}
+		t->env = ns_env[ns];
+	}
+	if (t->env != ns_env[ns]) {
+		log_warnx("store: one transaction across two environments");
+		return NULL;
+	}
+	return t->txn;
 }
 
 enum pg_err
 store_run(struct store *st, int write, store_fn fn, void *arg)
 {
 	struct store_txn t;
+	MDB_env		*env;
 	enum pg_err	 e = PG_STORE;
-	int		 rc, tries, nosync;
+	int		 rc, tries, relax;
 
 	if (st == NULL || st->pid != getpid())
 		return PG_STORE;	/* never across fork() */
@@ -228,26 +388,30 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 	for (tries = 0; tries < RUN_RETRIES; tries++) {
 		memset(&t, 0, sizeof(t));
 		t.st = st;
+		t.env = -1;
 		t.write = write;
-		if ((rc = txn_begin(st, write, &t.txn)) != 0)
-			return xlate("mdb_txn_begin", rc);
 		e = fn(&t, arg);
+		if (t.txn == NULL)
+			return e;	/* the store was not touched */
 		if (e != PG_OK || !write) {
 			mdb_txn_abort(t.txn);
-			if (t.mapfull && grow(st) == PG_OK)
+			if (t.mapfull && grow(st, t.env) == PG_OK)
 				continue;
 			return e;
 		}
-		/* Write txns of derived data only skip the fsync; a later
-		 * durable commit flushes their pages too. */
-		nosync = !t.durable && !(st->flags & STORE_NOSYNC);
-		if (nosync)
-			mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+		env = st->env[t.env];
+		/* Derived data only (the audit index): data synced, meta not.
+		 * LMDB keeps its integrity; a system crash may undo this
+		 * transaction, which the log can be checked against. */
+		relax = t.env == ENV_MAIN && !t.durable &&
+		    !(st->flags & STORE_NOSYNC);
+		if (relax)
+			mdb_env_set_flags(env, MDB_NOMETASYNC, 1);
 		rc = mdb_txn_commit(t.txn);
-		if (nosync)
-			mdb_env_set_flags(st->env, MDB_NOSYNC, 0);
+		if (relax)
+			mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
 		if (rc == MDB_MAP_FULL) {
-			if (grow(st) != PG_OK)
+			if (grow(st, t.env) != PG_OK)
 				return PG_STORE;
 			continue;
 		}
@@ -280,6 +444,7 @@ enum pg_err
 store_get(struct store_txn *t, enum store_ns ns, const void *key,
     size_t klen, const void **val, size_t *vlen, uint64_t *expires)
 {
+	MDB_txn	*txn;
 	MDB_val	 k, v;
 	int	 rc;
 	uint64_t exp;
@@ -288,7 +453,9 @@ store_get(struct store_txn *t, enum store_ns ns, const void *key,
 		return PG_EINVAL;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
-	if ((rc = mdb_get(t->txn, t->st->dbi[ns], &k, &v)) != 0)
+	if ((txn = txn_for(t, ns)) == NULL)
+		return PG_STORE;
+	if ((rc = mdb_get(txn, t->st->dbi[ns], &k, &v)) != 0)
 		return xlate("mdb_get", rc);
 	exp = val_expiry(&v);
 	if (expired(exp, store_now_ms()))
@@ -305,16 +472,19 @@ store_put(struct store_txn *t, enum store_ns ns, const void *key,
     size_t klen, const void *val, size_t vlen, uint64_t expires,
     unsigned int flags)
 {
+	MDB_txn	*txn;
 	MDB_val	 k, v;
 	int	 rc;
 
 	if (!t->write || klen == 0 || klen > STORE_KEY_MAX)
 		return PG_EINVAL;
+	if ((txn = txn_for(t, ns)) == NULL)
+		return PG_STORE;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
 	v.mv_size = vlen + VHDR;
 	v.mv_data = NULL;
-	rc = mdb_put(t->txn, t->st->dbi[ns], &k, &v,
+	rc = mdb_put(txn, t->st->dbi[ns], &k, &v,
 	    MDB_RESERVE | ((flags & STORE_NOOVERWRITE) ? MDB_NOOVERWRITE : 0));
 	if (rc == MDB_KEYEXIST) {
 		/* v now holds the existing record: an expired one is
@@ -322,7 +492,7 @@ store_put(struct store_txn *t, enum store_ns ns, const void *key,
 		if (!expired(val_expiry(&v), store_now_ms()))
 			return PG_EXISTS;
 		v.mv_size = vlen + VHDR;
-		rc = mdb_put(t->txn, t->st->dbi[ns], &k, &v, MDB_RESERVE);
+		rc = mdb_put(txn, t->st->dbi[ns], &k, &v, MDB_RESERVE);
 	}
 	if (rc == MDB_MAP_FULL) {
 		t->mapfull = 1;
@@ -342,14 +512,17 @@ enum pg_err
 store_del(struct store_txn *t, enum store_ns ns, const void *key,
     size_t klen)
 {
+	MDB_txn	*txn;
 	MDB_val	 k;
 	int	 rc;
 
 	if (!t->write || klen == 0 || klen > STORE_KEY_MAX)
 		return PG_EINVAL;
+	if ((txn = txn_for(t, ns)) == NULL)
+		return PG_STORE;
 	k.mv_data = (void *)key;
 	k.mv_size = klen;
-	rc = mdb_del(t->txn, t->st->dbi[ns], &k, NULL);
+	rc = mdb_del(txn, t->st->dbi[ns], &k, NULL);
 	if (rc == MDB_MAP_FULL) {
 		t->mapfull = 1;
 		return PG_STORE;
@@ -375,6 +548,7 @@ store_scan(struct store_txn *t, enum store_ns ns, const void *start,
     size_t slen, const void *end, size_t elen, int reverse,
     store_scan_fn fn, void *arg)
 {
+	MDB_txn		*txn;
 	MDB_cursor	*c = NULL;
 	MDB_val		 k, v;
 	int		 rc, r;
@@ -382,7 +556,9 @@ store_scan(struct store_txn *t, enum store_ns ns, const void *start,
 	enum pg_err	 e = PG_OK;
 	MDB_cursor_op	 step = reverse ? MDB_PREV : MDB_NEXT;
 
-	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[ns], &c)) != 0)
+	if ((txn = txn_for(t, ns)) == NULL)
+		return PG_STORE;
+	if ((rc = mdb_cursor_open(txn, t->st->dbi[ns], &c)) != 0)
 		return xlate("mdb_cursor_open", rc);
 	if (!reverse) {
 		k.mv_data = (void *)start;
@@ -428,6 +604,7 @@ enum pg_err
 store_sweep(struct store_txn *t, enum store_ns ns, size_t budget,
     size_t *swept)
 {
+	MDB_txn		*txn;
 	struct store	*st = t->st;
 	MDB_cursor	*c = NULL;
 	MDB_val		 k, v;
@@ -439,7 +616,9 @@ store_sweep(struct store_txn *t, enum store_ns ns, size_t budget,
 	*swept = 0;
 	if (!t->write)
 		return PG_EINVAL;
-	if ((rc = mdb_cursor_open(t->txn, st->dbi[ns], &c)) != 0)
+	if ((txn = txn_for(t, ns)) == NULL)
+		return PG_STORE;
+	if ((rc = mdb_cursor_open(txn, st->dbi[ns], &c)) != 0)
 		return xlate("mdb_cursor_open", rc);
 	/* Continue from where this process stopped last time, so that a
 	 * long run of live records cannot starve the rest. */
@@ -479,8 +658,9 @@ size_t
 store_count(struct store_txn *t, enum store_ns ns)
 {
 	MDB_stat	 s;
+	MDB_txn		*txn;
 
-	if (mdb_stat(t->txn, t->st->dbi[ns], &s) != 0)
+	if ((txn = txn_for(t, ns)) == NULL || mdb_stat(txn, t->st->dbi[ns], &s) != 0)
 		return 0;
 	return s.ms_entries;
 }
@@ -488,6 +668,7 @@ store_count(struct store_txn *t, enum store_ns ns)
 struct maint_ctx {
 	size_t	 budget;
 	size_t	 swept;
+	int	 env;
 };
 
 static enum pg_err
@@ -500,6 +681,8 @@ maint_txn(struct store_txn *t, void *arg)
 
 	m->swept = 0;
 	for (ns = 0; ns < NS__MAX; ns++) {
+		if (ns_env[ns] != m->env)
+			continue;
 		if ((e = store_sweep(t, (enum store_ns)ns, m->budget, &n)) != PG_OK)
 			return e;
 		m->swept += n;
@@ -510,13 +693,16 @@ maint_txn(struct store_txn *t, void *arg)
 enum pg_err
 store_maintain(struct store *st, size_t budget)
 {
-	struct maint_ctx m = { budget, 0 };
+	struct maint_ctx m = { budget, 0, 0 };
 	uint64_t	 now = store_now_ms();
+	enum pg_err	 e = PG_OK;
 
 	if (st == NULL || (st->flags & STORE_RDONLY) ||
 	    now - st->last_maint < 5000)
 		return PG_OK;
 	st->last_maint = now;
-	/* Deleting expired records need not be synced on its own. */
-	return store_run(st, 1, maint_txn, &m);
+	/* One transaction per environment: never two write locks at once. */
+	for (m.env = 0; m.env < ENV__MAX && e == PG_OK; m.env++)
+		e = store_run(st, 1, maint_txn, &m);
+	return e;
 }

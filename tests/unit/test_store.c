@@ -310,6 +310,75 @@ test_no_use_after_fork(void **s)
 	store_close(st);
 }
 
+
+static enum pg_err
+put_rate(struct store_txn *t, void *arg)
+{
+	(void)arg;
+	return store_put(t, NS_RATE, "r", 1, "w", 1, 0, STORE_DERIVED);
+}
+
+static enum pg_err
+get_rate(struct store_txn *t, void *arg)
+{
+	const void	*v;
+	size_t		 n;
+
+	*(enum pg_err *)arg = store_get(t, NS_RATE, "r", 1, &v, &n, NULL);
+	return PG_OK;
+}
+
+static enum pg_err
+both_envs(struct store_txn *t, void *arg)
+{
+	const void	*v;
+	size_t		 n;
+
+	(void)arg;
+	(void)store_get(t, NS_META, "a", 1, &v, &n, NULL);
+	return store_put(t, NS_RATE, "x", 1, "y", 1, 0, STORE_DERIVED);
+}
+
+/*
+ * Rate windows live in a volatile environment trusted for one boot only:
+ * after a reboot (another kernel boot id) it starts empty, while the main
+ * environment keeps everything.  A transaction never spans both.
+ */
+static void
+test_volatile_per_boot(void **s)
+{
+	struct store	*st;
+	enum pg_err	 got;
+	char		 p[4200], v[256];
+	FILE		*f;
+
+	(void)s;
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	assert_int_equal(sput(st, "keep", "me", 0, 0), PG_OK);
+	assert_int_equal(store_run(st, 1, put_rate, NULL), PG_OK);
+	assert_int_equal(store_run(st, 0, get_rate, &got), PG_OK);
+	assert_int_equal(got, PG_OK);
+	assert_int_equal(store_run(st, 1, both_envs, NULL), PG_STORE);
+	store_close(st);
+	/* Same boot: the window is still there. */
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	assert_int_equal(store_run(st, 0, get_rate, &got), PG_OK);
+	assert_int_equal(got, PG_OK);
+	store_close(st);
+	/* "Reboot": another boot id recorded beside the volatile file. */
+	snprintf(p, sizeof(p), "%s/volatile/boot_id", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("00000000-0000-0000-0000-000000000000", f);
+	fclose(f);
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	assert_int_equal(store_run(st, 0, get_rate, &got), PG_OK);
+	assert_int_equal(got, PG_NOTFOUND);
+	assert_int_equal(sget(st, "keep", v), PG_OK);
+	assert_string_equal(v, "me");
+	store_close(st);
+}
+
 static int
 teardown(void **s)
 {
@@ -330,6 +399,7 @@ main(void)
 		cmocka_unit_test(test_map_growth),
 		cmocka_unit_test(test_insert_race),
 		cmocka_unit_test(test_no_use_after_fork),
+		cmocka_unit_test(test_volatile_per_boot),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
