@@ -9,11 +9,11 @@
  * or swept because every time in it had left the window) reads as zeros,
  * which are outside any window, so sweeping never changes a decision.
  *
- * Windows are written without forcing an fsync (STORE_DERIVED): they
- * reach the disk with the next durable commit or the kernel's writeback.
- * A power loss can at worst forget admissions of the last seconds, which
- * costs no more than what a window allows anyway; paying an fsync per
- * request (every GET of the gateway, every rejection) for that would not.
+ * Windows live in the store's volatile environment (NS_RATE): committed
+ * without an fsync and forgotten after a reboot.  That can at worst forget
+ * admissions of the last seconds, which costs no more than what a window
+ * allows anyway; paying an fsync per request (every GET of the gateway,
+ * every rejection) for that would not.
  */
 #include <stdio.h>
 #include <string.h>

@@ -22,7 +22,7 @@
 
 enum store_ns {
 	NS_META = 0,	/* small bookkeeping values */
-	NS_RATE,	/* rate-limit windows: op|identity */
+	NS_RATE,	/* rate-limit windows: op|identity (volatile) */
 	NS_EVENT,	/* webhook events (inbox + replay record): evt id */
 	NS_QUEUE,	/* delivery queue: be64 due_ms | evt id */
 	NS_IDEM,	/* idempotency records: identity|key */
@@ -43,8 +43,9 @@ struct store_txn;
 
 /* Flags for store_put. */
 #define STORE_NOOVERWRITE 0x01	/* PG_EXISTS if a live record is present */
-#define STORE_DERIVED	  0x04	/* rebuildable or ephemeral (audit index,
-				   rate windows): never forces an fsync */
+#define STORE_DERIVED	  0x04	/* rebuildable data (audit index): a txn of
+				   only these syncs its data, not the meta
+				   page (integrity kept, may be undone) */
 
 /*
  * Opens (creating, 0700/0600) the store in dir.  Must be called in the
@@ -64,8 +65,10 @@ typedef enum pg_err (*store_fn)(struct store_txn *txn, void *arg);
  * Runs fn inside one transaction (write when write != 0), committing when
  * it returns PG_OK.  Grows the map and reruns fn on a full map.  A write
  * transaction is durable on return unless the store was opened with
- * STORE_NOSYNC or every put in it was STORE_DERIVED (then it reaches the
- * disk with the next durable commit or the kernel's writeback).
+ * STORE_NOSYNC, every put in it was STORE_DERIVED (its data is synced, a
+ * system crash may undo it), or it wrote NS_RATE (the volatile
+ * environment: never synced, emptied after a reboot).  One transaction
+ * stays within one environment: NS_RATE cannot be mixed with the others.
  */
 enum pg_err	 store_run(struct store *st, int write, store_fn fn,
 		    void *arg);
