@@ -263,24 +263,41 @@ cmd_worker(int argc, char **argv, const struct config *cfg)
 	return rc;
 }
 
+/*
+ * Prints the effective configuration (secrets masked), then whether each
+ * FastCGI program would serve with it.  Exit 0 when at least one would
+ * (a site may run only the gateway or only the receiver), else 1.
+ */
 int
 cmd_config(int argc, char **argv, const struct config *cfg)
 {
+	static const struct {
+		const char	*prog;
+		unsigned int	 need;
+	} progs[] = {
+		{ "webhook.fcgi", CFG_NEED_WEBHOOK },
+		{ "api.fcgi", CFG_NEED_API },
+	};
 	char		 err[256];
 	struct config	 c;
-	int		 rc;
+	size_t		 i;
+	int		 ready = 0;
 
 	if (argc != 2 || strcmp(argv[1], "check") != 0) {
 		fprintf(stderr, "usage: payguard config check\n");
 		return 2;
 	}
-	(void)cfg;
-	/* Load again to report problems for every program's needs. */
-	rc = config_load(&c, CFG_NEED_WEBHOOK, err, sizeof(err)) == PG_OK ? 0 : 1;
+	config_dump(cfg, STDOUT_FILENO);
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		/* Loaded again for each program's own requirements. */
+		if (config_load(&c, progs[i].need, err, sizeof(err)) == PG_OK) {
+			printf("# %s: ready\n", progs[i].prog);
+			ready++;
+		} else
+			printf("# %s: would refuse to serve: %s\n",
+			    progs[i].prog, err);
+		config_free(&c);
+	}
 	fflush(stdout);
-	config_dump(&c, STDOUT_FILENO);
-	if (rc != 0)
-		fprintf(stderr, "config: %s\n", err);
-	config_free(&c);
-	return rc;
+	return ready > 0 ? 0 : 1;
 }

@@ -426,6 +426,15 @@ out=$(pgcli config check); rc=$?
 is "$rc" 0 "config check exits 0"
 check "config check shows STRIPE_WEBHOOK_SECRET" grep -q STRIPE_WEBHOOK_SECRET <<<"$out"
 check "config check never prints the full secret" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$SECRET" "$out"
+check "config check: webhook.fcgi ready" grep -q '^# webhook.fcgi: ready$' <<<"$out"
+check "config check: api.fcgi would refuse, naming STRIPE_SECRET_KEY" \
+    grep -q '^# api.fcgi: would refuse to serve: STRIPE_SECRET_KEY: not set$' <<<"$out"
+out=$(setpriv --reuid=$WWW_UID --regid=$WWW_GID --clear-groups env -i PATH=/usr/bin:/bin \
+    PAYGUARD_STATE_DIR="$STATE" STRIPE_WEBHOOK_SECRET=sk_live_notawebhooksecret \
+    "$BIN/payguard" config check 2>/dev/null); rc=$?
+is "$rc" 1 "config check: exit 1 when no program would serve"
+check "config check: the malformed secret is named, not shown" \
+    bash -c 'grep -q "STRIPE_WEBHOOK_SECRET: malformed" <<<"$1" && ! grep -q notawebhooksecret <<<"$1"' _ "$out"
 
 # ------------------------------------------------------------------- audit
 newev
