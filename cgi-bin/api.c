@@ -67,23 +67,13 @@ static void
 audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
     struct json_object *d, const char *action)
 {
-	struct audit_rec rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.event_type = type;
-	rec.severity = sev;
-	rec.success = ok;
-	rec.resource = q->resource;
 	if (d == NULL)
 		d = json_object_new_object();
 	json_object_object_add(d, "method", json_object_new_string(q->method));
 	if (q->route != NULL)
 		json_object_object_add(d, "operation",
 		    json_object_new_string(q->route->op));
-	rec.details = d;
-	rec.mitigated = action != NULL;
-	rec.mitigation_action = action;
-	audit_emit(&q->actx, &rec);
+	audit_event(&q->actx, type, sev, ok, q->resource, d, action);
 }
 
 /* A refusal: Stripe-shaped error, audit record. */

@@ -65,15 +65,7 @@ static void
 audit(struct page *p, const char *type, enum audit_sev sev, int ok,
     const char *resource, struct json_object *d)
 {
-	struct audit_rec rec;
-
-	memset(&rec, 0, sizeof(rec));
-	rec.event_type = type;
-	rec.severity = sev;
-	rec.success = ok;
-	rec.resource = resource;
-	rec.details = d;
-	audit_emit(&p->actx, &rec);
+	audit_event(&p->actx, type, sev, ok, resource, d, NULL);
 }
 
 /* Returns 1 if user is a whole item of the comma/space list. */

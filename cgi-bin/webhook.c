@@ -55,22 +55,10 @@ struct rq {
 };
 
 static void
-audit(struct rq *q, const struct app *a, const char *type,
-    enum audit_sev sev, int success, struct json_object *details,
-    const char *action)
+audit(struct rq *q, const char *type, enum audit_sev sev, int success,
+    struct json_object *details, const char *action)
 {
-	struct audit_rec rec;
-
-	(void)a;
-	memset(&rec, 0, sizeof(rec));
-	rec.event_type = type;
-	rec.severity = sev;
-	rec.success = success;
-	rec.resource = q->resource;
-	rec.details = details;
-	rec.mitigated = action != NULL;
-	rec.mitigation_action = action;
-	audit_emit(&q->actx, &rec);
+	audit_event(&q->actx, type, sev, success, q->resource, details, action);
 }
 
 static struct json_object *
@@ -85,7 +73,7 @@ detail(const char *k, const char *v)
 
 /* A rejection: status, Stripe-shaped body, audit record. */
 static void
-reject(struct rq *q, const struct app *a, int status, const char *code,
+reject(struct rq *q, int status, const char *code,
     const char *message, const char *type, enum audit_sev sev,
     struct json_object *details)
 {
@@ -95,16 +83,16 @@ reject(struct rq *q, const struct app *a, int status, const char *code,
 		details = json_object_new_object();
 	json_object_object_add(details, "code", json_object_new_string(code));
 	json_object_object_add(details, "status", json_object_new_int(status));
-	audit(q, a, type, sev, 0, details, "request_rejected");
+	audit(q, type, sev, 0, details, "request_rejected");
 }
 
 static void
-server_error(struct rq *q, const struct app *a, const char *code,
-    const char *what, enum pg_err e)
+server_error(struct rq *q, const char *code, const char *what,
+    enum pg_err e)
 {
 	http_resp_error(&q->resp, 500, "api_error", code, NULL,
 	    "The webhook could not be processed; it will be retried.");
-	audit(q, a, "store_failure", SEV_HIGH, 0, detail(what, pg_strerror(e)),
+	audit(q, "store_failure", SEV_HIGH, 0, detail(what, pg_strerror(e)),
 	    NULL);
 }
 
@@ -123,13 +111,13 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	    a->c.cfg.wh_secrets, a->c.cfg.wh_nsecrets, a->c.cfg.wh_tolerance,
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
-		reject(q, a, 400, sig_code(sr), sig_message(sr),
+		reject(q, 400, sig_code(sr), sig_message(sr),
 		    "webhook_invalid_signature", SEV_HIGH, NULL);
 		return -1;
 	}
 	if (event_validate(q->req->body.data, q->req->body.len, ev, &why) !=
 	    PG_OK) {
-		reject(q, a, 400, "payload_invalid", why,
+		reject(q, 400, "payload_invalid", why,
 		    "webhook_invalid_payload", SEV_MEDIUM, detail("reason", why));
 		return -1;
 	}
@@ -142,13 +130,13 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		json_object_object_add(d, "event_type",
 		    json_object_new_string(ev->type));
 		if (a->c.cfg.wh_strict_version) {
-			reject(q, a, 400, "api_version_mismatch",
+			reject(q, 400, "api_version_mismatch",
 			    "The event's API version differs from the pinned "
 			    "STRIPE_API_VERSION.", "webhook_api_version_mismatch",
 			    SEV_MEDIUM, d);
 			return -1;
 		}
-		audit(q, a, "webhook_api_version_mismatch", SEV_LOW, 1, d, NULL);
+		audit(q, "webhook_api_version_mismatch", SEV_LOW, 1, d, NULL);
 	}
 	return 0;
 }
@@ -207,14 +195,14 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		ap = NULL;
 	}
 	if (e != PG_OK) {
-		server_error(q, a, "store_failure", "inbox", e);
+		server_error(q, "store_failure", "inbox", e);
 		return;
 	}
 	switch (out) {
 	case INBOX_DUPLICATE:
 		http_resp_json(&q->resp, 200,
 		    "{\"received\":true,\"duplicate\":true}\n");
-		audit(q, a, "webhook_replay_detected", SEV_MEDIUM, 1,
+		audit(q, "webhook_replay_detected", SEV_MEDIUM, 1,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_IN_PROGRESS:
@@ -222,7 +210,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		    "delivery_in_progress", NULL,
 		    "This event is being delivered by another request; "
 		    "retry later.");
-		audit(q, a, "webhook_replay_detected", SEV_MEDIUM, 0,
+		audit(q, "webhook_replay_detected", SEV_MEDIUM, 0,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_NEW:
@@ -234,18 +222,18 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		if (ap != NULL)
 			audit_finish(ap);	/* written in the transaction */
 		else
-			audit(q, a, "webhook_validated", SEV_LOW, 1,
+			audit(q, "webhook_validated", SEV_LOW, 1,
 			    event_detail(ev, &h), NULL);
 		return;
 	}
 	if ((e = deliver_claimed(a->c.st, &a->c.cfg, ev->id, &h, q->req->body.data,
 	    q->req->body.len, &dr)) != PG_OK) {
-		server_error(q, a, "store_failure", "inbox", e);
+		server_error(q, "store_failure", "inbox", e);
 		return;
 	}
 	if (dr.ok) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		audit(q, a, "webhook_validated", SEV_LOW, 1,
+		audit(q, "webhook_validated", SEV_LOW, 1,
 		    event_detail(ev, &h), NULL);
 	} else {
 		/* 500 so that Stripe retries; the retry delivers again. */
@@ -254,7 +242,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		struct json_object *d = event_detail(ev, &h);
 		json_object_object_add(d, "error",
 		    json_object_new_string(dr.error));
-		audit(q, a, "webhook_delivery_failed", SEV_MEDIUM, 0, d, NULL);
+		audit(q, "webhook_delivery_failed", SEV_MEDIUM, 0, d, NULL);
 	}
 }
 
@@ -293,10 +281,10 @@ handle(void *arg, struct http_req *req)
 	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
-		audit(&q, a, "store_failure", SEV_HIGH, 0,
+		audit(&q, "store_failure", SEV_HIGH, 0,
 		    detail("rate_limiter", pg_strerror(e)), "failed_open");
 	if (!rl.allowed) {
-		reject(&q, a, 429, "rate_limited", "Too many requests; retry "
+		reject(&q, 429, "rate_limited", "Too many requests; retry "
 		    "after the time in Retry-After.",
 		    "webhook_rate_limit_exceeded", SEV_MEDIUM,
 		    detail("operation", OP_WEBHOOK));
@@ -304,7 +292,7 @@ handle(void *arg, struct http_req *req)
 	}
 	if (strcmp(req->method, "POST") != 0) {
 		http_resp_header(&q.resp, "Allow", "POST");
-		reject(&q, a, 405, "method_not_allowed",
+		reject(&q, 405, "method_not_allowed",
 		    "Webhooks must be sent with POST.",
 		    "security_validation_failed", SEV_LOW,
 		    detail("reason", "method_not_allowed"));
@@ -312,14 +300,14 @@ handle(void *arg, struct http_req *req)
 	}
 	/* 2. Source IP. */
 	if (!ipset_match(&a->allow, q.client)) {
-		reject(&q, a, 403, "ip_not_allowed",
+		reject(&q, 403, "ip_not_allowed",
 		    "The source address is not allowed to send webhooks.",
 		    "webhook_invalid_ip", SEV_HIGH, NULL);
 		goto send;
 	}
 	/* 3. The exact raw body, bounded. */
 	if ((st = http_read_body(req, a->c.cfg.max_body, &code)) != 0) {
-		reject(&q, a, st, code, st == 413 ? "The payload is too large." :
+		reject(&q, st, code, st == 413 ? "The payload is too large." :
 		    st == 411 ? "A Content-Length is required." :
 		    "The request body is malformed.",
 		    "webhook_invalid_payload", SEV_MEDIUM, NULL);

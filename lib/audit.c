@@ -631,6 +631,24 @@ commit_txn(struct store_txn *t, void *arg)
 }
 
 enum pg_err
+audit_event(const struct audit_ctx *ctx, const char *type, enum audit_sev sev,
+    int success, const char *resource, struct json_object *details,
+    const char *action)
+{
+	struct audit_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.event_type = type;
+	rec.severity = sev;
+	rec.success = success;
+	rec.resource = resource;
+	rec.details = details;
+	rec.mitigated = action != NULL;
+	rec.mitigation_action = action;
+	return audit_emit(ctx, &rec);
+}
+
+enum pg_err
 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec)
 {
 	struct audit_pending *p = NULL;

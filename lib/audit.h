@@ -86,6 +86,14 @@ enum pg_err	 audit_sev_parse(const char *name, enum audit_sev *s);
 enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec);
 
 /*
+ * Builds and writes one record from its parts: a mitigation_action (or
+ * NULL) marks it mitigated.  Takes details (may be NULL).
+ */
+enum pg_err	 audit_event(const struct audit_ctx *ctx, const char *type,
+		    enum audit_sev sev, int success, const char *resource,
+		    struct json_object *details, const char *action);
+
+/*
  * audit_emit in three steps, for a record that must be written inside the
  * caller's own store write transaction (one transaction instead of two):
  * audit_prepare builds it (outside any transaction: masking and JSON are
