@@ -445,13 +445,17 @@ out:
 	return rc;
 }
 
-enum pg_err
-fernet_decrypt_at(const struct fernet_key *k, const char *tok,
+/*
+ * Verifies and decrypts tok with the first of keys[0..n) whose MAC
+ * matches.  Decoded once: the framing and the TTL do not depend on the key.
+ */
+static enum pg_err
+decrypt_keys(const struct fernet_key *keys, size_t n, const char *tok,
     size_t toklen, long ttl, uint64_t now, unsigned char **out,
     size_t *outlen)
 {
 	unsigned char	*raw = NULL;
-	size_t		 rawlen = 0;
+	size_t		 rawlen = 0, i;
 	enum pg_err	 rc;
 
 	*out = NULL;
@@ -462,14 +466,24 @@ fernet_decrypt_at(const struct fernet_key *k, const char *tok,
 		rc = PG_EXPIRED;
 		goto out;
 	}
-	if (fernet_check_mac(k, raw, rawlen) != 0) {
-		rc = PG_CRYPTO;
-		goto out;
-	}
-	rc = fernet_open(k, raw, rawlen, out, outlen);
+	rc = PG_CRYPTO;
+	for (i = 0; i < n; i++)
+		if (fernet_check_mac(&keys[i], raw, rawlen) == 0) {
+			rc = fernet_open(&keys[i], raw, rawlen, out, outlen);
+			if (rc == PG_OK || rc == PG_ENOMEM)
+				break;
+		}
 out:
 	free(raw);
 	return rc;
+}
+
+enum pg_err
+fernet_decrypt_at(const struct fernet_key *k, const char *tok,
+    size_t toklen, long ttl, uint64_t now, unsigned char **out,
+    size_t *outlen)
+{
+	return decrypt_keys(k, 1, tok, toklen, ttl, now, out, outlen);
 }
 
 enum pg_err
@@ -733,29 +747,7 @@ static enum pg_err
 keyring_decrypt_at(const struct keyring *r, const char *tok, size_t toklen,
     long ttl, uint64_t now, unsigned char **out, size_t *outlen)
 {
-	unsigned char	*raw = NULL;
-	size_t		 rawlen = 0, i;
-	enum pg_err	 rc;
-
-	*out = NULL;
-	*outlen = 0;
-	/* Decode once: the framing and the TTL do not depend on the key. */
-	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
-		goto out;
-	if (fernet_too_old(be64_get(raw + 1), ttl, now)) {
-		rc = PG_EXPIRED;
-		goto out;
-	}
-	rc = PG_CRYPTO;
-	for (i = 0; i < r->n; i++)
-		if (fernet_check_mac(&r->keys[i], raw, rawlen) == 0) {
-			rc = fernet_open(&r->keys[i], raw, rawlen, out, outlen);
-			if (rc == PG_OK || rc == PG_ENOMEM)
-				break;
-		}
-out:
-	free(raw);
-	return rc;
+	return decrypt_keys(r->keys, r->n, tok, toklen, ttl, now, out, outlen);
 }
 
 enum pg_err
