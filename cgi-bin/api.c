@@ -227,7 +227,7 @@ screen(struct rq *q)
 static void
 generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 {
-	unsigned char	 r[16], md[32];
+	unsigned char	 r[32], md[32];
 	char		 seed[256];
 	unsigned int	 n = 32;
 
@@ -241,7 +241,7 @@ generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 		    !EVP_DigestUpdate(c, seed, strlen(seed)) ||
 		    !EVP_DigestUpdate(c, r, sizeof(r)) ||
 		    !EVP_DigestFinal_ex(c, md, &n))
-			memcpy(md, r, sizeof(r));
+			memcpy(md, r, sizeof(md));	/* random alone suffices */
 		EVP_MD_CTX_free(c);
 	}
 	memcpy(out, "pg-", 3);
@@ -300,11 +300,13 @@ proxy(struct rq *q, const struct app *a)
 			goto out;
 		}
 		have_key = 1;
-		form_canonical(&q->body, &canon);
-		idem_fingerprint(q->method, q->path, canon.data ? canon.data : "",
-		    canon.len, fp);
-		if ((e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity, ckey,
-		    fp, &ir)) != PG_OK) {
+		if ((e = form_canonical(&q->body, &canon)) == PG_OK)
+			e = idem_fingerprint(q->method, q->path,
+			    canon.data ? canon.data : "", canon.len, fp);
+		if (e == PG_OK)
+			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity,
+			    ckey, fp, &ir);
+		if (e != PG_OK) {
 			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
 			    "The request could not be processed.");
 			audit(q, "store_failure", SEV_HIGH, 0, NULL, NULL);

@@ -60,22 +60,24 @@ idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1])
 	return n > 0 ? PG_OK : PG_EINVAL;
 }
 
-void
+enum pg_err
 idem_fingerprint(const char *method, const char *path, const char *canon,
     size_t len, unsigned char fp[32])
 {
 	EVP_MD_CTX	*c = EVP_MD_CTX_new();
 	unsigned int	 n = 32;
+	enum pg_err	 e = PG_CRYPTO;
 
-	if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(c, method, strlen(method)) ||
-	    !EVP_DigestUpdate(c, "\n", 1) ||
-	    !EVP_DigestUpdate(c, path, strlen(path)) ||
-	    !EVP_DigestUpdate(c, "\n", 1) ||
-	    !EVP_DigestUpdate(c, canon, len) ||
-	    !EVP_DigestFinal_ex(c, fp, &n))
-		memset(fp, 0, 32);	/* never matches a real fingerprint */
+	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(c, method, strlen(method)) &&
+	    EVP_DigestUpdate(c, "\n", 1) &&
+	    EVP_DigestUpdate(c, path, strlen(path)) &&
+	    EVP_DigestUpdate(c, "\n", 1) &&
+	    EVP_DigestUpdate(c, canon, len) &&
+	    EVP_DigestFinal_ex(c, fp, &n) && n == 32)
+		e = PG_OK;
 	EVP_MD_CTX_free(c);
+	return e;
 }
 
 static size_t

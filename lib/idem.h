@@ -49,8 +49,9 @@ struct idem_result {
  */
 enum pg_err	 idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1]);
 /* Computes the request fingerprint: SHA-256 of method, path and the
- * canonical parameters. */
-void		 idem_fingerprint(const char *method, const char *path,
+ * canonical parameters.  PG_CRYPTO when the digest fails (never a
+ * stand-in value: two requests must not share a fingerprint by accident). */
+enum pg_err	 idem_fingerprint(const char *method, const char *path,
 		    const char *canonical, size_t len, unsigned char fp[32]);
 /* Starts (or resolves) the key; see the state machine above.  The caller
  * frees res->body. */

@@ -305,8 +305,11 @@ test_idem(void **s)
 	assert_int_equal(fernet_key_generate(key), PG_OK);
 	assert_int_equal(keyring_parse(key, &ring), PG_OK);
 	assert_int_equal(store_open(dir, 0, &st), PG_OK);
-	idem_fingerprint("POST", "/v1/customers", "email=a", 7, fp1);
-	idem_fingerprint("POST", "/v1/customers", "email=b", 7, fp2);
+	assert_int_equal(idem_fingerprint("POST", "/v1/customers", "email=a", 7,
+	    fp1), PG_OK);
+	assert_int_equal(idem_fingerprint("POST", "/v1/customers", "email=b", 7,
+	    fp2), PG_OK);
+	assert_memory_not_equal(fp1, fp2, 32);
 	assert_int_equal(idem_begin(st, &ring, &cfg, "shop", "k1", fp1, &r), PG_OK);
 	assert_int_equal(r.outcome, IDEM_PROCEED);
 	memcpy(upkey, r.upstream_key, sizeof(upkey));
@@ -359,7 +362,8 @@ test_idem_race(void **s)
 			if (keyring_parse(key, &ring) != PG_OK ||
 			    store_open(dir, 0, &st) != PG_OK)
 				_exit(9);
-			idem_fingerprint("POST", "/v1/x", "", 0, fp);
+			if (idem_fingerprint("POST", "/v1/x", "", 0, fp) != PG_OK)
+				_exit(6);
 			if (idem_begin(st, &ring, &cfg, "race", "one", fp, &r) != PG_OK)
 				_exit(8);
 			store_close(st);
