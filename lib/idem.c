@@ -165,15 +165,19 @@ begin_txn(struct store_txn *txn, void *arg)
 	return e;
 }
 
-static void
+/* A fresh key to send upstream: unique, or an error (a shared key would
+ * make Stripe replay one caller's result to another). */
+static enum pg_err
 new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
 {
 	unsigned char	 r[16];
+	enum pg_err	 e;
 
-	if (rand_bytes(r, sizeof(r)) != PG_OK)
-		memset(r, 0, sizeof(r));
+	if ((e = rand_bytes(r, sizeof(r))) != PG_OK)
+		return e;
 	memcpy(out, "pg_", 3);
 	hex_encode(r, sizeof(r), out + 3);
+	return PG_OK;
 }
 
 enum pg_err
@@ -199,7 +203,8 @@ idem_begin(struct store *st, const struct keyring *ring,
 	b->h.owner_pid = (int32_t)getpid();
 	b->h.created_ms = b->h.locked_ms = store_now_ms();
 	memcpy(b->h.fp, fp, 32);
-	new_upstream_key(b->h.upstream_key);
+	if ((e = new_upstream_key(b->h.upstream_key)) != PG_OK)
+		goto out;
 	if ((e = seal_pack(ring, &b->h, sizeof(b->h), "", 0, &b->fresh,
 	    &b->freshlen)) != PG_OK)
 		goto out;
