@@ -768,6 +768,7 @@ static void
 post(struct page *p)
 {
 	char		 action[32], key[48], tok[80], note[160], loc[128];
+	char		 ref[64];
 	const char	*code = NULL;
 	uint64_t	 ts, seq;
 	struct json_object *d;
@@ -801,8 +802,12 @@ post(struct page *p)
 		plain(p, 404, "No such event in the audit index.");
 		return;
 	}
+	/* "seconds.ms:seq": a key the masking leaves readable (TS-SEQ is
+	 * one long digit run) and auditdb_reindex replays. */
+	snprintf(ref, sizeof(ref), "%" PRIu64 ".%03" PRIu64 ":%" PRIu64,
+	    ts / 1000000u, ts / 1000u % 1000u, seq);
 	d = json_object_new_object();
-	jset(d, "key", key);
+	jset(d, "record", ref);
 	jset(d, "note", note);
 	/* An admin action is itself a record (PCI DSS 10.2.1.2). */
 	audit(p, "audit_event_mitigated", SEV_LOW, 1, "audit:mitigate", d);
@@ -810,6 +815,21 @@ post(struct page *p)
 	p->resp.status = 303;
 	http_resp_header(&p->resp, "Location", "%s%s", p->script, loc);
 	buf_reset(&p->resp.body);
+}
+
+/* After a reboot the index (volatile) starts empty: rebuild it from the
+ * log before the first page shows it. */
+static void
+reindex_if_needed(struct page *p)
+{
+	struct auditdb_reindex_res r;
+	enum pg_err	 e;
+
+	if ((e = auditdb_ensure_indexed(p->st, p->cfg.state_dir, &r)) != PG_OK)
+		log_warnx("audit index rebuild: %s", pg_strerror(e));
+	else if (r.ran && r.added > 0)
+		log_warnx("audit index rebuilt from the log: %" PRIu64
+		    " record(s)", r.added);
 }
 
 static void
@@ -911,6 +931,7 @@ main(void)
 		} else {
 			p.actx.st = p.st;
 			auditdb_set_retention(p.st, p.cfg.audit_retention_days);
+			reindex_if_needed(&p);
 			handle(&p);
 			store_maintain(p.st, 1000);
 		}

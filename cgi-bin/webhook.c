@@ -154,16 +154,6 @@ event_detail(const struct event_info *ev, const struct ev_hdr *h)
 	return d;
 }
 
-/* Inside the inbox's transaction: a new event's audit record joins it,
- * so accepting costs one durable write transaction, not two. */
-static enum pg_err
-accept_hook(struct store_txn *txn, enum inbox_outcome out, void *arg)
-{
-	struct audit_pending *p = arg;
-
-	return out == INBOX_NEW ? audit_commit_in(txn, p) : PG_OK;
-}
-
 /* Steps 6-7 and delivery. */
 static void
 accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
@@ -171,29 +161,13 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
 	struct deliver_result	 dr;
-	struct audit_pending	*ap = NULL;
-	struct audit_rec	 rec;
 	int			 sync = a->c.cfg.wh_delivery == DELIVERY_SYNC;
 	enum pg_err		 e;
 
-	if (!sync) {
-		/* Queue delivery of a new event: "validated", pending. */
-		memset(&h, 0, sizeof(h));
-		memset(&rec, 0, sizeof(rec));
-		rec.event_type = "webhook_validated";
-		rec.severity = SEV_LOW;
-		rec.success = 1;
-		rec.resource = q->resource;
-		rec.details = event_detail(ev, &h);
-		if (audit_prepare(&q->actx, &rec, &ap) != PG_OK)
-			ap = NULL;
-	}
+	/* The audit record follows the durable commit: its index lives in
+	 * the volatile environment, so it costs no fsync of its own. */
 	e = inbox_accept(a->c.st, &a->c.ring, &a->c.cfg, ev, q->req->body.data,
-	    q->req->body.len, sync, ap != NULL ? accept_hook : NULL, ap, &out, &h);
-	if (e != PG_OK || out != INBOX_NEW) {
-		audit_discard(ap);
-		ap = NULL;
-	}
+	    q->req->body.len, sync, &out, &h);
 	if (e != PG_OK) {
 		server_error(q, "store_failure", "inbox", e);
 		return;
@@ -219,11 +193,8 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	}
 	if (!sync) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		if (ap != NULL)
-			audit_finish(ap);	/* written in the transaction */
-		else
-			audit(q, "webhook_validated", SEV_LOW, 1,
-			    event_detail(ev, &h), NULL);
+		audit(q, "webhook_validated", SEV_LOW, 1,
+		    event_detail(ev, &h), NULL);
 		return;
 	}
 	if ((e = deliver_claimed(a->c.st, &a->c.cfg, ev->id, &h, q->req->body.data,

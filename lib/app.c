@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "app.h"
+#include "auditdb.h"
 #include "log.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
+#define CKPT_GAP_MS	10000	/* audit chain head made durable at most
+				   this often (auditdb_checkpoint) */
 
 int
 app_setup(const char *prog, struct app_core *c, unsigned int need)
@@ -54,8 +57,10 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 		fn(app, &req);
 		http_finish(&req);
 		/* After the response: sweeping costs the client nothing. */
-		if (c->ready)
+		if (c->ready) {
 			store_maintain(c->st, SWEEP_BUDGET);
+			auditdb_checkpoint(c->st, CKPT_GAP_MS);
+		}
 	}
 	http_server_free(srv);
 	return 0;

@@ -554,7 +554,7 @@ struct audit_pending {
 	int		 own_fd;
 };
 
-void
+static void
 audit_discard(struct audit_pending *p)
 {
 	if (p == NULL)
@@ -566,7 +566,7 @@ audit_discard(struct audit_pending *p)
 	free(p);
 }
 
-enum pg_err
+static enum pg_err
 audit_prepare(const struct audit_ctx *ctx, struct audit_rec *rec,
     struct audit_pending **out)
 {
@@ -590,8 +590,10 @@ audit_prepare(const struct audit_ctx *ctx, struct audit_rec *rec,
 	e = PG_SYSTEM;
 	if ((p->em.fd = log_fd(ctx, &p->own_fd)) < 0)
 		goto out;
-	p->em.en.ts_us = (uint64_t)now.tv_sec * 1000000u +
-	    (uint64_t)now.tv_nsec / 1000u;
+	/* The line's own precision (ms): a rebuilt index gets the same
+	 * key (auditdb_reindex). */
+	p->em.en.ts_us = ((uint64_t)now.tv_sec * 1000u +
+	    (uint64_t)now.tv_nsec / 1000000u) * 1000u;
 	p->em.en.sev = rec->severity;
 	p->em.en.success = rec->success;
 	p->em.en.type = p->em.f.type;
@@ -606,13 +608,13 @@ out:
 	return e;
 }
 
-enum pg_err
+static enum pg_err
 audit_commit_in(struct store_txn *t, struct audit_pending *p)
 {
 	return emit_txn(t, &p->em);
 }
 
-enum pg_err
+static enum pg_err
 audit_finish(struct audit_pending *p)
 {
 	enum pg_err	 e;
@@ -652,10 +654,15 @@ enum pg_err
 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec)
 {
 	struct audit_pending *p = NULL;
+	struct stat	 sb;
 	enum pg_err	 e;
 
 	if ((e = audit_prepare(ctx, rec, &p)) != PG_OK)
 		return e;
+	/* A fresh (rotated) file continues the chain from the store's head;
+	 * after a reboot that head comes back from the durable checkpoint. */
+	if (ctx->st != NULL && fstat(p->em.fd, &sb) == 0 && sb.st_size == 0)
+		(void)auditdb_prime(ctx->st);
 	if (ctx->st != NULL && (e = store_run(ctx->st, 1, commit_txn, p)) !=
 	    PG_OK)
 		/* The primary log matters more than the index. */
@@ -791,6 +798,8 @@ audit_verify_file(const char *path, struct store *st, struct audit_verify *res)
 {
 	struct walk	 w;
 	struct head_arg	 h;
+	unsigned char	 dhash[AUDIT_HASH_LEN];
+	uint64_t	 dseq = 0;
 	FILE		*fp = NULL;
 	char		*line = NULL;
 	size_t		 cap = 0;
@@ -819,8 +828,17 @@ audit_verify_file(const char *path, struct store *st, struct audit_verify *res)
 	snprintf(res->msg, sizeof(res->msg), "%" PRIu64 " records, seq %"
 	    PRIu64 "..%" PRIu64 ", chain intact", res->records,
 	    res->first_seq, res->last_seq);
-	if (st == NULL || store_run(st, 0, head_txn, &h) != PG_OK ||
-	    h.e != PG_OK)
+	if (st == NULL || store_run(st, 0, head_txn, &h) != PG_OK)
+		goto out;
+	/* After a reboot the volatile head restarts from the log: the
+	 * durable checkpoint still knows how far the chain had got. */
+	if (auditdb_head_durable(st, &dseq, dhash) == PG_OK &&
+	    (h.e != PG_OK || dseq > h.seq)) {
+		h.seq = dseq;
+		memcpy(h.hash, dhash, AUDIT_HASH_LEN);
+		h.e = PG_OK;
+	}
+	if (h.e != PG_OK)
 		goto out;
 	/* The head in the store catches a cut tail or a replaced last
 	 * record, which the file alone cannot show. */

@@ -14,9 +14,9 @@
  * "hash":"<hex>"} where hash is SHA-256 of the line's bytes up to (not
  * including) ,"hash": and prev is the hash of the line before (64 zeros
  * for the first).  Appends are serialised across processes by flock(2)
- * on the log file (and, with a store, by its write transaction, which
- * also indexes the record: see auditdb.h), and the previous hash is read
- * from the file's own last line, so the file is always the truth.
+ * on the log file, and the previous hash is read from the file's own
+ * last line, so the file is always the truth; the index (auditdb.h) is
+ * derived from it and can be rebuilt from it.
  */
 #ifndef PG_AUDIT_H
 #define PG_AUDIT_H
@@ -77,10 +77,9 @@ const char	*audit_sev_name(enum audit_sev s);
 enum pg_err	 audit_sev_parse(const char *name, enum audit_sev *s);
 /*
  * Writes one record.  Takes ownership of rec->details (may be NULL).
- * With ctx->st the record is also indexed (auditdb_add) inside the store
- * write transaction that serialises the append; index puts are
- * STORE_DERIVED, so auditing adds no fsync.  If the store fails the line
- * is still appended (file only).  Returns PG_OK or PG_SYSTEM (logged;
+ * With ctx->st the record is also indexed (auditdb_add) in a write
+ * transaction of the store's volatile environment, so auditing adds no
+ * fsync.  If the store fails the line is still appended (file only).  Returns PG_OK or PG_SYSTEM (logged;
  * the caller carries on).
  */
 enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec);
@@ -93,22 +92,6 @@ enum pg_err	 audit_event(const struct audit_ctx *ctx, const char *type,
 		    enum audit_sev sev, int success, const char *resource,
 		    struct json_object *details, const char *action);
 
-/*
- * audit_emit in three steps, for a record that must be written inside the
- * caller's own store write transaction (one transaction instead of two):
- * audit_prepare builds it (outside any transaction: masking and JSON are
- * not done under the store's lock); audit_commit_in appends the chained
- * line (once, even if the transaction is rerun) and indexes it in t;
- * audit_finish appends it without the index if no transaction did, and
- * frees it.  audit_discard frees it unwritten.  Takes rec->details.
- */
-struct audit_pending;
-struct store_txn;
-enum pg_err	 audit_prepare(const struct audit_ctx *ctx,
-		    struct audit_rec *rec, struct audit_pending **p);
-enum pg_err	 audit_commit_in(struct store_txn *t, struct audit_pending *p);
-enum pg_err	 audit_finish(struct audit_pending *p);
-void		 audit_discard(struct audit_pending *p);
 /* Prepares l (not yet open). */
 void		 audit_log_init(struct audit_log *l);
 /* Closes l.  NULL-safe. */

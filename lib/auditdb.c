@@ -1,16 +1,21 @@
 /*
  * payguard - the audit index over the store (layout in auditdb.h).
  *
- * Everything written here is STORE_DERIVED: it can be rebuilt from the
- * log file, so it never costs an fsync in a webhook request.  Reads use
- * one read transaction per call (no long-lived readers: LMDB caveat).
+ * Everything here lives in the store's volatile environment: it is
+ * rebuilt from the log file (auditdb_reindex), so it never costs an fsync
+ * in a request.  The one durable piece is a checkpoint of the chain head
+ * in NS_META, written at most every few seconds.  Reads use one read
+ * transaction per call (no long-lived readers: LMDB caveat).
  */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auditdb.h"
 #include "buf.h"
@@ -18,8 +23,13 @@
 #include "log.h"
 
 #define HDR_LEN		16	/* index value header, see pack_val */
-#define RET_KEY		"audit.retention_ms"
-#define HEAD_KEY	"audit.head"
+/* Bookkeeping beside the index, in NS_AUDIT_X under kind 'Z'. */
+#define RET_KEY		"Zretention_ms"
+#define HEAD_KEY	"Zhead"
+#define DONE_KEY	"Zreindexed"	/* present once this boot's index
+					   holds the whole log */
+/* The durable checkpoint of the chain head, in NS_META. */
+#define CKPT_KEY	"audit.head"
 #define DAY_MS		86400000ull
 #define MIN_US		60000000ull
 #define HOUR_US		3600000000ull
@@ -69,7 +79,7 @@ retention_ms(struct store_txn *t)
 	const void	*v;
 	size_t		 n;
 
-	if (store_get(t, NS_META, RET_KEY, sizeof(RET_KEY) - 1, &v, &n,
+	if (store_get(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, &v, &n,
 	    NULL) == PG_OK && n == 8)
 		return auditdb_get64(v);
 	return 30 * DAY_MS;	/* the seed's default */
@@ -218,10 +228,17 @@ auditdb_add(struct store_txn *t, const struct audit_entry *en)
 	char		 sv[2], ident[AQ_STR_MAX * 2 + 8], tb[201];
 	struct val	 v;
 	struct buf	 b;
+	const void	*pv;
 	uint64_t	 exp, minute = en->ts_us / MIN_US;
-	size_t		 klen, tlen;
+	size_t		 klen, tlen, pn;
 	enum pg_err	 e;
 
+	/* Indexed already (a reindex racing the live writer, or run
+	 * twice): the counters must not count it again. */
+	auditdb_be64(k, en->ts_us);
+	auditdb_be64(k + 8, en->seq);
+	if (store_get(t, NS_AUDIT, k, 16, &pv, &pn, NULL) == PG_OK)
+		return PG_OK;
 	exp = en->ts_us / 1000 + retention_ms(t);
 	memset(&v, 0, sizeof(v));
 	v.sev = en->sev;
@@ -277,34 +294,148 @@ out:
 	return e;
 }
 
-enum pg_err
-auditdb_head_get(struct store_txn *t, uint64_t *seq,
-    unsigned char hash[AUDIT_HASH_LEN])
+static enum pg_err
+head_read(struct store_txn *t, enum store_ns ns, const char *key,
+    uint64_t *seq, unsigned char hash[AUDIT_HASH_LEN], uint64_t *at_ms)
 {
 	const void	*v;
 	size_t		 n;
 	enum pg_err	 e;
 
-	if ((e = store_get(t, NS_META, HEAD_KEY, sizeof(HEAD_KEY) - 1, &v, &n,
-	    NULL)) != PG_OK)
+	if ((e = store_get(t, ns, key, strlen(key), &v, &n, NULL)) != PG_OK)
 		return e;
-	if (n != 8 + AUDIT_HASH_LEN)
+	if (n != 16 + AUDIT_HASH_LEN)
 		return PG_NOTFOUND;
 	*seq = auditdb_get64(v);
 	memcpy(hash, (const unsigned char *)v + 8, AUDIT_HASH_LEN);
+	if (at_ms != NULL)
+		*at_ms = auditdb_get64((const unsigned char *)v + 8 +
+		    AUDIT_HASH_LEN);
 	return PG_OK;
+}
+
+/* Writes the head at key unless the one there is as far along already
+ * (appends and their index transactions may commit out of order). */
+static enum pg_err
+head_write(struct store_txn *t, enum store_ns ns, const char *key,
+    uint64_t seq, const unsigned char hash[AUDIT_HASH_LEN])
+{
+	unsigned char	 v[16 + AUDIT_HASH_LEN], h[AUDIT_HASH_LEN];
+	uint64_t	 cur;
+
+	if (head_read(t, ns, key, &cur, h, NULL) == PG_OK && cur >= seq)
+		return PG_OK;
+	auditdb_be64(v, seq);
+	memcpy(v + 8, hash, AUDIT_HASH_LEN);
+	auditdb_be64(v + 8 + AUDIT_HASH_LEN, store_now_ms());
+	return store_put(t, ns, key, strlen(key), v, sizeof(v), 0,
+	    STORE_DERIVED);
+}
+
+enum pg_err
+auditdb_head_get(struct store_txn *t, uint64_t *seq,
+    unsigned char hash[AUDIT_HASH_LEN])
+{
+	return head_read(t, NS_AUDIT_X, HEAD_KEY, seq, hash, NULL);
 }
 
 enum pg_err
 auditdb_head_put(struct store_txn *t, uint64_t seq,
     const unsigned char hash[AUDIT_HASH_LEN])
 {
-	unsigned char	 v[8 + AUDIT_HASH_LEN];
+	return head_write(t, NS_AUDIT_X, HEAD_KEY, seq, hash);
+}
 
-	auditdb_be64(v, seq);
-	memcpy(v + 8, hash, AUDIT_HASH_LEN);
-	return store_put(t, NS_META, HEAD_KEY, sizeof(HEAD_KEY) - 1, v,
-	    sizeof(v), 0, STORE_DERIVED);
+struct headctx {
+	uint64_t	 seq, at_ms;
+	unsigned char	 hash[AUDIT_HASH_LEN];
+	enum pg_err	 e;
+};
+
+static enum pg_err
+ckpt_get_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	h->e = head_read(t, NS_META, CKPT_KEY, &h->seq, h->hash, &h->at_ms);
+	return PG_OK;
+}
+
+static enum pg_err
+ckpt_put_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	return head_write(t, NS_META, CKPT_KEY, h->seq, h->hash);
+}
+
+static enum pg_err
+vhead_get_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	h->e = head_read(t, NS_AUDIT_X, HEAD_KEY, &h->seq, h->hash, NULL);
+	return PG_OK;
+}
+
+static enum pg_err
+vhead_put_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	return head_write(t, NS_AUDIT_X, HEAD_KEY, h->seq, h->hash);
+}
+
+enum pg_err
+auditdb_head_durable(struct store *st, uint64_t *seq,
+    unsigned char hash[AUDIT_HASH_LEN])
+{
+	struct headctx	 h;
+	enum pg_err	 e;
+
+	memset(&h, 0, sizeof(h));
+	if ((e = store_run(st, 0, ckpt_get_txn, &h)) != PG_OK)
+		return e;
+	if (h.e == PG_OK) {
+		*seq = h.seq;
+		memcpy(hash, h.hash, AUDIT_HASH_LEN);
+	}
+	return h.e;
+}
+
+enum pg_err
+auditdb_checkpoint(struct store *st, uint64_t min_gap_ms)
+{
+	struct headctx	 v, d;
+	enum pg_err	 e;
+
+	memset(&v, 0, sizeof(v));
+	memset(&d, 0, sizeof(d));
+	if ((e = store_run(st, 0, vhead_get_txn, &v)) != PG_OK ||
+	    (e = store_run(st, 0, ckpt_get_txn, &d)) != PG_OK)
+		return e;
+	if (v.e != PG_OK || (d.e == PG_OK && (d.seq >= v.seq ||
+	    store_now_ms() < d.at_ms + min_gap_ms)))
+		return PG_OK;
+	/* STORE_DERIVED: synced without the meta page, and rarely. */
+	return store_run(st, 1, ckpt_put_txn, &v);
+}
+
+enum pg_err
+auditdb_prime(struct store *st)
+{
+	struct headctx	 v, d;
+	enum pg_err	 e;
+
+	memset(&v, 0, sizeof(v));
+	memset(&d, 0, sizeof(d));
+	if ((e = store_run(st, 0, vhead_get_txn, &v)) != PG_OK)
+		return e;
+	if (v.e == PG_OK)
+		return PG_OK;
+	if ((e = store_run(st, 0, ckpt_get_txn, &d)) != PG_OK || d.e != PG_OK)
+		return e;
+	return store_run(st, 1, vhead_put_txn, &d);
 }
 
 /* ----------------------------------------------------------- queries */
@@ -907,10 +1038,16 @@ stats_txn(struct store_txn *t, void *arg)
 	if ((e = scan_kind(t, 'M', from, to, m_one, c)) != PG_OK)
 		return e;
 	peak_flush(c);
-	if ((e = scan_kind(t, 'P', from, to, p_one, c)) != PG_OK ||
-	    (e = scan_kind(t, 'R', from, to, r_one, c)) != PG_OK)
+	if ((e = scan_kind(t, 'P', from, to, p_one, c)) != PG_OK)
 		return e;
-	return store_scan(t, NS_QUEUE, NULL, 0, NULL, 0, 0, q_one, c);
+	return scan_kind(t, 'R', from, to, r_one, c);
+}
+
+/* The inbox lives in the main environment: its own read transaction. */
+static enum pg_err
+backlog_txn(struct store_txn *t, void *arg)
+{
+	return store_scan(t, NS_QUEUE, NULL, 0, NULL, 0, 0, q_one, arg);
 }
 
 static void
@@ -977,7 +1114,8 @@ auditdb_stats(struct store *st, uint64_t until_us, unsigned int hours,
 	    (c.ids.e = calloc(AGG_MAX, sizeof(struct as_count))) == NULL ||
 	    (c.qids = calloc(BACKLOG_AGE, sizeof(*c.qids))) == NULL)
 		goto out;
-	if ((e = store_run(st, 0, stats_txn, &c)) != PG_OK)
+	if ((e = store_run(st, 0, stats_txn, &c)) != PG_OK ||
+	    (e = store_run(st, 0, backlog_txn, &c)) != PG_OK)
 		goto out;
 	derive(s, &c.types);
 	s->ntypes = agg_top(&c.types, s->types, AS_TYPES);
@@ -1015,7 +1153,7 @@ ret_txn(struct store_txn *t, void *arg)
 	unsigned char	 v[8];
 
 	auditdb_be64(v, (uint64_t)r->days * DAY_MS);
-	return store_put(t, NS_META, RET_KEY, sizeof(RET_KEY) - 1, v, 8, 0,
+	return store_put(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, v, 8, 0,
 	    STORE_DERIVED);
 }
 
@@ -1321,4 +1459,302 @@ auditdb_stats_json(const struct audit_stats *s)
 	}
 	json_object_object_add(o, "hourly_by_severity", h);
 	return o;
+}
+
+/* ----------------------------------------------------------- reindex */
+
+#define RX_BATCH	64	/* records per write transaction */
+#define RX_STR		256
+
+struct rx_rec {
+	struct audit_entry en;
+	unsigned char	 hash[AUDIT_HASH_LEN];
+	char		 type[RX_STR], ip[RX_STR], identity[RX_STR], op[RX_STR];
+	int		 has_op;
+	/* audit_event_mitigated: the record it marks, and the note */
+	int		 mit;
+	uint64_t	 mit_ts, mit_seq;
+	char		 note[ACTION_MAX + 1];
+	char		*line;
+};
+
+struct rxctx {
+	struct rx_rec	*recs;
+	size_t		 n;
+	struct auditdb_reindex_res *res;
+	uint64_t	 added;		/* by the last batch (it may rerun) */
+	int		 done;		/* set the "reindexed" mark */
+};
+
+/* "2026-11-22T15:01:02.123Z" -> microseconds (ms precision). */
+static int
+parse_ts(const char *s, uint64_t *us)
+{
+	struct tm	 tm;
+	int		 ms;
+	char		 z;
+	time_t		 t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c",
+	    &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, &ms, &z) != 8 || z != 'Z' || strlen(s) != 24)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	if ((t = timegm(&tm)) == (time_t)-1 || t < 0)
+		return -1;
+	*us = ((uint64_t)t * 1000u + (uint64_t)ms) * 1000u;
+	return 0;
+}
+
+static const char *
+jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+cpy(char *dst, const char *src, size_t n)
+{
+	snprintf(dst, n, "%s", src != NULL ? src : "");
+}
+
+/* One log line (no newline) into r; -1 when it is not a chained record. */
+static int
+rx_parse(const char *line, size_t len, struct rx_rec *r)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL, *d = NULL;
+	unsigned char	 prev[AUDIT_HASH_LEN];
+	const char	*s;
+	enum audit_sev	 sev;
+	int		 self_ok, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (len > INT32_MAX || audit_chain_parse(line, len, &r->en.seq, prev,
+	    r->hash, &self_ok) != PG_OK || !self_ok ||
+	    (tok = json_tokener_new()) == NULL)
+		goto out;
+	o = json_tokener_parse_ex(tok, line, (int)len);
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	    parse_ts(jstr(o, "timestamp"), &r->en.ts_us) != 0 ||
+	    (s = jstr(o, "event_type")) == NULL ||
+	    audit_sev_parse(jstr(o, "severity"), &sev) != PG_OK)
+		goto out;
+	cpy(r->type, s, sizeof(r->type));
+	cpy(r->ip, jstr(o, "source_ip"), sizeof(r->ip));
+	cpy(r->identity, jstr(o, "identity"), sizeof(r->identity));
+	r->en.sev = sev;
+	r->en.success = (s = jstr(o, "outcome")) != NULL &&
+	    strcmp(s, "success") == 0;
+	if (!json_object_object_get_ex(o, "details", &d) ||
+	    !json_object_is_type(d, json_type_object))
+		d = NULL;
+	/* As audit.c's rate_op: the operation a rate-limit record names. */
+	if (strstr(r->type, "rate_limit_exceeded") != NULL) {
+		s = d != NULL ? jstr(d, "operation") : NULL;
+		cpy(r->op, s != NULL ? s : (jstr(o, "resource") != NULL ?
+		    jstr(o, "resource") : "unknown"), sizeof(r->op));
+		r->has_op = 1;
+	}
+	/* An admin's mark is itself a record: replay it.  "record" is
+	 * "seconds.ms:seq" (audit.cgi). */
+	if (strcmp(r->type, "audit_event_mitigated") == 0 && d != NULL &&
+	    (s = jstr(d, "record")) != NULL) {
+		unsigned long long sec, ms, seq;
+		char	 end;
+
+		if (sscanf(s, "%llu.%3llu:%llu%c", &sec, &ms, &seq, &end) == 3 &&
+		    *s >= '0' && *s <= '9') {
+			r->mit_ts = ((uint64_t)sec * 1000u + ms) * 1000u;
+			r->mit_seq = seq;
+			r->mit = 1;
+		}
+		cpy(r->note, jstr(d, "note") != NULL ? jstr(d, "note") :
+		    "reviewed", sizeof(r->note));
+	}
+	if ((r->line = malloc(len)) == NULL)
+		goto out;
+	memcpy(r->line, line, len);
+	r->en.type = r->type;
+	r->en.ip = r->ip;
+	r->en.identity = r->identity;
+	r->en.op = r->has_op ? r->op : NULL;
+	r->en.line = r->line;
+	r->en.line_len = len;
+	rc = 0;
+out:
+	json_object_put(o);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	return rc;
+}
+
+static enum pg_err
+rx_txn(struct store_txn *t, void *arg)
+{
+	struct rxctx	*c = arg;
+	struct mitctx	 m;
+	size_t		 i, before;
+	enum pg_err	 e;
+
+	c->added = 0;
+	for (i = 0; i < c->n; i++) {
+		before = store_count(t, NS_AUDIT);
+		if ((e = auditdb_add(t, &c->recs[i].en)) != PG_OK ||
+		    (e = auditdb_head_put(t, c->recs[i].en.seq,
+		    c->recs[i].hash)) != PG_OK)
+			return e;
+		if (store_count(t, NS_AUDIT) > before)
+			c->added++;
+		if (c->recs[i].mit) {
+			auditdb_be64(m.k, c->recs[i].mit_ts);
+			auditdb_be64(m.k + 8, c->recs[i].mit_seq);
+			m.action = c->recs[i].note;
+			/* The marked record may have expired: not an error. */
+			if ((e = mit_txn(t, &m)) != PG_OK && e != PG_NOTFOUND)
+				return e;
+		}
+	}
+	if (c->done)
+		return store_put(t, NS_AUDIT_X, DONE_KEY, sizeof(DONE_KEY) - 1,
+		    "1", 1, 0, STORE_DERIVED);
+	return PG_OK;
+}
+
+static void
+rx_clear(struct rxctx *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->recs[i].line);
+	c->n = 0;
+}
+
+static enum pg_err
+rx_flush(struct store *st, struct rxctx *c)
+{
+	enum pg_err	 e;
+
+	e = store_run(st, 1, rx_txn, c);
+	if (e == PG_OK)
+		c->res->added += c->added;
+	rx_clear(c);
+	return e;
+}
+
+static enum pg_err
+rx_file(struct store *st, const char *path, uint64_t cutoff_us,
+    struct rxctx *c)
+{
+	FILE		*fp;
+	char		*line = NULL;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	enum pg_err	 e = PG_OK;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
+	c->res->files++;
+	while (e == PG_OK && (n = getline(&line, &cap, fp)) > 0) {
+		/* A torn last line (no newline) is no record yet. */
+		if (line[n - 1] != '\n')
+			break;
+		c->res->lines++;
+		if (rx_parse(line, (size_t)n - 1, &c->recs[c->n]) != 0) {
+			free(c->recs[c->n].line);
+			c->res->skipped++;
+			continue;
+		}
+		if (c->recs[c->n].en.ts_us < cutoff_us) {
+			free(c->recs[c->n].line);
+			c->res->expired++;
+			continue;
+		}
+		if (++c->n == RX_BATCH)
+			e = rx_flush(st, c);
+	}
+	free(line);
+	fclose(fp);
+	return e;
+}
+
+static enum pg_err
+ret_get_txn(struct store_txn *t, void *arg)
+{
+	*(uint64_t *)arg = retention_ms(t);
+	return PG_OK;
+}
+
+enum pg_err
+auditdb_reindex(struct store *st, const char *const *paths, size_t npaths,
+    struct auditdb_reindex_res *res)
+{
+	struct rxctx	 c;
+	uint64_t	 ret = 0;
+	size_t		 i;
+	enum pg_err	 e = PG_ENOMEM;
+
+	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
+	c.res = res;
+	if ((c.recs = calloc(RX_BATCH, sizeof(*c.recs))) == NULL)
+		return PG_ENOMEM;
+	if ((e = store_run(st, 0, ret_get_txn, &ret)) != PG_OK)
+		goto out;
+	/* Oldest file first, so a mitigation follows the record it marks. */
+	for (i = 0; i < npaths; i++) {
+		e = rx_file(st, paths[i], store_now_us() - ret * 1000u, &c);
+		if (e == PG_NOTFOUND)
+			continue;
+		if (e != PG_OK)
+			goto out;
+	}
+	c.done = 1;
+	e = rx_flush(st, &c);
+out:
+	rx_clear(&c);
+	free(c.recs);
+	return e;
+}
+
+static enum pg_err
+done_txn(struct store_txn *t, void *arg)
+{
+	const void	*v;
+	size_t		 n;
+
+	*(int *)arg = store_get(t, NS_AUDIT_X, DONE_KEY, sizeof(DONE_KEY) - 1,
+	    &v, &n, NULL) == PG_OK;
+	return PG_OK;
+}
+
+enum pg_err
+auditdb_ensure_indexed(struct store *st, const char *state_dir,
+    struct auditdb_reindex_res *res)
+{
+	char		 cur[PATH_MAX], old[PATH_MAX + 4];
+	const char	*paths[2];
+	int		 done = 0;
+	enum pg_err	 e;
+
+	memset(res, 0, sizeof(*res));
+	if ((e = store_run(st, 0, done_txn, &done)) != PG_OK || done)
+		return e;
+	if (snprintf(cur, sizeof(cur), "%s/logs/" AUDIT_LOG_NAME, state_dir) >=
+	    (int)sizeof(cur))
+		return PG_TOOLARGE;
+	snprintf(old, sizeof(old), "%s.1", cur);
+	paths[0] = old;		/* the last rotated file, if any */
+	paths[1] = cur;
+	if ((e = auditdb_reindex(st, paths, 2, res)) == PG_OK)
+		res->ran = 1;
+	return e;
 }

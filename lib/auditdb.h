@@ -3,7 +3,8 @@
  * records of lib/audit.c, in the store (NS_AUDIT, NS_AUDIT_X).
  *
  * The JSON-lines file stays the primary log; everything here is derived
- * from it (STORE_DERIVED: never an fsync).  Layout:
+ * from it and lives in the store's volatile environment (never an fsync;
+ * emptied by a reboot, then rebuilt by auditdb_reindex).  Layout:
  *   NS_AUDIT    be64 ts_us | be64 seq -> hdr | the record's line
  *   NS_AUDIT_X  't'|type|0|be64 ts|be64 seq, 's'|sev|0|..., 'i'|ip|0|...
  *                   -> "" (secondary indexes, for filtered queries)
@@ -11,10 +12,11 @@
  *                   stats, charts, alerts read these, never the records)
  *               'P'|be64 minute|ip -> be64 count (suspicious events)
  *               'R'|be64 minute|op|0|identity -> be64 count (rate limits)
+ *               'Z'name -> bookkeeping: head, retention, reindexed mark
  * So a query costs in proportion to what it returns, and stats over N
  * hours in proportion to N * (distinct types/IPs per minute), not to
- * what is stored.  Every key expires after the retention (NS_META
- * "audit.retention_ms", set by auditdb_set_retention; default 30 days)
+ * what is stored.  Every key expires after the retention ('Z'
+ * "retention_ms", set by auditdb_set_retention; default 30 days)
  * and store_maintain sweeps it; auditdb_sweep removes by age at once.
  */
 #ifndef PG_AUDITDB_H
@@ -50,11 +52,56 @@ struct audit_entry {
 
 /* Indexes en inside a write transaction (called by audit_emit). */
 enum pg_err	 auditdb_add(struct store_txn *t, const struct audit_entry *en);
-/* The chain head (last seq and hash) kept beside the index. */
+/*
+ * The chain head (last seq and hash) kept beside the index, in the
+ * volatile environment; head_put never moves it backwards.
+ */
 enum pg_err	 auditdb_head_get(struct store_txn *t, uint64_t *seq,
 		    unsigned char hash[AUDIT_HASH_LEN]);
 enum pg_err	 auditdb_head_put(struct store_txn *t, uint64_t seq,
 		    const unsigned char hash[AUDIT_HASH_LEN]);
+/*
+ * Copies the head into the durable checkpoint (NS_META) when it moved
+ * on and the checkpoint is at least min_gap_ms old: one synced commit
+ * every few seconds at most, whatever the request rate.
+ */
+enum pg_err	 auditdb_checkpoint(struct store *st, uint64_t min_gap_ms);
+/* The durable checkpoint; PG_NOTFOUND when none was written. */
+enum pg_err	 auditdb_head_durable(struct store *st, uint64_t *seq,
+		    unsigned char hash[AUDIT_HASH_LEN]);
+/*
+ * After a reboot emptied the volatile environment: seeds the head from
+ * the durable checkpoint, so that a freshly rotated (empty) log file
+ * still continues the chain.  Cheap when there is nothing to do.
+ */
+enum pg_err	 auditdb_prime(struct store *st);
+
+struct auditdb_reindex_res {
+	int		 ran;		/* ensure_indexed: a reindex ran */
+	uint64_t	 files;		/* log files read */
+	uint64_t	 lines;		/* complete lines read */
+	uint64_t	 added;		/* records indexed now */
+	uint64_t	 expired;	/* older than the retention: left out */
+	uint64_t	 skipped;	/* not a chained record (or tampered) */
+};
+
+/*
+ * Rebuilds the index from the log files at paths (oldest first; a
+ * missing file is skipped): every chained, self-consistent record within
+ * the retention that the index lacks is added, mitigation marks
+ * (audit_event_mitigated records) are replayed, the head is advanced,
+ * and the index is marked complete for this boot.  Safe to run while
+ * programs append (a record is never counted twice) and to run again.
+ */
+enum pg_err	 auditdb_reindex(struct store *st, const char *const *paths,
+		    size_t npaths, struct auditdb_reindex_res *res);
+/*
+ * Reindexes from state_dir's log (and its ".1" rotation) unless this
+ * boot's index is marked complete; res->ran tells whether it did.  What
+ * readers of the index (audit.cgi, payguard audit) call first.
+ */
+enum pg_err	 auditdb_ensure_indexed(struct store *st,
+		    const char *state_dir, struct auditdb_reindex_res *res);
 
 /* A filter; zero it, then set what is wanted. */
 struct aq_filter {

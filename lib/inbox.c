@@ -106,8 +106,6 @@ struct accept_ctx {
 	const void		*rec;	/* sealed record of a new event */
 	size_t			 reclen;
 	int			 claim;
-	inbox_hook_fn		 hook;
-	void			*hookarg;
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
 };
@@ -162,19 +160,13 @@ accept_decide(struct store_txn *txn, struct accept_ctx *a)
 static enum pg_err
 accept_txn(struct store_txn *txn, void *arg)
 {
-	struct accept_ctx	*a = arg;
-	enum pg_err		 e;
-
-	if ((e = accept_decide(txn, a)) != PG_OK || a->hook == NULL)
-		return e;
-	return a->hook(txn, a->out, a->hookarg);
+	return accept_decide(txn, arg);
 }
 
 enum pg_err
 inbox_accept(struct store *st, const struct keyring *ring,
     const struct config *cfg, const struct event_info *ev, const void *body,
-    size_t len, int claim, inbox_hook_fn hook, void *hookarg,
-    enum inbox_outcome *out, struct ev_hdr *h)
+    size_t len, int claim, enum inbox_outcome *out, struct ev_hdr *h)
 {
 	struct accept_ctx	 a;
 	uint64_t		 now = store_now_ms();
@@ -203,8 +195,6 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.ev = ev;
 	a.rec = rec;
 	a.claim = claim;
-	a.hook = hook;
-	a.hookarg = hookarg;
 	e = store_run(st, 1, accept_txn, &a);
 	free(rec);
 	if (e == PG_OK) {

@@ -53,15 +53,6 @@ enum inbox_outcome {
 	INBOX_IN_PROGRESS	/* another process is delivering it now */
 };
 
-/*
- * Called inside inbox_accept's write transaction once the outcome is
- * known, so the caller can add writes of its own (an audit record) to the
- * same transaction.  May run more than once if the store reruns the
- * transaction.  An error aborts the transaction.
- */
-typedef enum pg_err (*inbox_hook_fn)(struct store_txn *txn,
-		    enum inbox_outcome out, void *arg);
-
 /* Returns "pending", "delivering", "delivered" or "dead". */
 const char	*ev_state_name(uint32_t s);
 
@@ -73,7 +64,6 @@ const char	*ev_state_name(uint32_t s);
 enum pg_err	 inbox_accept(struct store *st, const struct keyring *ring,
 		    const struct config *cfg, const struct event_info *ev,
 		    const void *body, size_t len, int claim,
-		    inbox_hook_fn hook, void *hookarg,
 		    enum inbox_outcome *out, struct ev_hdr *h);
 /*
  * Claims the first event due at now (pending, or delivering with an

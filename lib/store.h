@@ -27,8 +27,8 @@ enum store_ns {
 	NS_QUEUE,	/* delivery queue: be64 due_ms | evt id */
 	NS_IDEM,	/* idempotency records: identity|key */
 	NS_TOKEN,	/* gateway tokens: name */
-	NS_AUDIT,	/* audit index: be64 ts_us | seq */
-	NS_AUDIT_X,	/* audit secondary index: kind|value|be64 ts | seq */
+	NS_AUDIT,	/* audit index: be64 ts_us | seq (volatile) */
+	NS_AUDIT_X,	/* audit secondary index, counters (volatile) */
 	NS__MAX
 };
 
@@ -66,9 +66,10 @@ typedef enum pg_err (*store_fn)(struct store_txn *txn, void *arg);
  * it returns PG_OK.  Grows the map and reruns fn on a full map.  A write
  * transaction is durable on return unless the store was opened with
  * STORE_NOSYNC, every put in it was STORE_DERIVED (its data is synced, a
- * system crash may undo it), or it wrote NS_RATE (the volatile
- * environment: never synced, emptied after a reboot).  One transaction
- * stays within one environment: NS_RATE cannot be mixed with the others.
+ * system crash may undo it), or it wrote a volatile namespace (NS_RATE,
+ * NS_AUDIT, NS_AUDIT_X: never synced, emptied after a reboot).  One transaction stays within one environment:
+ * volatile namespaces cannot be mixed with the others, in reads as in
+ * writes.
  */
 enum pg_err	 store_run(struct store *st, int write, store_fn fn,
 		    void *arg);
@@ -113,6 +114,9 @@ size_t		 store_count(struct store_txn *txn, enum store_ns ns);
  * once every few seconds per process (cheap to call after each request).
  */
 enum pg_err	 store_maintain(struct store *st, size_t budget);
+
+/* Returns 1 when ns lives in the volatile environment. */
+int		 store_ns_volatile(enum store_ns ns);
 
 /* Current wall-clock time in ms / us since the epoch. */
 uint64_t	 store_now_ms(void);

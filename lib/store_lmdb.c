@@ -3,17 +3,19 @@
  *
  * Two environments, one named database per namespace.  The main one
  * (state_dir/data.mdb) holds everything that must survive: events,
- * idempotency records, tokens, the audit index.  Its commits are either
- * fully synced or, for derived data only (the audit index), synced without
- * the meta page (MDB_NOMETASYNC: LMDB keeps its integrity, a system crash
- * may undo that last transaction).  It never sees an MDB_NOSYNC commit,
- * which LMDB warns can corrupt the file after a system crash.
+ * idempotency records, tokens.  Its commits are either fully synced or,
+ * for derived data only, synced without the meta page (MDB_NOMETASYNC:
+ * LMDB keeps its integrity, a system crash may undo that last
+ * transaction).  It never sees an MDB_NOSYNC commit, which LMDB warns can
+ * corrupt the file after a system crash.
  *
- * Rate windows live in state_dir/volatile/, opened MDB_NOSYNC: no fsync
- * per request.  That file is only trusted within one boot of the kernel
- * (its boot id is kept beside it): after a reboot, when a torn write could
- * have left it corrupt, it is deleted and starts empty - which only
- * forgets windows that a reboot outlasted anyway.
+ * Rate windows and the audit index live in state_dir/volatile/, opened
+ * MDB_NOSYNC: no fsync per request.  That file is only trusted within one
+ * boot of the kernel (its boot id is kept beside it): after a reboot, when
+ * a torn write could have left it corrupt, it is deleted and starts empty
+ * - which forgets rate windows that a reboot outlasted anyway, and an
+ * audit index that is rebuilt from the audit log (auditdb_reindex).  A
+ * killed process loses nothing there: its writes are in the page cache.
  *
  * Every value is
  * stored as [u64 expiry ms][payload]; expired records read as absent and
@@ -57,8 +59,8 @@ static const int ns_env[NS__MAX] = {
 	ENV_MAIN,	/* NS_QUEUE */
 	ENV_MAIN,	/* NS_IDEM */
 	ENV_MAIN,	/* NS_TOKEN */
-	ENV_MAIN,	/* NS_AUDIT */
-	ENV_MAIN,	/* NS_AUDIT_X */
+	ENV_VOL,	/* NS_AUDIT */
+	ENV_VOL,	/* NS_AUDIT_X */
 };
 
 static const char *const ns_names[NS__MAX] = {
@@ -92,6 +94,12 @@ struct store_txn {
 	int		 durable;	/* a put of durable (not derived) data */
 	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
 };
+
+int
+store_ns_volatile(enum store_ns ns)
+{
+	return (unsigned)ns < NS__MAX && ns_env[ns] == ENV_VOL;
+}
 
 uint64_t
 store_now_us(void)

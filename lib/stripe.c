@@ -18,6 +18,7 @@
 
 struct stripe_client {
 	CURL		*curl;
+	int		 sends;		/* requests sent in this attempt */
 	const struct config *cfg;
 	char		*auth;		/* "Authorization: Bearer sk_..." */
 	char		 version[128];	/* "Stripe-Version: ..." */
@@ -182,6 +183,22 @@ sleep_seconds(double s)
 		;
 }
 
+/*
+ * libcurl calls this right before it sends a request.  A second call in
+ * one attempt is its built-in resend on a kept-alive connection that died
+ * before answering (hard-wired in 7.88, no option turns it off).  Vetoing
+ * it turns that into an ordinary failed attempt, so the upstream sees
+ * exactly stripe-python's schedule while connections are still reused.
+ */
+static int
+on_prereq(void *arg, char *ip, char *lip, int port, int lport)
+{
+	struct stripe_client *c = arg;
+
+	(void)ip; (void)lip; (void)port; (void)lport;
+	return c->sends++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
 static void
 attempt(struct stripe_client *c, const char *method, const char *url,
     const char *body, struct curl_slist *hdrs, struct stripe_resp *r)
@@ -203,13 +220,10 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	/*
-	 * A fresh connection per attempt.  On a reused connection that dies
-	 * before any response byte, libcurl resends the request on its own
-	 * (hard-wired in 7.88), which would add an uncounted, unspaced
-	 * attempt to stripe-python's exact retry schedule.
-	 */
-	curl_easy_setopt(c->curl, CURLOPT_FORBID_REUSE, 1L);
+	/* Kept-alive connections, but never a resend behind our back. */
+	c->sends = 0;
+	curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)c->cfg->connect_timeout);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);
@@ -236,11 +250,12 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	r->conn_error = 1;
 	/* As stripe-python: connection and timeout failures are worth a
 	 * retry; TLS/certificate and local errors are not. */
-	r->conn_retryable = rc == CURLE_COULDNT_CONNECT ||
+	r->conn_retryable = c->sends > 1 || rc == CURLE_COULDNT_CONNECT ||
 	    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_OPERATION_TIMEDOUT ||
 	    rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
 	    rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE;
-	snprintf(r->error, sizeof(r->error), "%s",
+	snprintf(r->error, sizeof(r->error), "%s", c->sends > 1 ?
+	    "connection closed before any response" :
 	    errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 

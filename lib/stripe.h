@@ -8,8 +8,10 @@
  *   - then 409 and every 5xx are retried, nothing else (not 429);
  *   - sleep min(0.5 * 2^(n-1), 5) s, jittered into [s/2, s], at least
  *     0.5 s, raised to an integer Retry-After of at most 60 s.
- * Every attempt carries the same Idempotency-Key, on a fresh connection
- * (so libcurl never resends on its own behind the schedule's back).
+ * Every attempt carries the same Idempotency-Key.  Connections are kept
+ * alive between requests, but libcurl's own resend on a reused connection
+ * that died is vetoed, so every request the upstream sees is an attempt
+ * counted and spaced by the schedule above.
  */
 #ifndef PG_STRIPE_H
 #define PG_STRIPE_H

@@ -6,10 +6,11 @@
  *   payguard audit stats [--hours N] [--json]     the seed's metrics
  *   payguard audit verify [--file F]              walk the hash chain
  *   payguard audit sweep                          apply the retention now
+ *   payguard audit reindex [--file F]...          rebuild the index
  *   payguard alerts [--json]                      exit 2 when one fired
  *
- * Queries and metrics read the LMDB index (auditdb.h); verify reads the
- * log file.  Exit status: 0 ok, 1 failure (verify: chain broken), 2
+ * Queries and metrics read the LMDB index (auditdb.h), first rebuilding
+ * it from the log if a reboot emptied it; verify reads the log file.  Exit status: 0 ok, 1 failure (verify: chain broken), 2
  * usage error (alerts: an alert fired).
  */
 #include <inttypes.h>
@@ -52,6 +53,28 @@ open_store(const struct config *cfg, unsigned int flags, struct store **st)
 		    cfg->state_dir, pg_strerror(e));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The store with a complete index: after a reboot emptied the volatile
+ * environment, the index is rebuilt from the log first.  Without write
+ * access the store is read as it is.
+ */
+static int
+open_index(const struct config *cfg, struct store **st)
+{
+	struct auditdb_reindex_res r;
+	enum pg_err	 e;
+
+	if (cfg->state_dir == NULL || store_open(cfg->state_dir, 0, st) != PG_OK)
+		return open_store(cfg, STORE_RDONLY, st);
+	if ((e = auditdb_ensure_indexed(*st, cfg->state_dir, &r)) != PG_OK)
+		fprintf(stderr, "audit: rebuilding the index failed: %s\n",
+		    pg_strerror(e));
+	else if (r.ran)
+		fprintf(stderr, "audit: index rebuilt from the log: %" PRIu64
+		    " record(s) added\n", r.added);
 	return 0;
 }
 
@@ -101,7 +124,8 @@ usage_audit(void)
 	    "[--type T] [--ip IP] [--limit N] [--json|--csv]\n"
 	    "       payguard audit stats [--hours N] [--json]\n"
 	    "       payguard audit verify [--file F]\n"
-	    "       payguard audit sweep\n");
+	    "       payguard audit sweep\n"
+	    "       payguard audit reindex [--file F]...\n");
 	return 2;
 }
 
@@ -169,7 +193,7 @@ audit_query(int argc, char **argv, const struct config *cfg)
 		rc = usage_audit();
 		goto out;
 	}
-	if (open_store(cfg, STORE_RDONLY, &st) != 0)
+	if (open_index(cfg, &st) != 0)
 		goto out;
 	if (o.fmt == FMT_JSON)
 		printf("[");
@@ -259,7 +283,7 @@ audit_stats(int argc, char **argv, const struct config *cfg)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
-	if (open_store(cfg, STORE_RDONLY, &st) != 0)
+	if (open_index(cfg, &st) != 0)
 		goto out;
 	if ((e = auditdb_stats(st, 0, (unsigned int)hours, s)) != PG_OK) {
 		fprintf(stderr, "audit: stats failed: %s\n", pg_strerror(e));
@@ -347,9 +371,52 @@ audit_sweep(const struct config *cfg)
 	return rc;
 }
 
+/* Rebuilds the index from the given files (oldest first) or from the
+ * state directory's log and its ".1" rotation. */
+static int
+audit_reindex(int argc, char **argv, const struct config *cfg)
+{
+	struct auditdb_reindex_res r;
+	struct store	*st = NULL;
+	const char	*paths[64];
+	char		 cur[4096], old[4100];
+	size_t		 n = 0;
+	int		 i, rc = 1;
+	enum pg_err	 e;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--file") != 0 || i + 1 >= argc ||
+		    n == sizeof(paths) / sizeof(paths[0]))
+			return usage_audit();
+		paths[n++] = argv[++i];
+	}
+	if (open_store(cfg, 0, &st) != 0)
+		return 1;
+	if (n == 0) {
+		snprintf(cur, sizeof(cur), "%s/logs/" AUDIT_LOG_NAME,
+		    cfg->state_dir);
+		snprintf(old, sizeof(old), "%s.1", cur);
+		paths[n++] = old;
+		paths[n++] = cur;
+	}
+	if ((e = auditdb_reindex(st, paths, n, &r)) != PG_OK)
+		fprintf(stderr, "audit reindex: %s\n", pg_strerror(e));
+	else {
+		printf("read %" PRIu64 " line(s) from %" PRIu64 " file(s): %"
+		    PRIu64 " record(s) added, %" PRIu64 " past the retention, %"
+		    PRIu64 " not chained records\n", r.lines, r.files, r.added,
+		    r.expired, r.skipped);
+		rc = 0;
+	}
+	store_close(st);
+	return rc;
+}
+
 int
 cmd_audit(int argc, char **argv, const struct config *cfg)
 {
+	if (argc >= 2 && strcmp(argv[1], "reindex") == 0)
+		return audit_reindex(argc - 1, argv + 1, cfg);
 	if (argc >= 2 && strcmp(argv[1], "stats") == 0)
 		return audit_stats(argc - 1, argv + 1, cfg);
 	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
@@ -390,7 +457,7 @@ cmd_alerts(int argc, char **argv, const struct config *cfg)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto out;
-	if (open_store(cfg, STORE_RDONLY, &st) != 0)
+	if (open_index(cfg, &st) != 0)
 		goto out;
 	if ((e = auditdb_stats(st, 0, 1, s)) != PG_OK) {
 		fprintf(stderr, "alerts: %s\n", pg_strerror(e));

@@ -156,6 +156,21 @@ is "$RS" 303 "mitigate with the token: 303"
 is "$(tail -n1 "$AUDIT" | jq -r '.event_type + " " + .identity')" "audit_event_mitigated admin" "mitigation recorded"
 http GET "$URL?event=$key" -u admin:adm1n-pw
 grep -q 'marked as mitigated' "$RB" && ok "event shows mitigated" || not_ok "event shows mitigated"
+is "$(grep audit_event_mitigated "$AUDIT" | tail -n1 | jq -r '.details.record | test("^[0-9]{10}\\.[0-9]{3}:[0-9]+$")')" true "the mitigation record names the record marked (seconds.ms:seq, not masked)"
+
+# A reboot empties the volatile index; the page rebuilds it from the log.
+pgcli audit stats --json | jq -S . > "$BASE/stats-before.json"
+n_before=$(grep -c . "$AUDIT")
+echo 00000000-0000-0000-0000-000000000000 > "$STATE/volatile/boot_id"
+http GET "$URL?event=$key" -u admin:adm1n-pw
+is "$RS" 200 "after a reboot: the event page answers"
+grep -q 'marked as mitigated' "$RB" && ok "after a reboot: the rebuilt index still shows the mitigation" || not_ok "after a reboot: the rebuilt index still shows the mitigation"
+grep -q 'audit index rebuilt from the log: '"$n_before"' record' "$R/logs/error.log" &&
+    ok "after a reboot: audit.cgi logged the rebuild ($n_before records)" || not_ok "after a reboot: audit.cgi logged the rebuild ($n_before records)"
+pgcli audit stats --json | jq -S . > "$BASE/stats-after.json"
+# one more admin_access record (the view above) and nothing else
+is "$(jq '.total' "$BASE/stats-after.json")" "$(( $(jq '.total' "$BASE/stats-before.json") + 1 ))" "after a reboot: the rebuilt index counts every record once"
+is "$(jq -c '[.signature_success_rate, .rate_limit_by_operation, .rate_limit_by_identity, .suspicious_ips, .by_severity.HIGH]' "$BASE/stats-after.json")" "$(jq -c '[.signature_success_rate, .rate_limit_by_operation, .rate_limit_by_identity, .suspicious_ips, .by_severity.HIGH]' "$BASE/stats-before.json")" "after a reboot: metrics as before"
 http GET "$URL?event=$key" -u admin:adm1n-pw -X DELETE
 is "$RS" 405 "other methods: 405"
 

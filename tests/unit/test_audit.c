@@ -1,5 +1,6 @@
 /* Unit tests: lib/audit + lib/auditdb (hash chain and verify, the index
- * and its queries, per-minute stats, retention, hostile values). */
+ * and its queries, per-minute stats, retention, rebuilding the index
+ * after a reboot, hostile values). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -385,6 +386,201 @@ t_stats(void **state)
 	free(s);
 }
 
+/* "Reboot": another boot id beside the volatile environment, which the
+ * next store_open then empties. */
+static void
+reboot(void)
+{
+	char	 p[4200];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/volatile/boot_id", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("00000000-0000-0000-0000-000000000000", f);
+	fclose(f);
+}
+
+struct firstrow {
+	uint64_t	 ts, seq;
+};
+
+static int
+first_row(const struct aq_row *r, void *arg)
+{
+	struct firstrow	*f = arg;
+
+	f->ts = r->ts_us;
+	f->seq = r->seq;
+	return 1;
+}
+
+static void
+rl_records(struct store *st, int n)
+{
+	struct json_object *d;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		d = json_object_new_object();
+		json_object_object_add(d, "operation",
+		    json_object_new_string("customer"));
+		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
+		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
+		    0, "api:customer", d, 1, "request_rejected" };
+		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
+	}
+}
+
+/*
+ * The index lives in the volatile environment: a reboot empties it and
+ * auditdb_ensure_indexed rebuilds it from the log - the same rows, the
+ * same counters, the admin's mitigation marks - exactly once however
+ * often it runs.  The durable checkpoint of the chain head still shows a
+ * tail cut while the machine was down.
+ */
+static void
+t_reindex(void **state)
+{
+	struct audit_stats *s1 = calloc(1, sizeof(*s1)), *s2 = calloc(1, sizeof(*s2));
+	struct auditdb_reindex_res r;
+	struct audit_verify v;
+	struct aq_filter f;
+	struct firstrow	 fr;
+	struct rows	 rows;
+	struct store	*st;
+	struct json_object *d;
+	char		 key[64], lines[40][4096];
+	const char	*paths[1] = { logpath };
+	size_t		 n;
+	int		 mit = 0;
+
+	(void)state;
+	st = open_store();
+	seed(st);
+	rl_records(st, 4);
+	/* An admin marks the newest invalid-IP record, as audit.cgi does. */
+	aq_filter_init(&f);
+	snprintf(f.type, sizeof(f.type), "webhook_invalid_ip");
+	assert_int_equal(auditdb_query(st, &f, first_row, &fr, NULL), PG_OK);
+	assert_int_equal(auditdb_mitigate(st, fr.ts, fr.seq, "blocked"), PG_OK);
+	snprintf(key, sizeof(key), "%llu.%03llu:%llu",
+	    (unsigned long long)(fr.ts / 1000000),
+	    (unsigned long long)(fr.ts / 1000 % 1000),
+	    (unsigned long long)fr.seq);
+	d = json_object_new_object();
+	json_object_object_add(d, "record", json_object_new_string(key));
+	json_object_object_add(d, "note", json_object_new_string("blocked"));
+	emit(st, "audit_event_mitigated", SEV_LOW, 1, "127.0.0.1", "ua", d);
+	assert_int_equal(auditdb_stats(st, 0, 24, s1), PG_OK);
+	assert_int_equal(s1->total, 18 + 4 + 1);
+	assert_int_equal(auditdb_checkpoint(st, 0), PG_OK);
+	/* Not again within the gap. */
+	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	assert_int_equal(auditdb_checkpoint(st, 60000), PG_OK);
+	store_close(st);
+
+	reboot();
+	st = open_store();
+	assert_int_equal(auditdb_count(st), 0);
+	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_true(r.ran);
+	assert_int_equal(r.added, 24);
+	assert_int_equal(r.lines, 24);
+	assert_int_equal(r.skipped, 0);
+	assert_int_equal(auditdb_count(st), 24);
+	assert_int_equal(auditdb_stats(st, 0, 24, s2), PG_OK);
+	assert_int_equal(s2->total, s1->total + 1);
+	assert_int_equal(s2->sig_ok, s1->sig_ok + 1);
+	assert_int_equal(s2->sig_bad, s1->sig_bad);
+	assert_int_equal(s2->invalid_ip, s1->invalid_ip);
+	assert_int_equal(s2->rate_limited, 4);
+	assert_string_equal(s2->rl_ops[0].name, "customer");
+	assert_string_equal(s2->rl_ids[0].name, "tok_a");
+	assert_int_equal(s2->rl_ids[0].n, 4);
+	assert_string_equal(s2->top_ips[0].name, "192.0.2.7");
+	assert_int_equal(s2->top_ips[0].n, 5);
+	assert_int_equal(auditdb_get(st, fr.ts, fr.seq, check_mit, &mit), PG_OK);
+	assert_true(mit);
+	/* Marked complete for this boot; a forced rerun adds nothing. */
+	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_false(r.ran);
+	assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(r.added, 0);
+	assert_int_equal(auditdb_stats(st, 0, 24, s2), PG_OK);
+	assert_int_equal(s2->total, s1->total + 1);
+	aq_filter_init(&f);
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(auditdb_query(st, &f, collect, &rows, NULL), PG_OK);
+	assert_int_equal(rows.n, 24);
+	/* New records after the rebuild continue the chain. */
+	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(v.status, AV_OK);
+	assert_int_equal(v.records, 25);
+	assert_int_equal(auditdb_checkpoint(st, 0), PG_OK);
+	store_close(st);
+
+	/* A tail cut while the machine was down: the rebuilt index starts
+	 * from the cut file, the durable checkpoint still knows better. */
+	n = read_lines(lines, 40);
+	assert_int_equal(n, 25);
+	write_lines(lines, n - 1, n);
+	reboot();
+	st = open_store();
+	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_int_equal(r.added, 24);
+	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(v.status, AV_REMOVED);
+	store_close(st);
+	free(s1);
+	free(s2);
+}
+
+/* A rebuild racing live writers counts every record exactly once. */
+static void
+t_reindex_race(void **state)
+{
+	struct audit_stats *s = calloc(1, sizeof(*s));
+	struct auditdb_reindex_res r;
+	struct store	*st;
+	const char	*paths[1] = { logpath };
+	pid_t		 pid;
+	int		 i, status;
+
+	(void)state;
+	st = open_store();
+	for (i = 0; i < 50; i++)
+		emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	store_close(st);
+	reboot();
+	st = open_store();
+	store_close(st);
+	if ((pid = fork()) == 0) {
+		struct store *cst = NULL;
+		if (store_open(dir, STORE_NOSYNC, &cst) != PG_OK)
+			_exit(1);
+		for (i = 0; i < 300; i++)
+			emit(cst, "webhook_invalid_ip", SEV_HIGH, 0, "192.0.2.9",
+			    "ua", NULL);
+		store_close(cst);
+		_exit(0);
+	}
+	st = open_store();
+	for (i = 0; i < 20; i++)
+		assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(auditdb_count(st), 350);
+	assert_int_equal(auditdb_stats(st, 0, 1, s), PG_OK);
+	assert_int_equal(s->total, 350);
+	assert_int_equal(s->sig_ok, 50);
+	assert_int_equal(s->invalid_ip, 300);
+	store_close(st);
+	free(s);
+}
+
 static void
 t_retention(void **state)
 {
@@ -509,6 +705,8 @@ main(void)
 		cmocka_unit_test_setup(t_index_queries, setup),
 		cmocka_unit_test_setup(t_stats, setup),
 		cmocka_unit_test_setup(t_retention, setup),
+		cmocka_unit_test_setup(t_reindex, setup),
+		cmocka_unit_test_setup(t_reindex_race, setup),
 		cmocka_unit_test_setup(t_hostile, setup),
 		cmocka_unit_test_setup(t_parse_query, setup),
 	};

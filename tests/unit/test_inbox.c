@@ -96,11 +96,11 @@ test_accept_dedup_queue(void **s)
 
 	(void)s;
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    0, NULL, NULL, &out, &h), PG_OK);
+	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_PENDING);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    0, NULL, NULL, &out, &h), PG_OK);
+	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
 	/* The worker claims it once; a second claim finds nothing due. */
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
@@ -117,7 +117,7 @@ test_accept_dedup_queue(void **s)
 	assert_int_equal(h.state, EV_DELIVERED);
 	/* Still a duplicate after delivery. */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
 }
 
@@ -130,22 +130,22 @@ test_sync_claims(void **s)
 
 	(void)s;
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_DELIVERING);
 	/* While the first holds the lease: in progress, never a 2nd run. */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_IN_PROGRESS);
 	/* It failed: Stripe's retry reclaims and delivers again. */
 	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 0, 1, "exit 1"), PG_OK);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_RECLAIMED);
 	assert_int_equal(h.attempts, 2);
 	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
 }
 
@@ -163,7 +163,7 @@ test_retries_dead_letter(void **s)
 	cfg.wh_handler = malloc(4400);
 	snprintf(cfg.wh_handler, 4400, "%s/fail.sh", hdir);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    0, NULL, NULL, &out, &h), PG_OK);
+	    0, &out, &h), PG_OK);
 	/* Base 0: every retry is due at once; 3 attempts, then dead. */
 	assert_int_equal(deliver_due(st, &ring, &cfg, 0, &done, &failed), PG_OK);
 	assert_int_equal(done, 0);
@@ -272,7 +272,7 @@ test_lease_takeover(void **s)
 	(void)s;
 	cfg.wh_handler_timeout = 0;	/* lease = 10 s margin only */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
-	    1, NULL, NULL, &out, &h), PG_OK);
+	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	/* Nothing due yet: the lease is live. */
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len),
