@@ -428,6 +428,37 @@ is "$RS" 200 "rate limits are per operation: payment_intent still allowed"
 api_cgi GET /v1/customers - "$AW" PAYGUARD_RATE_LIMITS=customer=5 STRIPE_RATE_LIMIT_WINDOW=60
 is "$RS" 200 "rate limits are per identity: alice still allowed"
 
+# ------------------------------------------ kept-alive upstream (FastCGI)
+# One api.fcgi process under lighttpd: its upstream connection is reused
+# from request to request.  When the upstream drops a reused connection,
+# libcurl 7.88 would resend the request on its own at once; the gateway
+# vetoes that, so the attempt counts and is spaced as stripe-python's.
+start_lighttpd_api keepalive 19811 1
+fake_mark
+for i in 1 2 3; do http GET "$API_URL/v1/customers" -H "Authorization: Bearer $TW"; done
+is "$RS" 200 "FastCGI: GET through lighttpd"
+is "$(fake_since '.path == "/v1/customers"' '[.[].client_port] | unique | length')" 1 "FastCGI: three requests, one upstream connection (kept alive)"
+fake_mark
+fake_fault '{"path": "/v1/customers", "method": "POST", "responses": [{"drop": true}]}'
+http POST "$API_URL/v1/customers" -H "Authorization: Bearer $TW" --data 'email=keepalive%40example.com'
+is "$RS" 200 "FastCGI: a POST dropped on the reused connection, then 200"
+RLOG=$(fake_since '.path == "/v1/customers" and .method == "POST"' '.')
+is "$(echo "$RLOG" | jq length)" 2 "FastCGI: dropped reused connection: exactly 2 upstream calls"
+g=($(gaps))
+in_range "${g[0]:-0}" 0.45 1.6
+check "FastCGI: the retry waited the backoff, no immediate resend (got ${g[*]} s)" [ $? = 0 ]
+is "$(echo "$RLOG" | jq '[.[].headers.idempotency_key] | unique | length')" 1 "FastCGI: both attempts carry one Idempotency-Key"
+fake_mark
+fake_fault '{"path": "/v1/customers", "method": "GET", "responses": [{"drop": true}, {"drop": true}, {"drop": true}, {"drop": true}]}'
+http GET "$API_URL/v1/customers" -H "Authorization: Bearer $TW"
+api_error 502 api_error api_connection_error "FastCGI: GET dropped on every attempt"
+RLOG=$(fake_since '.path == "/v1/customers" and .method == "GET"' '.')
+is "$(echo "$RLOG" | jq length)" 3 "FastCGI: a GET dropped on a reused connection: 1 + 2 retries, no hidden resend"
+g=($(gaps))
+in_range "${g[0]:-0}" 0.45 1.6 && in_range "${g[1]:-0}" 0.45 1.6
+check "FastCGI: GET retries spaced by the backoff (got ${g[*]} s)" [ $? = 0 ]
+fake_clear_faults
+
 # -------------------------------------------------------------------- audit
 check "audit: every line is a JSON object" audit_all_json "$AUDIT"
 check "audit: api_request_processed (LOW) with identity alice" \
