@@ -1464,22 +1464,9 @@ auditdb_stats_json(const struct audit_stats *s)
 /* ----------------------------------------------------------- reindex */
 
 #define RX_BATCH	64	/* records per write transaction */
-#define RX_STR		256
-
-struct rx_rec {
-	struct audit_entry en;
-	unsigned char	 hash[AUDIT_HASH_LEN];
-	char		 type[RX_STR], ip[RX_STR], identity[RX_STR], op[RX_STR];
-	int		 has_op;
-	/* audit_event_mitigated: the record it marks, and the note */
-	int		 mit;
-	uint64_t	 mit_ts, mit_seq;
-	char		 note[ACTION_MAX + 1];
-	char		*line;
-};
 
 struct rxctx {
-	struct rx_rec	*recs;
+	struct auditdb_line	*recs;
 	size_t		 n;
 	struct auditdb_reindex_res *res;
 	uint64_t	 added;		/* by the last batch (it may rerun) */
@@ -1525,16 +1512,16 @@ cpy(char *dst, const char *src, size_t n)
 	snprintf(dst, n, "%s", src != NULL ? src : "");
 }
 
-/* One log line (no newline) into r; -1 when it is not a chained record. */
-static int
-rx_parse(const char *line, size_t len, struct rx_rec *r)
+enum pg_err
+auditdb_parse_line(const char *line, size_t len, struct auditdb_line *r)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL, *d = NULL;
 	unsigned char	 prev[AUDIT_HASH_LEN];
 	const char	*s;
 	enum audit_sev	 sev;
-	int		 self_ok, rc = -1;
+	int		 self_ok;
+	enum pg_err	 rc = PG_EINVAL;
 
 	memset(r, 0, sizeof(*r));
 	if (len > INT32_MAX || audit_chain_parse(line, len, &r->en.seq, prev,
@@ -1579,21 +1566,30 @@ rx_parse(const char *line, size_t len, struct rx_rec *r)
 		cpy(r->note, jstr(d, "note") != NULL ? jstr(d, "note") :
 		    "reviewed", sizeof(r->note));
 	}
-	if ((r->line = malloc(len)) == NULL)
+	rc = PG_ENOMEM;
+	if ((r->line = malloc(len + 1)) == NULL)
 		goto out;
 	memcpy(r->line, line, len);
+	r->line[len] = '\0';
 	r->en.type = r->type;
 	r->en.ip = r->ip;
 	r->en.identity = r->identity;
 	r->en.op = r->has_op ? r->op : NULL;
 	r->en.line = r->line;
 	r->en.line_len = len;
-	rc = 0;
+	rc = PG_OK;
 out:
 	json_object_put(o);
 	if (tok != NULL)
 		json_tokener_free(tok);
 	return rc;
+}
+
+void
+auditdb_line_free(struct auditdb_line *r)
+{
+	free(r->line);
+	r->line = NULL;
 }
 
 static enum pg_err
@@ -1634,7 +1630,7 @@ rx_clear(struct rxctx *c)
 	size_t	 i;
 
 	for (i = 0; i < c->n; i++)
-		free(c->recs[i].line);
+		auditdb_line_free(&c->recs[i]);
 	c->n = 0;
 }
 
@@ -1668,13 +1664,14 @@ rx_file(struct store *st, const char *path, uint64_t cutoff_us,
 		if (line[n - 1] != '\n')
 			break;
 		c->res->lines++;
-		if (rx_parse(line, (size_t)n - 1, &c->recs[c->n]) != 0) {
-			free(c->recs[c->n].line);
+		if (auditdb_parse_line(line, (size_t)n - 1, &c->recs[c->n]) !=
+		    PG_OK) {
+			auditdb_line_free(&c->recs[c->n]);
 			c->res->skipped++;
 			continue;
 		}
 		if (c->recs[c->n].en.ts_us < cutoff_us) {
-			free(c->recs[c->n].line);
+			auditdb_line_free(&c->recs[c->n]);
 			c->res->expired++;
 			continue;
 		}

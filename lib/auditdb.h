@@ -76,6 +76,31 @@ enum pg_err	 auditdb_head_durable(struct store *st, uint64_t *seq,
  */
 enum pg_err	 auditdb_prime(struct store *st);
 
+/* What one log line says, as the rebuild reads it. */
+#define AUDITDB_LINE_STR	256
+struct auditdb_line {
+	struct audit_entry en;		/* its strings point into this */
+	unsigned char	 hash[AUDIT_HASH_LEN];
+	char		 type[AUDITDB_LINE_STR], ip[AUDITDB_LINE_STR];
+	char		 identity[AUDITDB_LINE_STR], op[AUDITDB_LINE_STR];
+	int		 has_op;
+	/* audit_event_mitigated: the record it marks, and the note */
+	int		 mit;
+	uint64_t	 mit_ts, mit_seq;
+	char		 note[201];
+	char		*line;		/* a NUL-terminated copy */
+};
+
+/*
+ * Parses one log line (len bytes, no newline): PG_OK when it is a
+ * chained record whose hash matches its bytes, with a timestamp, type and
+ * severity; PG_EINVAL otherwise.  Free r with auditdb_line_free (also
+ * after a failure).
+ */
+enum pg_err	 auditdb_parse_line(const char *line, size_t len,
+		    struct auditdb_line *r);
+void		 auditdb_line_free(struct auditdb_line *r);
+
 struct auditdb_reindex_res {
 	int		 ran;		/* ensure_indexed: a reindex ran */
 	uint64_t	 files;		/* log files read */
