@@ -171,6 +171,14 @@ pgcli audit stats --json | jq -S . > "$BASE/stats-after.json"
 # one more admin_access record (the view above) and nothing else
 is "$(jq '.total' "$BASE/stats-after.json")" "$(( $(jq '.total' "$BASE/stats-before.json") + 1 ))" "after a reboot: the rebuilt index counts every record once"
 is "$(jq -c '[.signature_success_rate, .rate_limit_by_operation, .rate_limit_by_identity, .suspicious_ips, .by_severity.HIGH]' "$BASE/stats-after.json")" "$(jq -c '[.signature_success_rate, .rate_limit_by_operation, .rate_limit_by_identity, .suspicious_ips, .by_severity.HIGH]' "$BASE/stats-before.json")" "after a reboot: metrics as before"
+# The explicit command: nothing to add within the boot, all after one.
+pgcli audit reindex > "$BASE/reindex1.txt"
+grep -q ': 0 record(s) added' "$BASE/reindex1.txt" && ok "audit reindex within the boot: nothing added twice" || not_ok "audit reindex within the boot: nothing added twice ($(cat "$BASE/reindex1.txt"))"
+echo 11111111-1111-1111-1111-111111111111 > "$STATE/volatile/boot_id"
+pgcli audit reindex > "$BASE/reindex2.txt"
+n_now=$(grep -c . "$AUDIT")
+grep -q "read $n_now line(s) from 1 file(s): $n_now record(s) added" "$BASE/reindex2.txt" && ok "audit reindex after a reboot: every record of the log added ($n_now)" || not_ok "audit reindex after a reboot: every record of the log added ($(cat "$BASE/reindex2.txt"), want $n_now)"
+is "$(pgcli audit --json --hours 1 --limit 10000 | jq length)" "$n_now" "after the explicit rebuild: every record queryable"
 http GET "$URL?event=$key" -u admin:adm1n-pw -X DELETE
 is "$RS" 405 "other methods: 405"
 
