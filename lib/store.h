@@ -43,7 +43,8 @@ struct store_txn;
 
 /* Flags for store_put. */
 #define STORE_NOOVERWRITE 0x01	/* PG_EXISTS if a live record is present */
-#define STORE_DERIVED	  0x04	/* rebuildable data (audit index): a txn of
+#define STORE_DERIVED	  0x04	/* rebuildable data (the audit chain-head
+				   checkpoint, in the main env): a txn of
 				   only these syncs its data, not the meta
 				   page (integrity kept, may be undone) */
 

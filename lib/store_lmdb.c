@@ -408,9 +408,9 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 			return e;
 		}
 		env = st->env[t.env];
-		/* Derived data only (the audit index): data synced, meta not.
-		 * LMDB keeps its integrity; a system crash may undo this
-		 * transaction, which the log can be checked against. */
+		/* Derived data only (the audit head checkpoint): data synced,
+		 * meta not.  LMDB keeps its integrity; a system crash may undo
+		 * this transaction, which the log can be checked against. */
 		relax = t.env == ENV_MAIN && !t.durable &&
 		    !(st->flags & STORE_NOSYNC);
 		if (relax)
