@@ -42,7 +42,7 @@ static const struct command commands[] = {
 	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto|text VALUE" },
 	{ "token", cmd_token, "token create --name NAME --scope read|write [--ops a,b] | list [--json] | revoke NAME" },
 	/* cmd_audit.c */
-	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep" },
+	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
