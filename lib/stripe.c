@@ -224,6 +224,10 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	c->sends = 0;
 	curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
+	/* Not a connection idle for longer than load balancers commonly
+	 * keep one (60 s): the race with the far end closing it is what
+	 * the veto turns into a failed attempt. */
+	curl_easy_setopt(c->curl, CURLOPT_MAXAGE_CONN, STRIPE_CONN_MAX_IDLE);
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)c->cfg->connect_timeout);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);

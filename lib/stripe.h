@@ -26,6 +26,7 @@
 #define STRIPE_INITIAL_DELAY	0.5
 #define STRIPE_MAX_DELAY	5.0
 #define STRIPE_MAX_RETRY_AFTER	60
+#define STRIPE_CONN_MAX_IDLE	30L	/* s a kept-alive connection may idle */
 
 struct stripe_client;
 
