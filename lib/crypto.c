@@ -810,3 +810,34 @@ keyring_wipe(struct keyring *r)
 		return;
 	OPENSSL_cleanse(r, sizeof(*r));
 }
+
+enum pg_err
+fernet_token_bytes(const char *tok, size_t toklen, unsigned char **raw,
+    size_t *rawlen)
+{
+	unsigned char	*p;
+
+	*raw = NULL;
+	if ((p = malloc(toklen / 4 * 3 + 3)) == NULL)
+		return PG_ENOMEM;
+	if (b64url_decode(tok, toklen, p, rawlen) != 0) {
+		free(p);
+		return PG_CRYPTO;
+	}
+	*raw = p;
+	return PG_OK;
+}
+
+enum pg_err
+fernet_token_text(const unsigned char *raw, size_t rawlen, char **tok,
+    size_t *toklen)
+{
+	size_t	 n = b64_enclen(rawlen);
+
+	*tok = NULL;
+	if (n == 0 || (*tok = malloc(n + 1)) == NULL)
+		return n == 0 ? PG_TOOLARGE : PG_ENOMEM;
+	b64url_encode(raw, rawlen, *tok);
+	*toklen = n;
+	return PG_OK;
+}

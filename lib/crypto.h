@@ -86,6 +86,15 @@ enum pg_err	 keyring_rotate(const struct keyring *r, const char *tok,
 /* Returns 1 if tok is already encrypted under keys[0], else 0. */
 int		 keyring_is_primary(const struct keyring *r, const char *tok,
 		    size_t toklen);
+/*
+ * A token's text form <-> its bytes (url-safe base64, padded, strict).
+ * fernet_token_bytes: *raw is malloc'd; PG_CRYPTO if tok is not canonical
+ * base64url.  fernet_token_text: *tok is malloc'd and NUL-terminated.
+ */
+enum pg_err	 fernet_token_bytes(const char *tok, size_t toklen,
+		    unsigned char **raw, size_t *rawlen);
+enum pg_err	 fernet_token_text(const unsigned char *raw, size_t rawlen,
+		    char **tok, size_t *toklen);
 /* Overwrites the ring's key material. */
 void		 keyring_wipe(struct keyring *r);
 

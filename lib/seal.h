@@ -4,7 +4,8 @@
  * A sealed record is   [u32 little-endian hlen][hlen bytes header][token]
  * where the header is the owning module's clear metadata (state, counters,
  * timestamps: never personal data) and the token is a Fernet token of the
- * payload under the key ring.  Because the layout is shared, key rotation
+ * payload under the key ring, kept as its bytes (older records: as its
+ * base64 text; both are read).  Because the layout is shared, key rotation
  * (seal_rotate_ns) works on every namespace that holds sealed records
  * without knowing their headers.
  */
@@ -24,7 +25,8 @@ enum pg_err	 seal_pack(const struct keyring *r, const void *hdr,
 		    size_t *reclen);
 /*
  * Splits rec without decrypting: *hdr points into rec (hlen bytes), *tok
- * into rec (toklen bytes).  PG_EINVAL when rec is not a sealed record.
+ * into rec (toklen bytes, the token as stored: opaque to callers).
+ * PG_EINVAL when rec is not a sealed record.
  */
 enum pg_err	 seal_split(const void *rec, size_t reclen, const void **hdr,
 		    size_t *hlen, const char **tok, size_t *toklen);

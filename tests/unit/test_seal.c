@@ -50,8 +50,9 @@ test_pack_open(void **state)
 	void		*rec = NULL, *rec2 = NULL;
 	const void	*h;
 	const char	*tok;
+	char		*text = NULL;
 	unsigned char	*plain = NULL;
-	size_t		 reclen = 0, rec2len = 0, hlen, toklen, plen = 0;
+	size_t		 reclen = 0, rec2len = 0, hlen, toklen, plen = 0, textlen;
 
 	(void)state;
 	assert_int_equal(seal_pack(&ring_old, hdr, sizeof(hdr), "payload", 7,
@@ -60,7 +61,14 @@ test_pack_open(void **state)
 	    PG_OK);
 	assert_int_equal(hlen, sizeof(hdr));
 	assert_memory_equal(h, hdr, sizeof(hdr));
-	assert_memory_equal(tok, "gAAAAA", 6);
+	/* Kept as bytes (Fernet's version byte first), a quarter smaller
+	 * than the text form, which is the token Python reads. */
+	assert_int_equal((unsigned char)tok[0], 0x80);
+	assert_int_equal(fernet_token_text((const unsigned char *)tok, toklen,
+	    &text, &textlen), PG_OK);
+	assert_memory_equal(text, "gAAAAA", 6);
+	assert_int_equal(textlen, (toklen + 2) / 3 * 4);
+	free(text);
 	assert_int_equal(seal_open(&ring_new, rec, reclen, &plain, &plen),
 	    PG_OK);
 	assert_int_equal(plen, 7);
@@ -176,6 +184,7 @@ fill_fn(struct store_txn *txn, void *arg)
 
 struct check {
 	size_t	 primary, readable, unreadable, foreign, with_expiry;
+	size_t	 as_bytes;	/* tokens kept as bytes (not legacy text) */
 	int	 ts_kept, hdr_kept;
 };
 
@@ -186,6 +195,7 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 	struct check	*c = arg;
 	const void	*h;
 	const char	*tok;
+	char		*text = NULL;
 	size_t		 hlen, toklen, plen, i;
 	unsigned char	*plain = NULL;
 	uint64_t	 ts;
@@ -199,6 +209,15 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 		c->unreadable++;
 		return 0;
 	}
+	/* Seeded as text (records from before tokens were kept as bytes);
+	 * rotated ones are bytes: both must read. */
+	if ((unsigned char)tok[0] == 0x80) {
+		if (fernet_token_text((const unsigned char *)tok, toklen, &text,
+		    &toklen) != PG_OK)
+			return -1;
+		tok = text;
+		c->as_bytes++;
+	}
 	if (keyring_is_primary(&ring_new, tok, toklen))
 		c->primary++;
 	if (seal_open(&ring_new, val, vlen, &plain, &plen) == PG_OK)
@@ -207,8 +226,10 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 		c->unreadable++;
 	free(plain);
 	/* Keys are not NUL-terminated: copy before parsing. */
-	if (klen >= sizeof(kbuf))
+	if (klen >= sizeof(kbuf)) {
+		free(text);
 		return -1;
+	}
 	memcpy(kbuf, key, klen);
 	kbuf[klen] = '\0';
 	i = (size_t)strtoul(kbuf + 4, NULL, 10);
@@ -220,6 +241,7 @@ check_scan(const void *key, size_t klen, const void *val, size_t vlen,
 		c->hdr_kept = 0;
 	if (expires != 0)
 		c->with_expiry++;
+	free(text);
 	return 0;
 }
 
@@ -309,6 +331,7 @@ test_rotate_all(void **state)
 	check_store(st, &c);
 	assert_int_equal(c.primary, 0);
 	assert_int_equal(c.readable, NREC);
+	assert_int_equal(c.as_bytes, 0);	/* seeded in the text form */
 	/* Old ring: everything is already primary, nothing to do. */
 	assert_int_equal(seal_rotate_ns(st, &ring_old, NS_EVENT, 17, NULL,
 	    NULL, &rotated), PG_OK);
@@ -321,6 +344,7 @@ test_rotate_all(void **state)
 	assert_int_equal(p.last_done, NREC + 2);
 	check_store(st, &c);
 	assert_int_equal(c.primary, NREC);
+	assert_int_equal(c.as_bytes, NREC);	/* rewritten as bytes */
 	assert_int_equal(c.readable, NREC);
 	assert_int_equal(c.unreadable, 0);
 	assert_int_equal(c.foreign, 2);
