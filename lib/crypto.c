@@ -230,8 +230,11 @@ out:
 }
 
 /*
- * Decodes tok into a malloc'd buffer and checks the framing every token
- * shares: minimum length, version byte, block-sized ciphertext.
+ * Copies tok's bytes into a malloc'd buffer -- decoding it when it is the
+ * base64url text, taking it as is when it is already the bytes (first
+ * byte 0x80; a text token starts with 'g') -- and checks the framing
+ * every token shares: minimum length, version byte, block-sized
+ * ciphertext.
  */
 static enum pg_err
 fernet_unpack(const char *tok, size_t toklen, unsigned char **raw,
@@ -242,14 +245,25 @@ fernet_unpack(const char *tok, size_t toklen, unsigned char **raw,
 	enum pg_err	 rc = PG_CRYPTO;
 
 	*raw = NULL;
-	if (tok == NULL || toklen < 4 || toklen % 4 != 0)
+	if (tok == NULL || toklen == 0)
 		goto out;
-	if ((p = malloc(toklen / 4 * 3)) == NULL) {
-		rc = PG_ENOMEM;
-		goto out;
+	if ((unsigned char)tok[0] == FERNET_VERSION) {
+		if ((p = malloc(toklen)) == NULL) {
+			rc = PG_ENOMEM;
+			goto out;
+		}
+		memcpy(p, tok, toklen);
+		n = toklen;
+	} else {
+		if (toklen < 4 || toklen % 4 != 0)
+			goto out;
+		if ((p = malloc(toklen / 4 * 3)) == NULL) {
+			rc = PG_ENOMEM;
+			goto out;
+		}
+		if (b64url_decode(tok, toklen, p, &n) != 0)
+			goto out;
 	}
-	if (b64url_decode(tok, toklen, p, &n) != 0)
-		goto out;
 	if (n < MIN_TOKEN_RAW || p[0] != FERNET_VERSION ||
 	    (n - HDR_LEN - MAC_LEN) % BLOCK != 0)
 		goto out;
@@ -319,9 +333,11 @@ out:
 	return rc;
 }
 
-enum pg_err
-fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
-    uint64_t now, const unsigned char *iv, char **tok, size_t *toklen)
+/* fernet_encrypt_at, the token as text or (bytes != 0) as its bytes. */
+static enum pg_err
+encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
+    uint64_t now, const unsigned char *iv, int bytes, char **tok,
+    size_t *toklen)
 {
 	EVP_CIPHER_CTX	*ctx = NULL;
 	unsigned char	*raw = NULL;
@@ -362,6 +378,13 @@ fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
 		goto out;
 	if (fernet_mac(k, raw, HDR_LEN + ctmax, raw + HDR_LEN + ctmax) != 0)
 		goto out;
+	if (bytes) {
+		*tok = (char *)raw;
+		*toklen = rawlen;
+		raw = NULL;
+		rc = PG_OK;
+		goto out;
+	}
 	if ((tlen = b64_enclen(rawlen)) == 0 ||
 	    (t = malloc(tlen + 1)) == NULL) {
 		rc = PG_ENOMEM;
@@ -381,6 +404,13 @@ out:
 	}
 	free(t);
 	return rc;
+}
+
+enum pg_err
+fernet_encrypt_at(const struct fernet_key *k, const void *msg, size_t len,
+    uint64_t now, const unsigned char *iv, char **tok, size_t *toklen)
+{
+	return encrypt_form(k, msg, len, now, iv, 0, tok, toklen);
 }
 
 /*
@@ -738,7 +768,18 @@ keyring_encrypt(const struct keyring *r, const void *msg, size_t len,
 	*tok = NULL;
 	if (r->n == 0)
 		return PG_CONFIG;
-	return fernet_encrypt_at(&r->keys[0], msg, len, now_seconds(), NULL,
+	return encrypt_form(&r->keys[0], msg, len, now_seconds(), NULL, 0,
+	    tok, toklen);
+}
+
+enum pg_err
+keyring_encrypt_bytes(const struct keyring *r, const void *msg, size_t len,
+    char **tok, size_t *toklen)
+{
+	*tok = NULL;
+	if (r->n == 0)
+		return PG_CONFIG;
+	return encrypt_form(&r->keys[0], msg, len, now_seconds(), NULL, 1,
 	    tok, toklen);
 }
 
@@ -758,9 +799,10 @@ keyring_decrypt(const struct keyring *r, const char *tok, size_t toklen,
 	    outlen);
 }
 
-enum pg_err
-keyring_rotate(const struct keyring *r, const char *tok, size_t toklen,
-    char **newtok, size_t *newlen)
+/* keyring_rotate, the new token as text or (bytes != 0) as its bytes. */
+static enum pg_err
+rotate_form(const struct keyring *r, const char *tok, size_t toklen,
+    int bytes, char **newtok, size_t *newlen)
 {
 	unsigned char	*plain = NULL;
 	size_t		 plen = 0;
@@ -778,7 +820,7 @@ keyring_rotate(const struct keyring *r, const char *tok, size_t toklen,
 	if ((rc = keyring_decrypt_at(r, tok, toklen, FERNET_NO_TTL, 0, &plain,
 	    &plen)) != PG_OK)
 		goto out;
-	rc = fernet_encrypt_at(&r->keys[0], plain, plen, ts, NULL, newtok,
+	rc = encrypt_form(&r->keys[0], plain, plen, ts, NULL, bytes, newtok,
 	    newlen);
 out:
 	if (plain != NULL) {
@@ -786,6 +828,20 @@ out:
 		free(plain);
 	}
 	return rc;
+}
+
+enum pg_err
+keyring_rotate(const struct keyring *r, const char *tok, size_t toklen,
+    char **newtok, size_t *newlen)
+{
+	return rotate_form(r, tok, toklen, 0, newtok, newlen);
+}
+
+enum pg_err
+keyring_rotate_bytes(const struct keyring *r, const char *tok,
+    size_t toklen, char **newtok, size_t *newlen)
+{
+	return rotate_form(r, tok, toklen, 1, newtok, newlen);
 }
 
 int
@@ -809,23 +865,6 @@ keyring_wipe(struct keyring *r)
 	if (r == NULL)
 		return;
 	OPENSSL_cleanse(r, sizeof(*r));
-}
-
-enum pg_err
-fernet_token_bytes(const char *tok, size_t toklen, unsigned char **raw,
-    size_t *rawlen)
-{
-	unsigned char	*p;
-
-	*raw = NULL;
-	if ((p = malloc(toklen / 4 * 3 + 3)) == NULL)
-		return PG_ENOMEM;
-	if (b64url_decode(tok, toklen, p, rawlen) != 0) {
-		free(p);
-		return PG_CRYPTO;
-	}
-	*raw = p;
-	return PG_OK;
 }
 
 enum pg_err

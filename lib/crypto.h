@@ -5,6 +5,9 @@
  *
  * Token = base64url(0x80 | be64 timestamp | IV[16] | AES-128-CBC ct | HMAC)
  * with '=' padding; the HMAC-SHA256 (signing key) covers everything before it.
+ * Every function that reads a token takes it in either form: that text,
+ * or its bytes (first byte 0x80; the text starts with 'g'), which is how
+ * the store keeps them (seal.h).  The *_bytes functions write the bytes.
  */
 #ifndef PG_CRYPTO_H
 #define PG_CRYPTO_H
@@ -73,6 +76,9 @@ enum pg_err	 crypto_keyfile(const char *state_dir, const char *name,
 /* Encrypts under keys[0] at the current time; as fernet_encrypt_at. */
 enum pg_err	 keyring_encrypt(const struct keyring *r, const void *msg,
 		    size_t len, char **tok, size_t *toklen);
+/* keyring_encrypt, the token as its bytes (*toklen of them, malloc'd). */
+enum pg_err	 keyring_encrypt_bytes(const struct keyring *r,
+		    const void *msg, size_t len, char **tok, size_t *toklen);
 /* Tries each key in order with the same ttl; as fernet_decrypt_at. */
 enum pg_err	 keyring_decrypt(const struct keyring *r, const char *tok,
 		    size_t toklen, long ttl, unsigned char **out,
@@ -83,16 +89,13 @@ enum pg_err	 keyring_decrypt(const struct keyring *r, const char *tok,
  */
 enum pg_err	 keyring_rotate(const struct keyring *r, const char *tok,
 		    size_t toklen, char **newtok, size_t *newlen);
+/* keyring_rotate, the new token as its bytes. */
+enum pg_err	 keyring_rotate_bytes(const struct keyring *r, const char *tok,
+		    size_t toklen, char **newtok, size_t *newlen);
 /* Returns 1 if tok is already encrypted under keys[0], else 0. */
 int		 keyring_is_primary(const struct keyring *r, const char *tok,
 		    size_t toklen);
-/*
- * A token's text form <-> its bytes (url-safe base64, padded, strict).
- * fernet_token_bytes: *raw is malloc'd; PG_CRYPTO if tok is not canonical
- * base64url.  fernet_token_text: *tok is malloc'd and NUL-terminated.
- */
-enum pg_err	 fernet_token_bytes(const char *tok, size_t toklen,
-		    unsigned char **raw, size_t *rawlen);
+/* A token's bytes as its text; *tok is malloc'd and NUL-terminated. */
 enum pg_err	 fernet_token_text(const unsigned char *raw, size_t rawlen,
 		    char **tok, size_t *toklen);
 /* Overwrites the ring's key material. */

@@ -37,48 +37,6 @@
 static enum pg_err seal_build(const void *, size_t, const char *, size_t,
 		    void **, size_t *);
 
-#define TOKEN_VERSION	0x80	/* a Fernet token's first byte */
-
-/* [hdr][the bytes of the text token tok] as a new record. */
-static enum pg_err
-seal_build_text(const void *hdr, size_t hlen, const char *tok, size_t toklen,
-    void **out, size_t *outlen)
-{
-	unsigned char	*raw = NULL;
-	size_t		 rawlen = 0;
-	enum pg_err	 rc;
-
-	*out = NULL;
-	if ((rc = fernet_token_bytes(tok, toklen, &raw, &rawlen)) == PG_OK)
-		rc = seal_build(hdr, hlen, (const char *)raw, rawlen, out,
-		    outlen);
-	free(raw);
-	return rc;
-}
-
-/*
- * The text form of a stored token: *text points at tok itself (a record
- * from before tokens were kept as bytes) or at *owned (malloc'd, the
- * caller frees it).
- */
-static enum pg_err
-stored_text(const char *tok, size_t toklen, const char **text,
-    size_t *textlen, char **owned)
-{
-	enum pg_err	 rc = PG_OK;
-
-	*owned = NULL;
-	if ((unsigned char)tok[0] == TOKEN_VERSION) {
-		if ((rc = fernet_token_text((const unsigned char *)tok, toklen,
-		    owned, textlen)) == PG_OK)
-			*text = *owned;
-	} else {
-		*text = tok;
-		*textlen = toklen;
-	}
-	return rc;
-}
-
 enum pg_err
 seal_pack(const struct keyring *r, const void *hdr, size_t hlen,
     const void *plain, size_t plen, void **rec, size_t *reclen)
@@ -92,9 +50,10 @@ seal_pack(const struct keyring *r, const void *hdr, size_t hlen,
 		rc = PG_TOOLARGE;
 		goto out;
 	}
-	if ((rc = keyring_encrypt(r, plain, plen, &tok, &toklen)) != PG_OK)
+	if ((rc = keyring_encrypt_bytes(r, plain, plen, &tok, &toklen)) !=
+	    PG_OK)
 		goto out;
-	rc = seal_build_text(hdr, hlen, tok, toklen, rec, reclen);
+	rc = seal_build(hdr, hlen, tok, toklen, rec, reclen);
 out:
 	free(tok);
 	return rc;
@@ -129,18 +88,15 @@ seal_open(const struct keyring *r, const void *rec, size_t reclen,
     unsigned char **plain, size_t *plen)
 {
 	const void	*hdr;
-	const char	*tok, *text;
-	char		*owned = NULL;
-	size_t		 hlen, toklen, textlen;
+	const char	*tok;
+	size_t		 hlen, toklen;
 	enum pg_err	 rc;
 
 	*plain = NULL;
 	if ((rc = seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen)) ==
-	    PG_OK && (rc = stored_text(tok, toklen, &text, &textlen, &owned)) ==
 	    PG_OK)
-		rc = keyring_decrypt(r, text, textlen, FERNET_NO_TTL, plain,
+		rc = keyring_decrypt(r, tok, toklen, FERNET_NO_TTL, plain,
 		    plen);
-	free(owned);
 	return rc;
 }
 
@@ -263,20 +219,18 @@ static enum pg_err
 rot_record(struct store_txn *txn, struct rot *r)
 {
 	const void	*hdr;
-	const char	*tok, *text;
-	char		*ntok = NULL, *owned = NULL;
+	const char	*tok;
+	char		*ntok = NULL;
 	void		*nrec = NULL;
-	size_t		 hlen, toklen, textlen, ntoklen = 0, nlen = 0;
+	size_t		 hlen, toklen, ntoklen = 0, nlen = 0;
 	enum pg_err	 rc = PG_OK;
 
 	if (seal_split(r->val, r->vlen, &hdr, &hlen, &tok, &toklen) != PG_OK)
 		goto out;	/* not a sealed record: not ours to touch */
-	if ((rc = stored_text(tok, toklen, &text, &textlen, &owned)) != PG_OK)
+	if (keyring_is_primary(r->ring, tok, toklen))
 		goto out;
-	if (keyring_is_primary(r->ring, text, textlen))
-		goto out;
-	if ((rc = keyring_rotate(r->ring, text, textlen, &ntok, &ntoklen)) !=
-	    PG_OK) {
+	if ((rc = keyring_rotate_bytes(r->ring, tok, toklen, &ntok,
+	    &ntoklen)) != PG_OK) {
 		/* Unreadable under every key: leave it, report it later. */
 		if (rc == PG_CRYPTO || rc == PG_EXPIRED) {
 			r->b_bad++;
@@ -284,7 +238,7 @@ rot_record(struct store_txn *txn, struct rot *r)
 		}
 		goto out;
 	}
-	if ((rc = seal_build_text(hdr, hlen, ntok, ntoklen, &nrec, &nlen)) !=
+	if ((rc = seal_build(hdr, hlen, ntok, ntoklen, &nrec, &nlen)) !=
 	    PG_OK)
 		goto out;
 	if ((rc = store_put(txn, r->ns, r->key, r->klen, nrec, nlen,
@@ -292,7 +246,6 @@ rot_record(struct store_txn *txn, struct rot *r)
 		goto out;
 	r->b_rotated++;
 out:
-	free(owned);
 	free(ntok);
 	free(nrec);
 	return rc;
