@@ -166,21 +166,10 @@ EOF
 }
 start_lighttpd_api() {
 	local kv env=""
-	L=$BASE/$1
-	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
-	chown $WWW:$WWW "$L/run" "$L/logs"
+	_lighttpd_base "$1" "$2"
 	for kv in "${API_CONF[@]}"; do env="$env        \"${kv%%=*}\" => \"${kv#*=}\",
 "; done
-	cat > "$L/lighttpd.conf" <<EOF
-server.bind          = "127.0.0.1"
-server.port          = $2
-server.document-root = "$L/htdocs"
-server.pid-file      = "$L/run/lighttpd.pid"
-server.errorlog      = "$L/logs/error.log"
-server.breakagelog   = "$L/logs/breakage.log"
-server.username      = "$WWW"
-server.groupname     = "$WWW"
-server.max-request-size = 1024
+	cat >> "$L/lighttpd.conf" <<EOF
 server.max-keep-alive-requests = 100000
 server.modules      += ( "mod_fastcgi" )
 fastcgi.server += ( "/api" => ((

@@ -573,16 +573,27 @@ EOF
 # start_lighttpd NAME PORT INI [PROCS] [STATE]: lighttpd with the shipped
 # bin-path snippet apache-conf/lighttpd-payguard.conf, included as is.
 start_lighttpd() {
-	L=$BASE/$1
-	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
-	# lighttpd binds the bin-path sockets after dropping to www-data (gotcha 9).
-	chown $WWW:$WWW "$L/run" "$L/logs"
-	cat > "$L/lighttpd.conf" <<EOF
+	_lighttpd_base "$1" "$2"
+	cat >> "$L/lighttpd.conf" <<EOF
 var.payguard_home   = "$BIN"
 var.payguard_state  = "${5:-$STATE}"
 var.payguard_config = "$3"
 var.payguard_run    = "$L/run"
 var.payguard_procs  = ${4:-2}
+server.modules      += ( "mod_accesslog" )
+accesslog.filename   = "$L/logs/access.log"
+include "$SRC/apache-conf/lighttpd-payguard.conf"
+EOF
+	_lighttpd_run "$1" "$2"
+}
+# _lighttpd_base NAME PORT: $L = $BASE/NAME with its directories, and
+# $L/lighttpd.conf started with what every test server shares.
+_lighttpd_base() {
+	L=$BASE/$1
+	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
+	# lighttpd binds the bin-path sockets after dropping to www-data (gotcha 9).
+	chown $WWW:$WWW "$L/run" "$L/logs"
+	cat > "$L/lighttpd.conf" <<EOF
 server.bind          = "127.0.0.1"
 server.port          = $2
 server.document-root = "$L/htdocs"
@@ -592,11 +603,7 @@ server.breakagelog   = "$L/logs/breakage.log"
 server.username      = "$WWW"
 server.groupname     = "$WWW"
 server.max-request-size = 1024
-server.modules      += ( "mod_accesslog" )
-accesslog.filename   = "$L/logs/access.log"
-include "$SRC/apache-conf/lighttpd-payguard.conf"
 EOF
-	_lighttpd_run "$1" "$2"
 }
 _lighttpd_run() {
 	local out
@@ -631,18 +638,8 @@ start_spawn_fcgi() {
 # start_lighttpd_ext NAME PORT SOCKET: lighttpd connecting to an external
 # FastCGI socket (spawn-fcgi), no bin-path.
 start_lighttpd_ext() {
-	L=$BASE/$1
-	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
-	chown $WWW:$WWW "$L/run" "$L/logs"
-	cat > "$L/lighttpd.conf" <<EOF
-server.bind          = "127.0.0.1"
-server.port          = $2
-server.document-root = "$L/htdocs"
-server.pid-file      = "$L/run/lighttpd.pid"
-server.errorlog      = "$L/logs/error.log"
-server.username      = "$WWW"
-server.groupname     = "$WWW"
-server.max-request-size = 1024
+	_lighttpd_base "$1" "$2"
+	cat >> "$L/lighttpd.conf" <<EOF
 server.modules      += ( "mod_fastcgi", "mod_accesslog" )
 accesslog.filename   = "$L/logs/access.log"
 fastcgi.server += ( "/webhook" => ((
