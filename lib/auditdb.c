@@ -38,26 +38,6 @@
 #define BACKLOG_SCAN	100000	/* queue entries counted at most */
 #define BACKLOG_AGE	1000	/* queue entries whose age is read */
 
-void
-auditdb_be64(unsigned char *p, uint64_t v)
-{
-	int	 i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
-}
-
-uint64_t
-auditdb_get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int	 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void
 be16(unsigned char *p, size_t v)
 {
@@ -81,7 +61,7 @@ retention_ms(struct store_txn *t)
 
 	if (store_get(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, &v, &n,
 	    NULL) == PG_OK && n == 8)
-		return auditdb_get64(v);
+		return be64_get(v);
 	return 30 * DAY_MS;	/* the seed's default */
 }
 
@@ -158,8 +138,8 @@ xkey(unsigned char *k, char kind, const char *val, size_t vlen,
 	k[0] = (unsigned char)kind;
 	memcpy(k + 1, val, vlen);
 	k[1 + vlen] = 0;
-	auditdb_be64(k + 2 + vlen, ts);
-	auditdb_be64(k + 10 + vlen, seq);
+	be64_put(k + 2 + vlen, ts);
+	be64_put(k + 10 + vlen, seq);
 	return 18 + vlen;
 }
 
@@ -180,8 +160,8 @@ bump(struct store_txn *t, const unsigned char *k, size_t klen, uint64_t exp)
 	uint64_t	 cur = 0;
 
 	if (store_get(t, NS_AUDIT_X, k, klen, &v, &n, NULL) == PG_OK && n == 8)
-		cur = auditdb_get64(v);
-	auditdb_be64(c, cur + 1);
+		cur = be64_get(v);
+	be64_put(c, cur + 1);
 	return store_put(t, NS_AUDIT_X, k, klen, c, 8, exp, STORE_DERIVED);
 }
 
@@ -195,7 +175,7 @@ ckey(unsigned char *k, char kind, uint64_t minute, const char *s, size_t n,
 	if (n > 200)
 		n = 200;
 	k[0] = (unsigned char)kind;
-	auditdb_be64(k + 1, minute);
+	be64_put(k + 1, minute);
 	memcpy(k + 9, s, n);
 	len = 9 + n;
 	if (s2 != NULL) {
@@ -235,8 +215,8 @@ auditdb_add(struct store_txn *t, const struct audit_entry *en)
 
 	/* Indexed already (a reindex racing the live writer, or run
 	 * twice): the counters must not count it again. */
-	auditdb_be64(k, en->ts_us);
-	auditdb_be64(k + 8, en->seq);
+	be64_put(k, en->ts_us);
+	be64_put(k + 8, en->seq);
 	if (store_get(t, NS_AUDIT, k, 16, &pv, &pn, NULL) == PG_OK)
 		return PG_OK;
 	exp = en->ts_us / 1000 + retention_ms(t);
@@ -251,8 +231,8 @@ auditdb_add(struct store_txn *t, const struct audit_entry *en)
 	v.llen = en->line_len;
 	v.action = "";
 	buf_init(&b, (1u << 20));
-	auditdb_be64(k, en->ts_us);
-	auditdb_be64(k + 8, en->seq);
+	be64_put(k, en->ts_us);
+	be64_put(k + 8, en->seq);
 	if ((e = pack_val(&b, &v)) != PG_OK ||
 	    (e = store_put(t, NS_AUDIT, k, 16, b.data, b.len, exp,
 	    STORE_DERIVED)) != PG_OK)
@@ -306,10 +286,10 @@ head_read(struct store_txn *t, enum store_ns ns, const char *key,
 		return e;
 	if (n != 16 + AUDIT_HASH_LEN)
 		return PG_NOTFOUND;
-	*seq = auditdb_get64(v);
+	*seq = be64_get(v);
 	memcpy(hash, (const unsigned char *)v + 8, AUDIT_HASH_LEN);
 	if (at_ms != NULL)
-		*at_ms = auditdb_get64((const unsigned char *)v + 8 +
+		*at_ms = be64_get((const unsigned char *)v + 8 +
 		    AUDIT_HASH_LEN);
 	return PG_OK;
 }
@@ -325,9 +305,9 @@ head_write(struct store_txn *t, enum store_ns ns, const char *key,
 
 	if (head_read(t, ns, key, &cur, h, NULL) == PG_OK && cur >= seq)
 		return PG_OK;
-	auditdb_be64(v, seq);
+	be64_put(v, seq);
 	memcpy(v + 8, hash, AUDIT_HASH_LEN);
-	auditdb_be64(v + 8 + AUDIT_HASH_LEN, store_now_ms());
+	be64_put(v + 8 + AUDIT_HASH_LEN, store_now_ms());
 	return store_put(t, ns, key, strlen(key), v, sizeof(v), 0,
 	    STORE_DERIVED);
 }
@@ -623,8 +603,8 @@ deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
 		return 1;
 	}
 	q->n++;
-	row.ts_us = auditdb_get64(key);
-	row.seq = auditdb_get64(key + 8);
+	row.ts_us = be64_get(key);
+	row.seq = be64_get(key + 8);
 	row.sev = (enum audit_sev)v.sev;
 	row.success = v.success;
 	row.mitigated = v.mitigated;
@@ -685,8 +665,8 @@ query_txn(struct store_txn *t, void *arg)
 	 * end: rows strictly before (before_ts, before_seq). */
 	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
 	    f->before_ts < until;
-	auditdb_be64(cur, cursor ? f->before_ts : until);
-	auditdb_be64(cur + 8, cursor ? f->before_seq : 0);
+	be64_put(cur, cursor ? f->before_ts : until);
+	be64_put(cur + 8, cursor ? f->before_seq : 0);
 	if (f->ip[0] != '\0') {
 		slen = xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
 		elen = xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
@@ -698,8 +678,8 @@ query_txn(struct store_txn *t, void *arg)
 		slen = xkey(s, 's', sv, 1, f->since_us, 0);
 		elen = xkey(e, 's', sv, 1, 0, 0);
 	} else {
-		auditdb_be64(s, f->since_us);
-		auditdb_be64(s + 8, 0);
+		be64_put(s, f->since_us);
+		be64_put(s + 8, 0);
 		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
 	}
 	memcpy(e + elen - 16, cur, 16);
@@ -759,8 +739,8 @@ auditdb_get(struct store *st, uint64_t ts_us, uint64_t seq, aq_fn fn,
 	g.q.fn = fn;
 	g.q.arg = arg;
 	g.q.limit = 1;
-	auditdb_be64(g.k, ts_us);
-	auditdb_be64(g.k + 8, seq);
+	be64_put(g.k, ts_us);
+	be64_put(g.k + 8, seq);
 	return store_run(st, 0, get_txn, &g);
 }
 
@@ -802,8 +782,8 @@ auditdb_mitigate(struct store *st, uint64_t ts_us, uint64_t seq,
 {
 	struct mitctx	 m;
 
-	auditdb_be64(m.k, ts_us);
-	auditdb_be64(m.k + 8, seq);
+	be64_put(m.k, ts_us);
+	be64_put(m.k + 8, seq);
 	m.action = action;
 	return store_run(st, 1, mit_txn, &m);
 }
@@ -940,11 +920,11 @@ m_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 11 || vlen != 8)
 		return 0;
-	minute = auditdb_get64(k + 1);
+	minute = be64_get(k + 1);
 	sev = k[9] - '0';
 	if (sev < 0 || sev >= SEV__MAX)
 		return 0;
-	n = auditdb_get64(val);
+	n = be64_get(val);
 	if (minute != c->cur_minute) {
 		peak_flush(c);
 		c->cur_minute = minute;
@@ -973,7 +953,7 @@ p_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 10 || vlen != 8)
 		return 0;
-	agg_add(&c->ips, (const char *)key + 9, klen - 9, auditdb_get64(val));
+	agg_add(&c->ips, (const char *)key + 9, klen - 9, be64_get(val));
 	return 0;
 }
 
@@ -988,7 +968,7 @@ r_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 10 || vlen != 8)
 		return 0;
-	n = auditdb_get64(val);
+	n = be64_get(val);
 	if ((z = memchr(op, '\0', klen - 9)) == NULL)
 		return 0;
 	agg_add(&c->ops, op, (size_t)(z - op), n);
@@ -1021,8 +1001,8 @@ scan_kind(struct store_txn *t, char kind, uint64_t from_min, uint64_t to_min,
 	unsigned char	 s[9], e[9];
 
 	s[0] = e[0] = (unsigned char)kind;
-	auditdb_be64(s + 1, from_min);
-	auditdb_be64(e + 1, to_min + 1);
+	be64_put(s + 1, from_min);
+	be64_put(e + 1, to_min + 1);
 	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, fn, arg);
 }
 
@@ -1152,7 +1132,7 @@ ret_txn(struct store_txn *t, void *arg)
 	struct retctx	*r = arg;
 	unsigned char	 v[8];
 
-	auditdb_be64(v, (uint64_t)r->days * DAY_MS);
+	be64_put(v, (uint64_t)r->days * DAY_MS);
 	return store_put(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, v, 8, 0,
 	    STORE_DERIVED);
 }
@@ -1202,11 +1182,11 @@ sw_main(const void *key, size_t klen, const void *val, size_t vlen,
 		return 0;
 	sev_str(v.sev, sv);
 	sw_push(c, NS_AUDIT_X, k, xkey(k, 't', v.type, v.tlen,
-	    auditdb_get64(mk), auditdb_get64(mk + 8)));
-	sw_push(c, NS_AUDIT_X, k, xkey(k, 's', sv, 1, auditdb_get64(mk),
-	    auditdb_get64(mk + 8)));
+	    be64_get(mk), be64_get(mk + 8)));
+	sw_push(c, NS_AUDIT_X, k, xkey(k, 's', sv, 1, be64_get(mk),
+	    be64_get(mk + 8)));
 	sw_push(c, NS_AUDIT_X, k, xkey(k, 'i', v.ip, v.iplen,
-	    auditdb_get64(mk), auditdb_get64(mk + 8)));
+	    be64_get(mk), be64_get(mk + 8)));
 	return 0;
 }
 
@@ -1237,15 +1217,15 @@ sweep_txn(struct store_txn *t, void *arg)
 	buf_reset(&c->keys);
 	c->nkeys = 0;
 	c->done = 0;
-	auditdb_be64(end, c->cutoff_us);
-	auditdb_be64(end + 8, 0);
+	be64_put(end, c->cutoff_us);
+	be64_put(end + 8, 0);
 	if ((err = store_scan(t, NS_AUDIT, NULL, 0, end, 16, 0, sw_main,
 	    c)) != PG_OK)
 		return err;
 	for (; *kinds != '\0' && c->nkeys < c->budget; kinds++) {
 		s[0] = e[0] = (unsigned char)*kinds;
-		auditdb_be64(s + 1, 0);
-		auditdb_be64(e + 1, c->cutoff_us / MIN_US);
+		be64_put(s + 1, 0);
+		be64_put(e + 1, c->cutoff_us / MIN_US);
 		if ((err = store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, sw_counter,
 		    c)) != PG_OK)
 			return err;
@@ -1610,8 +1590,8 @@ rx_txn(struct store_txn *t, void *arg)
 		if (store_count(t, NS_AUDIT) > before)
 			c->added++;
 		if (c->recs[i].mit) {
-			auditdb_be64(m.k, c->recs[i].mit_ts);
-			auditdb_be64(m.k + 8, c->recs[i].mit_seq);
+			be64_put(m.k, c->recs[i].mit_ts);
+			be64_put(m.k + 8, c->recs[i].mit_seq);
 			m.action = c->recs[i].note;
 			/* The marked record may have expired: not an error. */
 			if ((e = mit_txn(t, &m)) != PG_OK && e != PG_NOTFOUND)

@@ -253,8 +253,4 @@ enum pg_err	 auditdb_csv_row(struct buf *b, const struct aq_row *row);
 /* The metrics as JSON (caller frees). */
 struct json_object *auditdb_stats_json(const struct audit_stats *s);
 
-/* be64 helpers shared with the benchmark seeder. */
-void		 auditdb_be64(unsigned char *p, uint64_t v);
-uint64_t	 auditdb_get64(const unsigned char *p);
-
 #endif /* PG_AUDITDB_H */

@@ -138,6 +138,111 @@ hex_encode(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+static const char b64url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+b64url_encode(const void *in, size_t n, int pad, char *out)
+{
+	const unsigned char *p = in;
+	size_t		 i, o = 0;
+	unsigned long	 v;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 |
+		    p[i + 2];
+		out[o++] = b64url_alpha[(v >> 18) & 63];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		out[o++] = b64url_alpha[(v >> 6) & 63];
+		out[o++] = b64url_alpha[v & 63];
+	}
+	if (n - i > 0) {
+		v = (unsigned long)p[i] << 16;
+		if (n - i == 2)
+			v |= (unsigned long)p[i + 1] << 8;
+		out[o++] = b64url_alpha[(v >> 18) & 63];
+		out[o++] = b64url_alpha[(v >> 12) & 63];
+		if (n - i == 2)
+			out[o++] = b64url_alpha[(v >> 6) & 63];
+		else if (pad)
+			out[o++] = '=';
+		if (pad)
+			out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* The value of a url-safe base64 character, or -1. */
+static int
+b64url_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+int
+b64url_decode(const char *in, size_t len, unsigned char *out,
+    size_t *outlen)
+{
+	size_t		 i, j, nc, o = 0, pad = 0;
+	unsigned long	 v;
+	int		 c[4], rc = -1;
+
+	if (len == 0 || len % 4 != 0)
+		goto out;
+	if (in[len - 1] == '=')
+		pad = in[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len; i += 4) {
+		nc = (i + 4 == len) ? 4 - pad : 4;
+		for (j = 0; j < nc; j++)
+			if ((c[j] = b64url_val((unsigned char)in[i + j])) < 0)
+				goto out;
+		for (; j < 4; j++)
+			c[j] = 0;
+		v = (unsigned long)c[0] << 18 | (unsigned long)c[1] << 12 |
+		    (unsigned long)c[2] << 6 | (unsigned long)c[3];
+		out[o++] = (unsigned char)(v >> 16);
+		if (nc > 2)
+			out[o++] = (unsigned char)(v >> 8);
+		if (nc > 3)
+			out[o++] = (unsigned char)v;
+		/* Filler bits must be zero, or two strings decode alike. */
+		if ((nc == 2 && (c[1] & 0x0f) != 0) ||
+		    (nc == 3 && (c[2] & 0x03) != 0))
+			goto out;
+	}
+	*outlen = o;
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+be64_put(unsigned char *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+uint64_t
+be64_get(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 int
 hex_digit(int c)
 {

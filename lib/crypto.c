@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "log.h"
 #include "rand.h"
@@ -37,26 +38,6 @@
 #define KEYFILE_NAME	"encryption.key"
 #define KEYFILE_MAX	4096
 
-static const char b64url_alpha[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Decoding table: 0-63 for the url-safe alphabet, 0xff for anything else. */
-static unsigned char b64url_rev[256];
-static int b64url_ready;
-
-static void
-b64url_init(void)
-{
-	size_t	 i;
-
-	if (b64url_ready)
-		return;
-	memset(b64url_rev, 0xff, sizeof(b64url_rev));
-	for (i = 0; i < 64; i++)
-		b64url_rev[(unsigned char)b64url_alpha[i]] = (unsigned char)i;
-	b64url_ready = 1;
-}
-
 /* Encoded length of n bytes with padding; 0 on overflow. */
 static size_t
 b64_enclen(size_t n)
@@ -64,104 +45,6 @@ b64_enclen(size_t n)
 	if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
 		return 0;
 	return (n + 2) / 3 * 4;
-}
-
-/* Encodes n bytes into out (b64_enclen(n) + 1 bytes), NUL-terminated. */
-static void
-b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t		 i, o = 0;
-	unsigned long	 v;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 |
-		    in[i + 2];
-		out[o++] = b64url_alpha[(v >> 18) & 63];
-		out[o++] = b64url_alpha[(v >> 12) & 63];
-		out[o++] = b64url_alpha[(v >> 6) & 63];
-		out[o++] = b64url_alpha[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned long)in[i] << 16;
-		out[o++] = b64url_alpha[(v >> 18) & 63];
-		out[o++] = b64url_alpha[(v >> 12) & 63];
-		out[o++] = '=';
-		out[o++] = '=';
-	} else if (n - i == 2) {
-		v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8;
-		out[o++] = b64url_alpha[(v >> 18) & 63];
-		out[o++] = b64url_alpha[(v >> 12) & 63];
-		out[o++] = b64url_alpha[(v >> 6) & 63];
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
-/*
- * Strictly decodes len chars of url-safe base64 with padding into out
- * (at least len / 4 * 3 bytes); *outlen gets the decoded length.  Returns
- * 0 on success, -1 for anything non-canonical.
- */
-static int
-b64url_decode(const char *in, size_t len, unsigned char *out,
-    size_t *outlen)
-{
-	size_t		 i, o = 0, pad = 0;
-	unsigned long	 v;
-	unsigned char	 c[4];
-	int		 rc = -1;
-
-	b64url_init();
-	if (len == 0 || len % 4 != 0)
-		goto out;
-	if (in[len - 1] == '=')
-		pad = in[len - 2] == '=' ? 2 : 1;
-	for (i = 0; i < len; i += 4) {
-		size_t	 j, nc = (i + 4 == len) ? 4 - pad : 4;
-
-		for (j = 0; j < nc; j++)
-			if ((c[j] = b64url_rev[(unsigned char)in[i + j]]) > 63)
-				goto out;
-		for (; j < 4; j++)
-			c[j] = 0;
-		v = (unsigned long)c[0] << 18 | (unsigned long)c[1] << 12 |
-		    (unsigned long)c[2] << 6 | c[3];
-		out[o++] = (unsigned char)(v >> 16);
-		if (nc > 2)
-			out[o++] = (unsigned char)(v >> 8);
-		if (nc > 3)
-			out[o++] = (unsigned char)v;
-		/* Filler bits must be zero, or two strings decode alike. */
-		if ((nc == 2 && (c[1] & 0x0f) != 0) ||
-		    (nc == 3 && (c[2] & 0x03) != 0))
-			goto out;
-	}
-	*outlen = o;
-	rc = 0;
-out:
-	return rc;
-}
-
-static void
-be64_put(unsigned char *p, uint64_t v)
-{
-	int	 i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t
-be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int	 i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /*
@@ -326,7 +209,7 @@ fernet_key_generate(char out[FERNET_KEY_B64LEN + 1])
 
 	if (rand_bytes(raw, sizeof(raw)) != PG_OK)
 		goto out;
-	b64url_encode(raw, sizeof(raw), out);
+	b64url_encode(raw, sizeof(raw), 1, out);
 	rc = PG_OK;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -390,7 +273,7 @@ encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
 		rc = PG_ENOMEM;
 		goto out;
 	}
-	b64url_encode(raw, rawlen, t);
+	b64url_encode(raw, rawlen, 1, t);
 	*tok = t;
 	*toklen = tlen;
 	t = NULL;
@@ -876,7 +759,7 @@ fernet_token_text(const unsigned char *raw, size_t rawlen, char **tok,
 	*tok = NULL;
 	if (n == 0 || (*tok = malloc(n + 1)) == NULL)
 		return n == 0 ? PG_TOOLARGE : PG_ENOMEM;
-	b64url_encode(raw, rawlen, *tok);
+	b64url_encode(raw, rawlen, 1, *tok);
 	*toklen = n;
 	return PG_OK;
 }

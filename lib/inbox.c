@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
@@ -30,10 +31,9 @@ ev_state_name(uint32_t s)
 static void
 qkey(uint64_t due, const char *id, unsigned char *k, size_t *klen)
 {
-	size_t	 i, n = strlen(id);
+	size_t	 n = strlen(id);
 
-	for (i = 0; i < 8; i++)
-		k[i] = (unsigned char)(due >> (56 - 8 * i));
+	be64_put(k, due);
 	memcpy(k + 8, id, n);
 	*klen = 8 + n;
 }

@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "buf.h"
 #include "token.h"
 #include "rand.h"
 
@@ -86,34 +87,6 @@ token_hash(const struct token_ctx *t, const char *tok, unsigned char out[32])
 	    (const unsigned char *)tok, strlen(tok), out, &n);
 }
 
-static void
-b64url(const unsigned char *in, size_t n, char *out)
-{
-	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t	 i, o = 0;
-	uint32_t v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = tbl[v >> 18 & 63];
-		out[o++] = tbl[v >> 12 & 63];
-		out[o++] = tbl[v >> 6 & 63];
-		out[o++] = tbl[v & 63];
-	}
-	if (n - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = tbl[v >> 18 & 63];
-		out[o++] = tbl[v >> 12 & 63];
-		out[o++] = tbl[v >> 6 & 63];
-	} else if (n - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = tbl[v >> 18 & 63];
-		out[o++] = tbl[v >> 12 & 63];
-	}
-	out[o] = '\0';
-}
-
 static size_t
 name_key(const char *name, char *k)
 {
@@ -169,7 +142,7 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		return PG_CRYPTO;
 	memcpy(out, TOKEN_PREFIX, 4);
-	b64url(r, sizeof(r), out + 4);
+	b64url_encode(r, sizeof(r), 0, out + 4);
 	OPENSSL_cleanse(r, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	c.name = name;
