@@ -825,7 +825,7 @@ reindex_if_needed(struct page *p)
 	struct auditdb_reindex_res r;
 	enum pg_err	 e;
 
-	if ((e = auditdb_ensure_indexed(p->st, p->cfg.state_dir, &r)) != PG_OK)
+	if ((e = auditdb_ensure_indexed(p->st, p->cfg.state_dir, 0, &r)) != PG_OK)
 		log_warnx("audit index rebuild: %s", pg_strerror(e));
 	else if (r.ran && r.added > 0)
 		log_warnx("audit index rebuilt from the log: %" PRIu64

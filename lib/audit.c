@@ -478,6 +478,12 @@ log_path(const char *state_dir, char *path, size_t n, int dir)
 	return r < 0 || (size_t)r >= n ? -1 : 0;
 }
 
+int
+audit_log_path(const char *state_dir, char *path, size_t n)
+{
+	return log_path(state_dir, path, n, 0);
+}
+
 static int
 open_log(const char *state_dir)
 {
@@ -521,16 +527,22 @@ audit_log_close(struct audit_log *l)
  * record), else a fresh one.  *own tells the caller to close it.
  */
 static int
-log_fd(const struct audit_ctx *ctx, int *own)
+log_fd(const struct audit_ctx *ctx, int *own, off_t *size)
 {
 	struct audit_log *l = ctx->log;
 	struct stat	 sb;
 	char		 path[4096];
+	int		 fd;
 
 	*own = 0;
 	if (l == NULL) {
 		*own = 1;
-		return open_log(ctx->state_dir);
+		if ((fd = open_log(ctx->state_dir)) >= 0 && fstat(fd, &sb) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		*size = fd >= 0 ? sb.st_size : 0;
+		return fd;
 	}
 	if (l->fd >= 0 && (log_path(ctx->state_dir, path, sizeof(path), 0) < 0 ||
 	    stat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
@@ -545,6 +557,7 @@ log_fd(const struct audit_ctx *ctx, int *own)
 		l->dev = sb.st_dev;
 		l->ino = sb.st_ino;
 	}
+	*size = sb.st_size;
 	return l->fd;
 }
 
@@ -552,6 +565,7 @@ struct audit_pending {
 	struct emit	 em;
 	struct buf	 pre;
 	int		 own_fd;
+	off_t		 size;		/* of the log when it was opened */
 };
 
 static void
@@ -588,7 +602,7 @@ audit_prepare(const struct audit_ctx *ctx, struct audit_rec *rec,
 	if ((e = build(ctx, rec, &now, &p->pre, &p->em.f)) != PG_OK)
 		goto out;
 	e = PG_SYSTEM;
-	if ((p->em.fd = log_fd(ctx, &p->own_fd)) < 0)
+	if ((p->em.fd = log_fd(ctx, &p->own_fd, &p->size)) < 0)
 		goto out;
 	/* The line's own precision (ms): a rebuilt index gets the same
 	 * key (auditdb_reindex). */
@@ -609,12 +623,6 @@ out:
 }
 
 static enum pg_err
-audit_commit_in(struct store_txn *t, struct audit_pending *p)
-{
-	return emit_txn(t, &p->em);
-}
-
-static enum pg_err
 audit_finish(struct audit_pending *p)
 {
 	enum pg_err	 e;
@@ -629,7 +637,7 @@ audit_finish(struct audit_pending *p)
 static enum pg_err
 commit_txn(struct store_txn *t, void *arg)
 {
-	return audit_commit_in(t, arg);
+	return emit_txn(t, &((struct audit_pending *)arg)->em);
 }
 
 enum pg_err
@@ -654,14 +662,13 @@ enum pg_err
 audit_emit(const struct audit_ctx *ctx, struct audit_rec *rec)
 {
 	struct audit_pending *p = NULL;
-	struct stat	 sb;
 	enum pg_err	 e;
 
 	if ((e = audit_prepare(ctx, rec, &p)) != PG_OK)
 		return e;
 	/* A fresh (rotated) file continues the chain from the store's head;
 	 * after a reboot that head comes back from the durable checkpoint. */
-	if (ctx->st != NULL && fstat(p->em.fd, &sb) == 0 && sb.st_size == 0)
+	if (ctx->st != NULL && p->size == 0)
 		(void)auditdb_prime(ctx->st);
 	if (ctx->st != NULL && (e = store_run(ctx->st, 1, commit_txn, p)) !=
 	    PG_OK)

@@ -103,6 +103,9 @@ enum pg_err	 audit_format(const struct audit_ctx *ctx,
 #define AUDIT_HASH_LEN	32
 #define AUDIT_LOG_NAME	"security_audit.log"
 
+/* Writes state_dir's log path into path (n bytes); -1 when it is too long. */
+int		 audit_log_path(const char *state_dir, char *path, size_t n);
+
 /*
  * Reads the chain fields of one line (len bytes, no newline): *seq, prev
  * and hash as recorded; *self_ok is 1 when hash matches the line's

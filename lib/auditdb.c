@@ -1714,7 +1714,7 @@ done_txn(struct store_txn *t, void *arg)
 }
 
 enum pg_err
-auditdb_ensure_indexed(struct store *st, const char *state_dir,
+auditdb_ensure_indexed(struct store *st, const char *state_dir, int force,
     struct auditdb_reindex_res *res)
 {
 	char		 cur[PATH_MAX], old[PATH_MAX + 4];
@@ -1723,10 +1723,9 @@ auditdb_ensure_indexed(struct store *st, const char *state_dir,
 	enum pg_err	 e;
 
 	memset(res, 0, sizeof(*res));
-	if ((e = store_run(st, 0, done_txn, &done)) != PG_OK || done)
+	if (!force && ((e = store_run(st, 0, done_txn, &done)) != PG_OK || done))
 		return e;
-	if (snprintf(cur, sizeof(cur), "%s/logs/" AUDIT_LOG_NAME, state_dir) >=
-	    (int)sizeof(cur))
+	if (audit_log_path(state_dir, cur, sizeof(cur)) != 0)
 		return PG_TOOLARGE;
 	snprintf(old, sizeof(old), "%s.1", cur);
 	paths[0] = old;		/* the last rotated file, if any */

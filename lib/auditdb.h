@@ -122,11 +122,13 @@ enum pg_err	 auditdb_reindex(struct store *st, const char *const *paths,
 		    size_t npaths, struct auditdb_reindex_res *res);
 /*
  * Reindexes from state_dir's log (and its ".1" rotation) unless this
- * boot's index is marked complete; res->ran tells whether it did.  What
- * readers of the index (audit.cgi, payguard audit) call first.
+ * boot's index is marked complete (force: regardless); res->ran tells
+ * whether it did.  What readers of the index (audit.cgi, payguard audit)
+ * call first.
  */
 enum pg_err	 auditdb_ensure_indexed(struct store *st,
-		    const char *state_dir, struct auditdb_reindex_res *res);
+		    const char *state_dir, int force,
+		    struct auditdb_reindex_res *res);
 
 /* A filter; zero it, then set what is wanted. */
 struct aq_filter {

@@ -10,8 +10,9 @@
  *   payguard alerts [--json]                      exit 2 when one fired
  *
  * Queries and metrics read the LMDB index (auditdb.h), first rebuilding
- * it from the log if a reboot emptied it; verify reads the log file.  Exit status: 0 ok, 1 failure (verify: chain broken), 2
- * usage error (alerts: an alert fired).
+ * it from the log if a reboot emptied it; verify reads the log file.
+ * Exit status: 0 ok, 1 failure (verify: chain broken), 2 usage error
+ * (alerts: an alert fired).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ open_index(const struct config *cfg, struct store **st)
 
 	if (cfg->state_dir == NULL || store_open(cfg->state_dir, 0, st) != PG_OK)
 		return open_store(cfg, STORE_RDONLY, st);
-	if ((e = auditdb_ensure_indexed(*st, cfg->state_dir, &r)) != PG_OK)
+	if ((e = auditdb_ensure_indexed(*st, cfg->state_dir, 0, &r)) != PG_OK)
 		fprintf(stderr, "audit: rebuilding the index failed: %s\n",
 		    pg_strerror(e));
 	else if (r.ran)
@@ -323,8 +324,10 @@ audit_verify(int argc, char **argv, const struct config *cfg)
 			fprintf(stderr, "audit: PAYGUARD_STATE_DIR is not set\n");
 			return 1;
 		}
-		snprintf(path, sizeof(path), "%s/logs/" AUDIT_LOG_NAME,
-		    cfg->state_dir);
+		if (audit_log_path(cfg->state_dir, path, sizeof(path)) != 0) {
+			fprintf(stderr, "audit: PAYGUARD_STATE_DIR is too long\n");
+			return 1;
+		}
 		file = path;
 		/* The store's head only describes the current log file. */
 		if (open_store(cfg, STORE_RDONLY, &st) != 0)
@@ -379,7 +382,6 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 	struct auditdb_reindex_res r;
 	struct store	*st = NULL;
 	const char	*paths[64];
-	char		 cur[4096], old[4100];
 	size_t		 n = 0;
 	int		 i, rc = 1;
 	enum pg_err	 e;
@@ -392,14 +394,9 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 	}
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
-	if (n == 0) {
-		snprintf(cur, sizeof(cur), "%s/logs/" AUDIT_LOG_NAME,
-		    cfg->state_dir);
-		snprintf(old, sizeof(old), "%s.1", cur);
-		paths[n++] = old;
-		paths[n++] = cur;
-	}
-	if ((e = auditdb_reindex(st, paths, n, &r)) != PG_OK)
+	e = n > 0 ? auditdb_reindex(st, paths, n, &r) :
+	    auditdb_ensure_indexed(st, cfg->state_dir, 1, &r);
+	if (e != PG_OK)
 		fprintf(stderr, "audit reindex: %s\n", pg_strerror(e));
 	else {
 		printf("read %" PRIu64 " line(s) from %" PRIu64 " file(s): %"

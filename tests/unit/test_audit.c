@@ -483,7 +483,7 @@ t_reindex(void **state)
 	reboot();
 	st = open_store();
 	assert_int_equal(auditdb_count(st), 0);
-	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_true(r.ran);
 	assert_int_equal(r.added, 24);
 	assert_int_equal(r.lines, 24);
@@ -503,7 +503,7 @@ t_reindex(void **state)
 	assert_int_equal(auditdb_get(st, fr.ts, fr.seq, check_mit, &mit), PG_OK);
 	assert_true(mit);
 	/* Marked complete for this boot; a forced rerun adds nothing. */
-	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_false(r.ran);
 	assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
 	assert_int_equal(r.added, 0);
@@ -528,7 +528,7 @@ t_reindex(void **state)
 	write_lines(lines, n - 1, n);
 	reboot();
 	st = open_store();
-	assert_int_equal(auditdb_ensure_indexed(st, dir, &r), PG_OK);
+	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_int_equal(r.added, 24);
 	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_REMOVED);
