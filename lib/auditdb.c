@@ -326,44 +326,38 @@ auditdb_head_put(struct store_txn *t, uint64_t seq,
 	return head_write(t, NS_AUDIT_X, HEAD_KEY, seq, hash);
 }
 
+/* One head record: where it lives (volatile head or durable checkpoint). */
 struct headctx {
+	enum store_ns	 ns;
+	const char	*key;
 	uint64_t	 seq, at_ms;
 	unsigned char	 hash[AUDIT_HASH_LEN];
 	enum pg_err	 e;
 };
 
+static void
+head_at(struct headctx *h, int durable)
+{
+	memset(h, 0, sizeof(*h));
+	h->ns = durable ? NS_META : NS_AUDIT_X;
+	h->key = durable ? CKPT_KEY : HEAD_KEY;
+}
+
 static enum pg_err
-ckpt_get_txn(struct store_txn *t, void *arg)
+head_get_txn(struct store_txn *t, void *arg)
 {
 	struct headctx	*h = arg;
 
-	h->e = head_read(t, NS_META, CKPT_KEY, &h->seq, h->hash, &h->at_ms);
+	h->e = head_read(t, h->ns, h->key, &h->seq, h->hash, &h->at_ms);
 	return PG_OK;
 }
 
 static enum pg_err
-ckpt_put_txn(struct store_txn *t, void *arg)
+head_put_txn(struct store_txn *t, void *arg)
 {
 	struct headctx	*h = arg;
 
-	return head_write(t, NS_META, CKPT_KEY, h->seq, h->hash);
-}
-
-static enum pg_err
-vhead_get_txn(struct store_txn *t, void *arg)
-{
-	struct headctx	*h = arg;
-
-	h->e = head_read(t, NS_AUDIT_X, HEAD_KEY, &h->seq, h->hash, NULL);
-	return PG_OK;
-}
-
-static enum pg_err
-vhead_put_txn(struct store_txn *t, void *arg)
-{
-	struct headctx	*h = arg;
-
-	return head_write(t, NS_AUDIT_X, HEAD_KEY, h->seq, h->hash);
+	return head_write(t, h->ns, h->key, h->seq, h->hash);
 }
 
 enum pg_err
@@ -373,8 +367,8 @@ auditdb_head_durable(struct store *st, uint64_t *seq,
 	struct headctx	 h;
 	enum pg_err	 e;
 
-	memset(&h, 0, sizeof(h));
-	if ((e = store_run(st, 0, ckpt_get_txn, &h)) != PG_OK)
+	head_at(&h, 1);
+	if ((e = store_run(st, 0, head_get_txn, &h)) != PG_OK)
 		return e;
 	if (h.e == PG_OK) {
 		*seq = h.seq;
@@ -389,16 +383,19 @@ auditdb_checkpoint(struct store *st, uint64_t min_gap_ms)
 	struct headctx	 v, d;
 	enum pg_err	 e;
 
-	memset(&v, 0, sizeof(v));
-	memset(&d, 0, sizeof(d));
-	if ((e = store_run(st, 0, vhead_get_txn, &v)) != PG_OK ||
-	    (e = store_run(st, 0, ckpt_get_txn, &d)) != PG_OK)
+	head_at(&v, 0);
+	head_at(&d, 1);
+	if ((e = store_run(st, 0, head_get_txn, &v)) != PG_OK ||
+	    (e = store_run(st, 0, head_get_txn, &d)) != PG_OK)
 		return e;
 	if (v.e != PG_OK || (d.e == PG_OK && (d.seq >= v.seq ||
 	    store_now_ms() < d.at_ms + min_gap_ms)))
 		return PG_OK;
-	/* STORE_DERIVED: synced without the meta page, and rarely. */
-	return store_run(st, 1, ckpt_put_txn, &v);
+	/* The volatile head, written to the checkpoint: STORE_DERIVED, so
+	 * synced without the meta page, and rarely. */
+	v.ns = d.ns;
+	v.key = d.key;
+	return store_run(st, 1, head_put_txn, &v);
 }
 
 enum pg_err
@@ -407,15 +404,18 @@ auditdb_prime(struct store *st)
 	struct headctx	 v, d;
 	enum pg_err	 e;
 
-	memset(&v, 0, sizeof(v));
-	memset(&d, 0, sizeof(d));
-	if ((e = store_run(st, 0, vhead_get_txn, &v)) != PG_OK)
+	head_at(&v, 0);
+	head_at(&d, 1);
+	if ((e = store_run(st, 0, head_get_txn, &v)) != PG_OK)
 		return e;
 	if (v.e == PG_OK)
 		return PG_OK;
-	if ((e = store_run(st, 0, ckpt_get_txn, &d)) != PG_OK || d.e != PG_OK)
+	if ((e = store_run(st, 0, head_get_txn, &d)) != PG_OK || d.e != PG_OK)
 		return e;
-	return store_run(st, 1, vhead_put_txn, &d);
+	/* The checkpoint, written as the volatile head. */
+	d.ns = v.ns;
+	d.key = v.key;
+	return store_run(st, 1, head_put_txn, &d);
 }
 
 /* ----------------------------------------------------------- queries */
