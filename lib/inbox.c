@@ -111,8 +111,9 @@ struct accept_ctx {
 };
 
 static enum pg_err
-accept_decide(struct store_txn *txn, struct accept_ctx *a)
+accept_txn(struct store_txn *txn, void *arg)
 {
+	struct accept_ctx	*a = arg;
 	const char		*id = a->ev->id;
 	const void		*old;
 	size_t			 oldlen;
@@ -155,12 +156,6 @@ accept_decide(struct store_txn *txn, struct accept_ctx *a)
 	if (e == PG_OK)
 		a->out = INBOX_RECLAIMED;
 	return e;
-}
-
-static enum pg_err
-accept_txn(struct store_txn *txn, void *arg)
-{
-	return accept_decide(txn, arg);
 }
 
 enum pg_err

@@ -116,9 +116,6 @@ size_t		 store_count(struct store_txn *txn, enum store_ns ns);
  */
 enum pg_err	 store_maintain(struct store *st, size_t budget);
 
-/* Returns 1 when ns lives in the volatile environment. */
-int		 store_ns_volatile(enum store_ns ns);
-
 /* Current wall-clock time in ms / us since the epoch. */
 uint64_t	 store_now_ms(void);
 uint64_t	 store_now_us(void);

@@ -95,12 +95,6 @@ struct store_txn {
 	int		 mapfull;	/* MDB_MAP_FULL seen: grow and rerun */
 };
 
-int
-store_ns_volatile(enum store_ns ns)
-{
-	return (unsigned)ns < NS__MAX && ns_env[ns] == ENV_VOL;
-}
-
 uint64_t
 store_now_us(void)
 {
