@@ -325,6 +325,24 @@ t_index_queries(void **state)
 	store_close(st);
 }
 
+/* n api_rate_limit_exceeded records (operation customer, tok_a). */
+static void
+rl_records(struct store *st, int n)
+{
+	struct json_object *d;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		d = json_object_new_object();
+		json_object_object_add(d, "operation",
+		    json_object_new_string("customer"));
+		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
+		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
+		    0, "api:customer", d, 1, "request_rejected" };
+		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
+	}
+}
+
 static int
 check_mit(const struct aq_row *r, void *arg)
 {
@@ -337,21 +355,11 @@ t_stats(void **state)
 {
 	struct audit_stats *s = calloc(1, sizeof(*s));
 	struct store	*st;
-	struct json_object *d;
-	int		 i;
 
 	(void)state;
 	st = open_store();
 	seed(st);
-	for (i = 0; i < 4; i++) {
-		d = json_object_new_object();
-		json_object_object_add(d, "operation",
-		    json_object_new_string("customer"));
-		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
-		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
-		    0, "api:customer", d, 1, "request_rejected" };
-		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
-	}
+	rl_records(st, 4);
 	emit(st, "webhook_replay_detected", SEV_MEDIUM, 1, "10.0.0.3", "ua", NULL);
 	assert_int_equal(auditdb_stats(st, 0, 24, s), PG_OK);
 	assert_int_equal(s->total, 18 + 4 + 1);
@@ -413,23 +421,6 @@ first_row(const struct aq_row *r, void *arg)
 	f->ts = r->ts_us;
 	f->seq = r->seq;
 	return 1;
-}
-
-static void
-rl_records(struct store *st, int n)
-{
-	struct json_object *d;
-	int		 i;
-
-	for (i = 0; i < n; i++) {
-		d = json_object_new_object();
-		json_object_object_add(d, "operation",
-		    json_object_new_string("customer"));
-		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
-		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
-		    0, "api:customer", d, 1, "request_rejected" };
-		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
-	}
 }
 
 /*
