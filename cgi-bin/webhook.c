@@ -131,7 +131,7 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		    "This endpoint does not accept thin events "
 		    "(PAYGUARD_EVENT_KINDS)." :
 		    "This endpoint does not accept snapshot events "
-		    "(PAYGUARD_EVENT_KINDS).", "webhook_invalid_payload",
+		    "(PAYGUARD_EVENT_KINDS).", AEV_WEBHOOK_INVALID_PAYLOAD,
 		    SEV_MEDIUM, d);
 		return -1;
 	}
