@@ -258,7 +258,7 @@ render(struct page *p, int status, const char *name, struct json_object *d)
 	buf_reset(&p->resp.body);
 	jset(d, "script", p->script);
 	jset(d, "user", p->user ? p->user : "");
-	if ((e = tmpl_load(p->cfg.template_dir, name, &src, &len)) == PG_OK)
+	if ((e = tmpl_open(p->cfg.template_dir, name, &src, &len)) == PG_OK)
 		e = tmpl_render(src, len, d, &p->resp.body, &missing);
 	free(src);
 	if (e != PG_OK) {
@@ -722,7 +722,7 @@ stylesheet(struct page *p)
 	char	*src = NULL;
 	size_t	 len;
 
-	if (tmpl_load(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
+	if (tmpl_open(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
 		plain(p, 404, "No stylesheet.");
 		return;
 	}

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "ipallow.h"
+#include "iplist.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "sig.h"
@@ -319,6 +320,7 @@ send:
 static void
 setup(struct app *a)
 {
+	char		 from[4096];
 	size_t		 bad = 0;
 
 	if (app_setup("webhook.fcgi", &a->c, CFG_NEED_WEBHOOK) != 0)
@@ -330,9 +332,10 @@ setup(struct app *a)
 			    "entry %zu is not an IP address or CIDR", bad);
 			return;
 		}
-	} else if (ipset_load_file(a->c.cfg.wh_ips_file, &a->allow) != PG_OK) {
+	} else if (iplist_load(&a->c.cfg, &a->allow, from,
+	    sizeof(from)) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_WEBHOOK_IPS_FILE: "
-		    "cannot load %s", a->c.cfg.wh_ips_file);
+		    "cannot load %s", from);
 		return;
 	}
 	if (a->c.cfg.trusted_proxies != NULL &&
