@@ -181,7 +181,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 {
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
-	struct deliver_result	 dr;
+	struct proc_result	 dr;
 	int			 sync = a->c.cfg.wh_delivery == DELIVERY_SYNC;
 	enum pg_err		 e;
 
