@@ -470,7 +470,14 @@ enum pg_err
 aindex_set_retention(struct store *st, uint32_t days)
 {
 	struct retctx	 r = { days == 0 ? AINDEX_RETENTION_DAYS : days };
+	uint64_t	 cur;
+	enum pg_err	 e;
 
+	/* A read first: every audit.cgi run sets it, and it rarely
+	 * changes (no write transaction per view). */
+	if ((e = aindex_retention(st, &cur)) == PG_OK &&
+	    cur == (uint64_t)r.days * AINDEX_DAY_MS)
+		return PG_OK;
 	return store_run(st, 1, ret_txn, &r);
 }
 

@@ -24,13 +24,15 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	memset(c, 0, sizeof(*c));
+	c->sweep = SWEEP_BUDGET;
 	audit_log_init(&c->alog);
-	if (config_load(&c->cfg, need, err, sizeof(err)) != PG_OK) {
+	if (config_load(&c->cfg, need & ~APP_NO_KEYRING, err, sizeof(err)) !=
+	    PG_OK) {
 		log_warnx("refusing to serve: %s", err);
 		return -1;
 	}
-	if ((e = keyring_load(c->cfg.enc_keys, c->cfg.state_dir, &c->ring)) !=
-	    PG_OK) {
+	if ((need & APP_NO_KEYRING) == 0 && (e = keyring_load(c->cfg.enc_keys,
+	    c->cfg.state_dir, &c->ring)) != PG_OK) {
 		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
 		    pg_strerror(e));
 		return -1;
@@ -58,7 +60,7 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 		http_finish(&req);
 		/* After the response: sweeping costs the client nothing. */
 		if (c->ready) {
-			store_maintain(c->st, SWEEP_BUDGET);
+			store_maintain(c->st, c->sweep);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				c->last_ckpt = store_now_ms();
@@ -68,6 +70,35 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 	}
 	http_server_free(srv);
 	return 0;
+}
+
+void
+app_refusal_apply(const struct app_refusal *row,
+    const struct app_refusal_ext *x, struct app_refusal *out)
+{
+	*out = *row;
+	if (x == NULL)
+		return;
+	if (x->status != 0)
+		out->status = x->status;
+	if (x->code != NULL)
+		out->code = x->code;
+	if (x->message != NULL)
+		out->message = x->message;
+}
+
+void
+app_audit_ctx(struct app_core *c, const struct http_req *req,
+    const char *source_ip, const char *identity, struct audit_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->state_dir = c->cfg.state_dir;
+	ctx->source_ip = source_ip != NULL ? source_ip : req->remote_addr;
+	ctx->user_agent = req->user_agent;
+	ctx->request_id = req->request_id;
+	ctx->identity = identity;
+	ctx->st = c->st;
+	ctx->log = &c->alog;
 }
 
 void

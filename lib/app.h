@@ -13,6 +13,9 @@
 #include "http.h"
 #include "store.h"
 
+/* app_setup flag beside the CFG_NEED_* ones: no key ring (audit.cgi). */
+#define APP_NO_KEYRING	0x8000u
+
 struct app_core {
 	struct config	 cfg;
 	int		 ready;	/* configuration and store usable */
@@ -20,6 +23,29 @@ struct app_core {
 	struct keyring	 ring;
 	struct audit_log alog;	/* the audit log, kept open */
 	uint64_t	 last_ckpt;	/* ms of the last aindex_checkpoint */
+	size_t		 sweep;	/* expired records swept between requests */
+};
+
+/*
+ * One way a program refuses a request: the Stripe-shaped error (status,
+ * type, code, message) and its audit record (type, severity).  Each
+ * program keeps a table of these indexed by its own enum.
+ */
+struct app_refusal {
+	int		 status;
+	const char	*type;
+	const char	*code;
+	const char	*message;
+	enum aevent	 atype;
+	enum audit_sev	 sev;
+};
+
+/* What one refusal says beyond its row; 0 / NULL: the row's. */
+struct app_refusal_ext {
+	int		 status;
+	const char	*code;
+	const char	*param;
+	const char	*message;
 };
 
 /* Per-request handler of a program; app is the program's own state. */
@@ -27,8 +53,8 @@ typedef void (*app_handle_fn)(void *app, struct http_req *req);
 
 /*
  * Sets the process up (logging name, SIGPIPE ignored, umask 077) and
- * loads the configuration (need: CFG_NEED_*), the key ring and the store
- * into c.  Returns 0, or -1 after logging one "refusing to serve: ..."
+ * loads the configuration (need: CFG_NEED_*), the key ring (unless
+ * APP_NO_KEYRING) and the store into c.  Returns 0, or -1 after logging one "refusing to serve: ..."
  * line that names the variable, never its value; c->ready tells which.
  */
 int		 app_setup(const char *prog, struct app_core *c,
@@ -39,6 +65,17 @@ int		 app_setup(const char *prog, struct app_core *c,
  * 500), so that the server sees a working program.
  */
 int		 app_serve(struct app_core *c, app_handle_fn fn, void *app);
+/* Fills out with row, overridden by what x (may be NULL) sets. */
+void		 app_refusal_apply(const struct app_refusal *row,
+		    const struct app_refusal_ext *x, struct app_refusal *out);
+/*
+ * Fills ctx for one request: c's state dir, store and open log, req's
+ * user agent and request id, source_ip (NULL: req's remote address) and
+ * identity (pointers borrowed).
+ */
+void		 app_audit_ctx(struct app_core *c, const struct http_req *req,
+		    const char *source_ip, const char *identity,
+		    struct audit_ctx *ctx);
 /* Releases c (wipes the key ring, closes the store). */
 void		 app_free(struct app_core *c);
 

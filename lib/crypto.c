@@ -90,26 +90,45 @@ hmac_new(void)
 	return EVP_MAC_CTX_dup(hmac_tmpl);
 }
 
+enum pg_err
+crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+    unsigned char mac[32])
+{
+	EVP_MAC_CTX	*ctx = NULL;
+	size_t		 maclen = 0;
+	enum pg_err	 rc = PG_CRYPTO;
+
+	if ((ctx = hmac_new()) == NULL)
+		goto out;
+	if (EVP_MAC_init(ctx, key, keylen, NULL) != 1 ||
+	    EVP_MAC_update(ctx, msg, n) != 1 ||
+	    EVP_MAC_final(ctx, mac, &maclen, 32) != 1 || maclen != 32)
+		goto out;
+	rc = PG_OK;
+out:
+	EVP_MAC_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void
+crypto_wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}
+
 /* HMAC-SHA256 of n bytes under the signing key into mac. */
 static int
 fernet_mac(const struct fernet_key *k, const unsigned char *p, size_t n,
     unsigned char mac[MAC_LEN])
 {
-	EVP_MAC_CTX	*ctx = NULL;
-	size_t		 maclen = 0;
-	int		 rc = -1;
-
-	if ((ctx = hmac_new()) == NULL)
-		goto out;
-	if (EVP_MAC_init(ctx, k->sign, sizeof(k->sign), NULL) != 1 ||
-	    EVP_MAC_update(ctx, p, n) != 1 ||
-	    EVP_MAC_final(ctx, mac, &maclen, MAC_LEN) != 1 ||
-	    maclen != MAC_LEN)
-		goto out;
-	rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	return rc;
+	return crypto_hmac_sha256(k->sign, sizeof(k->sign), p, n, mac) ==
+	    PG_OK ? 0 : -1;
 }
 
 /*
