@@ -149,13 +149,7 @@ refuse(struct rq *q, enum refusal r, const struct app_refusal_ext *x,
 {
 	struct app_refusal	 f;
 
-	app_refusal_apply(&refusals[r], x, &f);
-	http_resp_error(&q->resp, f.status, f.type, f.code, x ? x->param : NULL,
-	    f.message);
-	if (d == NULL)
-		d = json_object_new_object();
-	json_object_object_add(d, "code", json_object_new_string(f.code));
-	json_object_object_add(d, "status", json_object_new_int(f.status));
+	app_refuse(&q->resp, &refusals[r], x, &d, &f);
 	audit(q, f.atype, f.sev, 0, d, "request_rejected");
 }
 

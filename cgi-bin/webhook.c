@@ -132,13 +132,7 @@ reject(struct rq *q, enum refusal r, const struct app_refusal_ext *x,
 {
 	struct app_refusal	 f;
 
-	app_refusal_apply(&refusals[r], x, &f);
-	http_resp_error(&q->resp, f.status, f.type, f.code, NULL, f.message);
-	if (details == NULL)
-		details = json_object_new_object();
-	json_object_object_add(details, "code", json_object_new_string(f.code));
-	json_object_object_add(details, "status",
-	    json_object_new_int(f.status));
+	app_refuse(&q->resp, &refusals[r], x, &details, &f);
 	audit(q, f.atype, f.sev, 0, details, "request_rejected");
 }
 

@@ -73,18 +73,25 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 }
 
 void
-app_refusal_apply(const struct app_refusal *row,
-    const struct app_refusal_ext *x, struct app_refusal *out)
+app_refuse(struct http_resp *resp, const struct app_refusal *row,
+    const struct app_refusal_ext *x, struct json_object **details,
+    struct app_refusal *out)
 {
 	*out = *row;
-	if (x == NULL)
-		return;
-	if (x->status != 0)
+	if (x != NULL && x->status != 0)
 		out->status = x->status;
-	if (x->code != NULL)
+	if (x != NULL && x->code != NULL)
 		out->code = x->code;
-	if (x->message != NULL)
+	if (x != NULL && x->message != NULL)
 		out->message = x->message;
+	http_resp_error(resp, out->status, out->type, out->code,
+	    x != NULL ? x->param : NULL, out->message);
+	if (*details == NULL)
+		*details = json_object_new_object();
+	json_object_object_add(*details, "code",
+	    json_object_new_string(out->code));
+	json_object_object_add(*details, "status",
+	    json_object_new_int(out->status));
 }
 
 void

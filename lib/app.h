@@ -7,6 +7,8 @@
 #ifndef PG_APP_H
 #define PG_APP_H
 
+#include <json-c/json.h>
+
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
@@ -65,9 +67,15 @@ int		 app_setup(const char *prog, struct app_core *c,
  * 500), so that the server sees a working program.
  */
 int		 app_serve(struct app_core *c, app_handle_fn fn, void *app);
-/* Fills out with row, overridden by what x (may be NULL) sets. */
-void		 app_refusal_apply(const struct app_refusal *row,
-		    const struct app_refusal_ext *x, struct app_refusal *out);
+/*
+ * Answers with the refusal row, overridden by what x (may be NULL) sets:
+ * the Stripe-shaped error into resp, and its code and status added to
+ * *details (created when NULL).  out gets the refusal as answered, for
+ * the caller's audit record.
+ */
+void		 app_refuse(struct http_resp *resp, const struct app_refusal *row,
+		    const struct app_refusal_ext *x, struct json_object **details,
+		    struct app_refusal *out);
 /*
  * Fills ctx for one request: c's state dir, store and open log, req's
  * user agent and request id, source_ip (NULL: req's remote address) and
