@@ -402,8 +402,8 @@ pci_validate(const char *operation, struct json_object *data,
 	char	 path[512];
 
 	/*
-	 * The rules are the same for every operation today; the name is
-	 * kept for the seed's validate_pci_compliance(operation, data).
+	 * The rules are the same for every operation today; the operation
+	 * is an argument so that one may get rules of its own.
 	 */
 	(void)operation;
 	memset(res, 0, sizeof(*res));

@@ -1,6 +1,6 @@
 /*
  * payguard - card-data detection: a PAN detector (Luhn, 13-19 digits,
- * plausible IIN) and the seed's validate_pci_compliance(operation, data).
+ * plausible IIN) and a screen of a request's fields, by operation.
  */
 #ifndef PG_PCI_H
 #define PG_PCI_H

@@ -284,7 +284,7 @@ FcgidProcessTableFile run/fcgid_shm
 FcgidMaxProcessesPerClass 8
 FcgidMaxRequestLen 1048576
 FcgidIOTimeout 120
-# without it the app never sees HTTP_AUTHORIZATION (servers.md gotcha 7)
+# without it mod_fcgid drops the header: the app never sees HTTP_AUTHORIZATION
 FcgidPassHeader Authorization
 {env}
 Alias /api {bin}/api.fcgi

@@ -24,8 +24,8 @@
 #
 # CGI_PROG overrides the program cgi_run runs ($BIN/webhook.fcgi).
 # Environment from tests/run-e2e.sh: O (absolute build dir), SRC, PY.
-# PG_KEEP=1 keeps the scratch directory.  See servers.md for the why of
-# the recipes (gotcha numbers are quoted where they matter).
+# PG_KEEP=1 keeps the scratch directory.  Where a server recipe has a
+# non-obvious reason, the comment beside it says what goes wrong without it.
 
 set -u
 : "${SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -64,7 +64,8 @@ finish() {
 
 # ------------------------------------------------- processes and ports
 PG_PIDS=""
-# proc_alive PID: running and not a zombie (PID 1 reaps late: gotcha 10)
+# proc_alive PID: running and not a zombie (an orphan is reaped by PID 1,
+# which may do so late, so kill -0 alone would still see it)
 proc_alive() {
 	local st
 	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
@@ -159,7 +160,8 @@ pg_setup() {
 	BIN=$BASE/bin STATE=$BASE/state HOUT=$BASE/hout LOGS=$BASE/logs
 	mkdir -p "$BIN" "$STATE" "$HOUT" "$LOGS"
 	# Copies: the tests keep working if the build directory is rebuilt
-	# meanwhile, and the path is traversable by www-data (gotcha 9).
+	# meanwhile, and the path is traversable by www-data (servers that drop
+	# to www-data must be able to reach every directory on the way).
 	cp "$O/webhook.fcgi" "$O/payguard" "$BIN/"
 	chmod 0755 "$BIN" "$BIN"/*
 	chown $WWW:$WWW "$STATE" "$HOUT"
@@ -453,7 +455,8 @@ _apache_head() {
 	R=$BASE/$1
 	mkdir -p "$R/logs" "$R/run" "$R/htdocs"
 	# NB: do not create run/fcgidsock: mod_fcgid makes it, owned by User
-	# (a root-owned one gives 503 after ~64 s: gotcha 3).
+	# (a root-owned one leaves the workers unable to use it: every request
+	# then ends in a 503 after about 64 s).
 	cat > "$R/httpd.conf" <<EOF
 ServerRoot "$R"
 ServerName 127.0.0.1
@@ -469,7 +472,8 @@ LoadModule mime_module        /usr/lib/apache2/modules/mod_mime.so
 LoadModule alias_module       /usr/lib/apache2/modules/mod_alias.so
 LoadModule env_module         /usr/lib/apache2/modules/mod_env.so
 LoadModule fcgid_module       /usr/lib/apache2/modules/mod_fcgid.so
-# Mandatory when started as root (gotcha 4).
+# Mandatory when started as root (Apache refuses to run its children as
+# root).
 User $WWW
 Group $WWW
 TypesConfig /etc/mime.types
@@ -523,7 +527,8 @@ start_apache_cgid() {
 	chmod 0755 "$R/cgi-bin" "$R/cgi-bin/webhook"
 	cat >> "$R/httpd.conf" <<EOF
 LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
-# Absolute: a relative ScriptSock resolves under DefaultRuntimeDir (gotcha 5).
+# Absolute: a relative ScriptSock resolves under DefaultRuntimeDir, shared
+# by every Apache on the machine.
 ScriptSock $R/run/cgid.sock
 ScriptAlias /cgi/ $R/cgi-bin/
 <Directory "$R/cgi-bin">
@@ -592,7 +597,8 @@ EOF
 _lighttpd_base() {
 	L=$BASE/$1
 	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
-	# lighttpd binds the bin-path sockets after dropping to www-data (gotcha 9).
+	# lighttpd binds the bin-path sockets after dropping to www-data, so the
+	# directories must be www-data's.
 	chown $WWW:$WWW "$L/run" "$L/logs"
 	cat > "$L/lighttpd.conf" <<EOF
 server.bind          = "127.0.0.1"
@@ -632,7 +638,7 @@ start_spawn_fcgi() {
 	    spawn-fcgi -s "$SPAWN_SOCK" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
 	    -F "${3:-2}" -P "$d/run/spawn.pid" -- "$BIN/webhook.fcgi" \
 	    > "$d/logs/spawn.log" 2>&1 || bail "$1: spawn-fcgi starts webhook.fcgi"
-	# One pid per line, no trailing newline (gotcha 18).
+	# spawn-fcgi writes one pid per line without a final newline.
 	SPAWN_PIDS=$(cat "$d/run/spawn.pid"; echo)
 	for p in $SPAWN_PIDS; do track "$p"; done
 }

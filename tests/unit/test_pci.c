@@ -176,7 +176,7 @@ test_validate(void **state)
 	assert_string_equal(pci_kind_name(PCI__MAX), "unknown");
 }
 
-/* The seed's expectation: an encrypted card number is compliant. */
+/* An encrypted card number is compliant: it is not card data any more. */
 static void
 test_validate_encrypted(void **state)
 {
