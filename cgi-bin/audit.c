@@ -144,18 +144,14 @@ jint(struct json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* A field of a record for display: "" when absent. */
 static const char *
 jget(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	const char	*s = arecord_get(o, k, 1);
 
-	if (json_object_object_get_ex(o, k, &v) && v != NULL)
-		return json_object_is_type(v, json_type_string) ?
-		    json_object_get_string(v) :
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-	return "";
+	return s != NULL ? s : "";
 }
-
 static void
 fmt_time(uint64_t ms, char out[32])
 {

@@ -173,8 +173,8 @@ deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
 		return 1;
 	}
 	q->n++;
-	row.ts_us = be64_get(key);
-	row.seq = be64_get(key + 8);
+	row.ts_us = codec_be64_get(key);
+	row.seq = codec_be64_get(key + 8);
 	row.sev = (enum audit_sev)v.sev;
 	row.success = v.success;
 	row.mitigated = v.mitigated;
@@ -235,8 +235,8 @@ query_txn(struct store_txn *t, void *arg)
 	 * end: rows strictly before (before_ts, before_seq). */
 	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
 	    f->before_ts < until;
-	be64_put(cur, cursor ? f->before_ts : until);
-	be64_put(cur + 8, cursor ? f->before_seq : 0);
+	codec_be64_put(cur, cursor ? f->before_ts : until);
+	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
 	if (f->ip[0] != '\0') {
 		slen = aindex_xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
 		elen = aindex_xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
@@ -248,8 +248,8 @@ query_txn(struct store_txn *t, void *arg)
 		slen = aindex_xkey(s, 's', sv, 1, f->since_us, 0);
 		elen = aindex_xkey(e, 's', sv, 1, 0, 0);
 	} else {
-		be64_put(s, f->since_us);
-		be64_put(s + 8, 0);
+		codec_be64_put(s, f->since_us);
+		codec_be64_put(s + 8, 0);
 		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
 	}
 	memcpy(e + elen - 16, cur, 16);
@@ -309,7 +309,7 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 	g.q.fn = fn;
 	g.q.arg = arg;
 	g.q.limit = 1;
-	be64_put(g.k, ts_us);
-	be64_put(g.k + 8, seq);
+	codec_be64_put(g.k, ts_us);
+	codec_be64_put(g.k + 8, seq);
 	return store_run(st, 0, get_txn, &g);
 }

@@ -24,6 +24,7 @@
 #include "arecord.h"
 #include "audit.h"
 #include "buf.h"
+#include "codec.h"
 #include "log.h"
 #include "store.h"
 
@@ -127,14 +128,14 @@ append_chained(struct emit *em, struct store_txn *t)
 	if (size == 0 && t != NULL &&
 	    aindex_head_get(t, &hseq, prev) == PG_OK)
 		seq = hseq;
-	hex_encode(prev, ARECORD_HASH_LEN, hex);
+	codec_hex_encode(prev, ARECORD_HASH_LEN, hex);
 	if ((e = buf_append(&em->line, em->pre->data, em->pre->len)) != PG_OK ||
 	    (e = buf_printf(&em->line, ",\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
 	    seq + 1, hex)) != PG_OK)
 		goto out;
 	hashed = em->line.len;
 	arecord_hash(em->line.data, hashed, em->hash);
-	hex_encode(em->hash, ARECORD_HASH_LEN, hex);
+	codec_hex_encode(em->hash, ARECORD_HASH_LEN, hex);
 	if ((e = buf_printf(&em->line, ",\"hash\":\"%s\"}\n", hex)) != PG_OK)
 		goto out;
 	/* One write with O_APPEND: a record is never interleaved. */

@@ -1,15 +1,44 @@
 /*
- * payguard - text codecs: percent-encoding (application/x-www-form-
- * urlencoded) and query-string splitting.  Pure functions, bounded, no
- * store, no I/O.
+ * payguard - codecs: hex, url-safe base64, big-endian integers, JSON
+ * string literals, percent-encoding (application/x-www-form-urlencoded)
+ * and query-string splitting.  Pure functions, bounded, no store, no I/O.
  */
 #ifndef PG_CODEC_H
 #define PG_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "err.h"
+
+/* Returns the value of hex digit c (either case), or -1. */
+int		 codec_hex_digit(int c);
+/* Writes n bytes as 2n lowercase hex digits + NUL into out. */
+void		 codec_hex_encode(const void *in, size_t n, char *out);
+/* Decodes 2n hex digits (either case) of s into out; -1 on a non-digit. */
+int		 codec_hex_decode(const char *s, size_t n, unsigned char *out);
+/*
+ * Writes n bytes as url-safe base64 (RFC 4648 section 5), with '='
+ * padding when pad != 0, + NUL into out ((n + 2) / 3 * 4 + 1 bytes);
+ * returns the length written, NUL not counted.
+ */
+size_t		 codec_b64url_encode(const void *in, size_t n, int pad,
+		    char *out);
+/*
+ * Strictly decodes len chars of padded url-safe base64 into out (at
+ * least len / 4 * 3 bytes); *outlen gets the decoded length.  Returns 0,
+ * or -1 for anything non-canonical (bad length, character, padding or
+ * filler bits), so that no two strings decode alike.
+ */
+int		 codec_b64url_decode(const char *in, size_t len,
+		    unsigned char *out, size_t *outlen);
+/* Writes v big-endian into p[0..7]. */
+void		 codec_be64_put(unsigned char *p, uint64_t v);
+/* Reads a big-endian 64-bit value from p[0..7]. */
+uint64_t	 codec_be64_get(const unsigned char *p);
+/* Appends s (n bytes) to b as a JSON string literal, quotes included. */
+enum pg_err	 codec_json_str(struct buf *b, const char *s, size_t n);
 
 /*
  * Decodes %XX and '+' of s (n bytes) into out (outsz bytes, always

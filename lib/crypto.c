@@ -26,6 +26,7 @@
 #include <openssl/core_names.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "crypto.h"
 #include "log.h"
 #include "rand.h"
@@ -163,7 +164,7 @@ fernet_unpack(const char *tok, size_t toklen, unsigned char **raw,
 			rc = PG_ENOMEM;
 			goto out;
 		}
-		if (b64url_decode(tok, toklen, p, &n) != 0)
+		if (codec_b64url_decode(tok, toklen, p, &n) != 0)
 			goto out;
 	}
 	if (n < MIN_TOKEN_RAW || p[0] != FERNET_VERSION ||
@@ -210,7 +211,7 @@ fernet_key_parse(const char *b64, size_t len, struct fernet_key *out)
 
 	if (b64 == NULL || len != FERNET_KEY_B64LEN)
 		goto out;
-	if (b64url_decode(b64, len, raw, &n) != 0 || n != 32)
+	if (codec_b64url_decode(b64, len, raw, &n) != 0 || n != 32)
 		goto out;
 	memcpy(out->sign, raw, 16);
 	memcpy(out->enc, raw + 16, 16);
@@ -228,7 +229,7 @@ fernet_key_generate(char out[FERNET_KEY_B64LEN + 1])
 
 	if (rand_bytes(raw, sizeof(raw)) != PG_OK)
 		goto out;
-	b64url_encode(raw, sizeof(raw), 1, out);
+	codec_b64url_encode(raw, sizeof(raw), 1, out);
 	rc = PG_OK;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -261,7 +262,7 @@ encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
 		goto out;
 	}
 	raw[0] = FERNET_VERSION;
-	be64_put(raw + 1, now);
+	codec_be64_put(raw + 1, now);
 	if (iv != NULL)
 		memcpy(raw + 9, iv, 16);
 	else if (rand_bytes(raw + 9, 16) != PG_OK)
@@ -292,7 +293,7 @@ encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
 		rc = PG_ENOMEM;
 		goto out;
 	}
-	b64url_encode(raw, rawlen, 1, t);
+	codec_b64url_encode(raw, rawlen, 1, t);
 	*tok = t;
 	*toklen = tlen;
 	t = NULL;
@@ -394,7 +395,7 @@ decrypt_keys(const struct fernet_key *keys, size_t n, const char *tok,
 	*outlen = 0;
 	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
 		goto out;
-	if (fernet_too_old(be64_get(raw + 1), ttl, now)) {
+	if (fernet_too_old(codec_be64_get(raw + 1), ttl, now)) {
 		rc = PG_EXPIRED;
 		goto out;
 	}
@@ -427,7 +428,7 @@ fernet_timestamp(const char *tok, size_t toklen, uint64_t *ts)
 
 	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
 		goto out;
-	*ts = be64_get(raw + 1);
+	*ts = codec_be64_get(raw + 1);
 out:
 	free(raw);
 	return rc;
@@ -778,7 +779,7 @@ fernet_token_text(const unsigned char *raw, size_t rawlen, char **tok,
 	*tok = NULL;
 	if (n == 0 || (*tok = malloc(n + 1)) == NULL)
 		return n == 0 ? PG_TOOLARGE : PG_ENOMEM;
-	b64url_encode(raw, rawlen, 1, *tok);
+	codec_b64url_encode(raw, rawlen, 1, *tok);
 	*toklen = n;
 	return PG_OK;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "crypto.h"
 #include "csrf.h"
 #include "rand.h"
@@ -77,7 +78,7 @@ csrf_token(struct store *st, const char *user, uint64_t hour,
 	if ((e = get_key(st, &c)) == PG_OK &&
 	    (e = crypto_hmac_sha256(c.key, KEY_LEN, msg, (size_t)n, mac)) ==
 	    PG_OK)
-		hex_encode(mac, sizeof(mac), out);
+		codec_hex_encode(mac, sizeof(mac), out);
 	crypto_wipe(&c, sizeof(c));
 	return e;
 }

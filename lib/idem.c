@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "idem.h"
 #include "seal.h"
 #include "rand.h"
@@ -176,7 +177,7 @@ new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
 	if ((e = rand_bytes(r, sizeof(r))) != PG_OK)
 		return e;
 	memcpy(out, "pg_", 3);
-	hex_encode(r, sizeof(r), out + 3);
+	codec_hex_encode(r, sizeof(r), out + 3);
 	return PG_OK;
 }
 
@@ -201,7 +202,7 @@ idem_generate_key(const char *op, const char *identity,
 		memcpy(md, r, sizeof(md));	/* random alone suffices */
 	EVP_MD_CTX_free(c);
 	memcpy(out, "pg-", 3);
-	hex_encode(md, 24, out + 3);
+	codec_hex_encode(md, 24, out + 3);
 }
 
 enum pg_err

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "buf.h"
+#include "codec.h"
 #include "token.h"
 #include "rand.h"
 
@@ -142,7 +143,7 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		return PG_CRYPTO;
 	memcpy(out, TOKEN_PREFIX, 4);
-	b64url_encode(r, sizeof(r), 0, out + 4);
+	codec_b64url_encode(r, sizeof(r), 0, out + 4);
 	OPENSSL_cleanse(r, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	c.name = name;
