@@ -29,10 +29,10 @@ mono_ms(void)
 /* In the child: wire up fds, build the environment, exec. */
 static void
 child(const char *handler, int rfd, const char *id, const char *type,
-    int livemode)
+    int livemode, const char *source)
 {
-	char	 eid[300], etype[160];
-	char	*envp[6], *argv[2];
+	char	 eid[300], etype[160], esrc[64];
+	char	*envp[7], *argv[2];
 	int	 fd, devnull;
 
 	setpgid(0, 0);
@@ -46,13 +46,17 @@ child(const char *handler, int rfd, const char *id, const char *type,
 		close(fd);
 	snprintf(eid, sizeof(eid), "PAYGUARD_EVENT_ID=%s", id);
 	snprintf(etype, sizeof(etype), "PAYGUARD_EVENT_TYPE=%s", type);
+	/* A backfilled event was listed, not signed: the handler may want
+	 * to know (e.g. to re-fetch the object before acting). */
+	snprintf(esrc, sizeof(esrc), "PAYGUARD_EVENT_SOURCE=%s", source);
 	envp[0] = eid;
 	envp[1] = etype;
 	envp[2] = livemode ? (char *)"PAYGUARD_EVENT_LIVEMODE=true" :
 	    (char *)"PAYGUARD_EVENT_LIVEMODE=false";
-	envp[3] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
-	envp[4] = (char *)"LANG=C.UTF-8";
-	envp[5] = NULL;
+	envp[3] = esrc;
+	envp[4] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	envp[5] = (char *)"LANG=C.UTF-8";
+	envp[6] = NULL;
 	argv[0] = (char *)handler;
 	argv[1] = NULL;
 	signal(SIGPIPE, SIG_DFL);
@@ -89,8 +93,8 @@ feed(int fd, const char *p, size_t len, uint64_t deadline)
 
 enum pg_err
 deliver_run(const char *handler, uint32_t timeout_s, const char *id,
-    const char *type, int livemode, const void *body, size_t len,
-    struct deliver_result *res)
+    const char *type, int livemode, const char *source, const void *body,
+    size_t len, struct deliver_result *res)
 {
 	int		 p[2] = { -1, -1 }, st = 0, killed = 0;
 	pid_t		 pid, r;
@@ -114,7 +118,7 @@ deliver_run(const char *handler, uint32_t timeout_s, const char *id,
 		return PG_SYSTEM;
 	}
 	if (pid == 0)
-		child(handler, p[0], id, type, livemode);
+		child(handler, p[0], id, type, livemode, source);
 	close(p[0]);
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	if (feed(p[1], body, len, deadline) < 0)
@@ -169,7 +173,8 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 		res->ok = 1;
 		res->status = 0;
 	} else if ((e = deliver_run(cfg->wh_handler, cfg->wh_handler_timeout,
-	    id, h->type, h->livemode, body, len, res)) != PG_OK)
+	    id, h->type, h->livemode, ev_source_name(h->source), body, len,
+	    res)) != PG_OK)
 		res->ok = 0;
 	if (!res->ok)
 		log_warnx("delivery of %s failed (attempt %u): %s", id,

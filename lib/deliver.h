@@ -2,8 +2,8 @@
  * payguard - delivery of webhook events to the site's own handler.
  *
  * The handler is an executable run without a shell: the raw event on its
- * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE and PAYGUARD_EVENT_LIVEMODE
- * (plus PATH and LANG) in an otherwise empty environment, so no secret of
+ * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE, PAYGUARD_EVENT_LIVEMODE and
+ * PAYGUARD_EVENT_SOURCE (webhook|backfill), plus PATH and LANG, in an otherwise empty environment, so no secret of
  * ours reaches it; its stdout discarded, its stderr into our log; killed
  * with its process group when the time limit runs out.  Exit 0 means
  * processed.
@@ -27,10 +27,11 @@ struct deliver_result {
 	char	 error[96];	/* short reason when !ok */
 };
 
-/* Runs handler once for the event. */
+/* Runs handler once for the event; source is ev_source_name()'s. */
 enum pg_err	 deliver_run(const char *handler, uint32_t timeout_s,
 		    const char *id, const char *type, int livemode,
-		    const void *body, size_t len, struct deliver_result *res);
+		    const char *source, const void *body, size_t len,
+		    struct deliver_result *res);
 /*
  * Delivers a claimed event and records the outcome in the inbox.  Without
  * a configured handler the event counts as delivered (it stays in the

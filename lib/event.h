@@ -24,6 +24,9 @@ struct event_info {
 	char		 api_version[64];	/* "" when absent or null */
 	int64_t		 created;
 	int		 livemode;
+	/* How it arrived (enum ev_source in inbox.h): 0, a webhook, unless
+	 * the caller says otherwise; event_validate leaves it 0. */
+	int		 source;
 };
 
 /*
