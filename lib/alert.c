@@ -154,8 +154,8 @@ alert_notify(const char *command, const char *json, size_t len,
 	 * after the timeout. */
 	if (command == NULL || command[0] != '/')
 		return PG_CONFIG;
-	e = deliver_run(command, timeout_s, "alert", "payguard.alert", 0,
-	    "alert", json, len, &res);
+	e = deliver_run(command, timeout_s, "alert", "payguard.alert", 0, json,
+	    len, &res);
 	if (e != PG_OK)
 		return e;
 	if (!res.ok) {

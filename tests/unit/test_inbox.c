@@ -284,7 +284,7 @@ test_handler_env_and_timeout(void **s)
 	snprintf(script, sizeof(script), "%s/env.sh", hdir);
 	setenv("STRIPE_WEBHOOK_SECRET", "whsec_must_not_leak_12345", 1);
 	assert_int_equal(deliver_run(script, 5, "evt_E1", "invoice.paid", 1,
-	    "backfill", body, strlen(body), &r), PG_OK);
+	    body, strlen(body), &r), PG_OK);
 	assert_true(r.ok);
 	f = fopen(out, "r");
 	assert_non_null(f);
@@ -294,13 +294,51 @@ test_handler_env_and_timeout(void **s)
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_ID=evt_E1\n"));
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_TYPE=invoice.paid\n"));
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=true\n"));
-	assert_non_null(strstr(buf, "PAYGUARD_EVENT_SOURCE=backfill\n"));
+	assert_null(strstr(buf, "PAYGUARD_EVENT_SOURCE"));
 	assert_null(strstr(buf, "whsec_must_not_leak"));
 	assert_non_null(strstr(buf, body));	/* raw event on stdin */
+	assert_null(strstr(buf, "PAYGUARD_EVENT_KIND"));
+	/* An event: its kind, and its account when it has one. */
+	{
+		struct event_info ev;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "evt_K1");
+		snprintf(ev.type, sizeof(ev.type), "v1.billing.meter.x");
+		snprintf(ev.account, sizeof(ev.account), "acct_1Conn");
+		ev.kind = EVENT_THIN;
+		script[0] = '\0';
+		snprintf(script, sizeof(script), "%s/env.sh", hdir);
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		assert_true(r.ok);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=thin\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT=acct_1Conn\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=false\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_SOURCE=webhook\n"));
+		ev.kind = EVENT_SNAPSHOT;
+		ev.source = EV_SRC_BACKFILL;
+		ev.account[0] = '\0';
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=snapshot\n"));
+		assert_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_SOURCE=backfill\n"));
+	}
 	/* A hanging handler is killed at the limit. */
 	write_script("hang.sh", "#!/bin/sh\nsleep 30\n");
 	snprintf(script, sizeof(script), "%s/hang.sh", hdir);
-	assert_int_equal(deliver_run(script, 1, "evt_E2", "x", 0, "webhook", body,
+	assert_int_equal(deliver_run(script, 1, "evt_E2", "x", 0, body,
 	    strlen(body), &r), PG_OK);
 	assert_false(r.ok);
 	assert_true(r.timed_out);
@@ -310,13 +348,13 @@ test_handler_env_and_timeout(void **s)
 		memset(big, 'x', sizeof(big));
 		write_script("noread.sh", "#!/bin/sh\nexit 0\n");
 		snprintf(script, sizeof(script), "%s/noread.sh", hdir);
-		assert_int_equal(deliver_run(script, 5, "evt_E3", "x", 0, "webhook", big,
+		assert_int_equal(deliver_run(script, 5, "evt_E3", "x", 0, big,
 		    sizeof(big), &r), PG_OK);
 		assert_true(r.ok);
 	}
 	/* Missing executable: a failure, not a crash. */
 	assert_int_equal(deliver_run("/nonexistent/handler", 5, "evt_E4", "x",
-	    0, "webhook", body, strlen(body), &r), PG_OK);
+	    0, body, strlen(body), &r), PG_OK);
 	assert_false(r.ok);
 	assert_int_equal(r.status, 127);
 }
