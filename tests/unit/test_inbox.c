@@ -94,12 +94,20 @@ test_accept_dedup_queue(void **s)
 	char		 id[EVENT_ID_MAX + 1];
 	unsigned char	*b = NULL;
 	size_t		 len;
+	uint64_t	 n, oldest;
 
 	(void)s;
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_PENDING);
+	/* The backlog the audit metrics are given: one pending event. */
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(oldest, h.received_ms);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
@@ -116,6 +124,9 @@ test_accept_dedup_queue(void **s)
 	assert_int_equal(inbox_complete(st, &cfg, "evt_A1", 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_get(st, &ring, "evt_A1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.state, EV_DELIVERED);
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
 	/* Still a duplicate after delivery. */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
