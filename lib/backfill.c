@@ -345,7 +345,7 @@ one_event(struct store *st, const struct keyring *ring,
 		json_object_object_add(d, "source",
 		    json_object_new_string(ev_source_name(h.source)));
 		snprintf(res, sizeof(res), "webhook:%s", ev.id);
-		(void)audit_event(o->actx, "event_backfilled", SEV_LOW, 1, res,
+		(void)audit_event(o->actx, AEV_EVENT_BACKFILLED, SEV_LOW, 1, res,
 		    d, NULL);
 	}
 	return PG_OK;

@@ -84,7 +84,7 @@ audit_run(const struct audit_ctx *actx, const struct backfill_opts *o,
 	if (e != PG_OK)
 		json_object_object_add(d, "error", json_object_new_string(
 		    r->error[0] ? r->error : pg_strerror(e)));
-	(void)audit_event(actx, "events_backfill", e == PG_OK ? SEV_LOW :
+	(void)audit_event(actx, AEV_EVENTS_BACKFILL, e == PG_OK ? SEV_LOW :
 	    SEV_MEDIUM, e == PG_OK, "events", d, NULL);
 }
 
