@@ -26,6 +26,8 @@ int	cmd_mask(int, char **, const struct config *);
 
 /* tools/cmd_events.c */
 int	cmd_events(int, char **, const struct config *);
+/* tools/cmd_metrics.c */
+int	cmd_metrics(int, char **, const struct config *);
 /* tools/cmd_token.c */
 int	cmd_token(int, char **, const struct config *);
 /* tools/cmd_audit.c */
