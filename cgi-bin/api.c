@@ -30,6 +30,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "pci.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -358,6 +359,10 @@ step_idempotency(struct rq *q, const struct app *a, struct px *x)
 		audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 		return STEP_DONE;
 	}
+	(void)metrics_count(a->c.st, MC_IDEMPOTENCY,
+	    x->ir.outcome == IDEM_MISMATCH ? "mismatch" :
+	    x->ir.outcome == IDEM_IN_PROGRESS ? "in_flight" :
+	    x->ir.outcome == IDEM_REPLAY ? "replayed" : "new");
 	switch (x->ir.outcome) {
 	case IDEM_MISMATCH:
 		refuse(q, RF_IDEM_KEY_REUSED, NULL, NULL);
@@ -388,10 +393,20 @@ static enum step
 step_upstream(struct rq *q, const struct app *a, struct px *x)
 {
 	struct json_object	*d;
+	struct stripe_resp	*sr = &x->sr;
+	struct timespec		 t0, t1;
+	enum pg_err		 e;
 
-	if (stripe_request(a->stripe, q->method, q->path, x->qs.data,
-	    x->post ? (x->body.data ? x->body.data : "") : NULL, x->upkey,
-	    &x->sr) == PG_OK)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e = stripe_request(a->stripe, q->method, q->path, x->qs.data,
+	    x->post ? (x->body.data ? x->body.data : "") : NULL, x->upkey, sr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
+	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
+	    e != PG_OK || sr->status < 100 || sr->status > 599 ? "none" :
+	    sr->status < 200 ? "1xx" : sr->status < 300 ? "2xx" :
+	    sr->status < 400 ? "3xx" : sr->status < 500 ? "4xx" : "5xx");
+	if (e == PG_OK)
 		return STEP_NEXT;
 	if (x->have_key)
 		idem_release(a->c.st, q->identity, x->ckey);

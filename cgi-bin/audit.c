@@ -38,6 +38,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "template.h"
 
@@ -816,6 +817,25 @@ asset(struct page *p, const struct query *q)
 	free(src);
 }
 
+/* GET /metrics: the Prometheus exposition (lib/metrics.h), for a scrape
+ * with basic auth.  Aggregates only, no record: not audited per scrape
+ * (a refused scrape is, as every refused admin request). */
+static void
+metrics_page(struct page *p)
+{
+	struct metrics_gauges g;
+	enum pg_err	 e;
+
+	buf_reset(&p->resp.body);
+	if ((e = app_metrics_gauges(p->st, &g)) != PG_OK ||
+	    (e = metrics_render(p->st, p->cfg, &g, &p->resp.body)) != PG_OK) {
+		log_warnx("metrics: %s", pg_strerror(e));
+		plain(p, 500, "The metrics are not available.");
+		return;
+	}
+	p->resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 /* Browsers send these on every POST: refuse anything cross-site. */
 static int
 same_origin(struct page *p)
@@ -930,11 +950,16 @@ static void
 dispatch(struct page *p)
 {
 	const char		*qs = http_param(p->req, "QUERY_STRING");
+	const char		*pi = http_param(p->req, "PATH_INFO");
 	const struct page_def	*pg;
 	struct query		 q;
 	char			 res[96];
 	size_t			 i;
 
+	if (pi != NULL && strcmp(pi, "/metrics") == 0) {
+		metrics_page(p);
+		return;
+	}
 	query_parse(qs, qs != NULL ? strlen(qs) : 0, &q);
 	for (i = 0; i < PAGE__MAX; i++) {
 		pg = &pages[i];

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "aindex.h"
+#include "inbox.h"
 #include "log.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
@@ -106,6 +107,39 @@ app_audit_ctx(struct app_core *c, const struct http_req *req,
 	ctx->identity = identity;
 	ctx->st = c->st;
 	ctx->log = &c->alog;
+}
+
+static int
+count_dead(const char *id, const struct ev_hdr *h, void *arg)
+{
+	(void)id;
+	if (h->state == EV_DEAD)
+		(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static enum pg_err
+chain_txn(struct store_txn *t, void *arg)
+{
+	struct metrics_gauges	*g = arg;
+	unsigned char		 hash[ARECORD_HASH_LEN];
+	enum pg_err		 e;
+
+	e = aindex_head_get(t, &g->chain, hash);
+	g->have_chain = e == PG_OK;
+	return e == PG_NOTFOUND ? PG_OK : e;
+}
+
+enum pg_err
+app_metrics_gauges(struct store *st, struct metrics_gauges *g)
+{
+	enum pg_err	 e;
+
+	memset(g, 0, sizeof(*g));
+	if ((e = inbox_backlog(st, &g->backlog, &g->oldest_pending_ms)) ==
+	    PG_OK && (e = inbox_list(st, count_dead, &g->dead)) == PG_OK)
+		e = store_run(st, 0, chain_txn, g);
+	return e;
 }
 
 void

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
 
 /* app_setup flag beside the CFG_NEED_* ones: no key ring (audit.cgi). */
@@ -84,6 +85,11 @@ void		 app_refuse(struct http_resp *resp, const struct app_refusal *row,
 void		 app_audit_ctx(struct app_core *c, const struct http_req *req,
 		    const char *source_ip, const char *identity,
 		    struct audit_ctx *ctx);
+/*
+ * Reads the gauges the metrics show (inbox backlog and dead letters, the
+ * audit chain's length) into g, for metrics_render.
+ */
+enum pg_err	 app_metrics_gauges(struct store *st, struct metrics_gauges *g);
 /* Releases c (wipes the key ring, closes the store). */
 void		 app_free(struct app_core *c);
 

@@ -16,8 +16,8 @@
 #include "log.h"
 #include "proc.h"
 
-static uint64_t
-mono_ms(void)
+uint64_t
+proc_mono_ms(void)
 {
 	struct timespec	 ts;
 
@@ -57,7 +57,8 @@ feed(int fd, const char *p, size_t len, uint64_t deadline)
 	int		 left;
 
 	while (len > 0) {
-		left = (int)(deadline > mono_ms() ? deadline - mono_ms() : 0);
+		left = (int)(deadline > proc_mono_ms() ?
+		    deadline - proc_mono_ms() : 0);
 		if (left == 0)
 			return -1;
 		pfd.fd = fd;
@@ -81,7 +82,7 @@ proc_run(const char *handler, char *const envp[], const void *body,
 {
 	int		 p[2] = { -1, -1 }, st = 0, killed = 0;
 	pid_t		 pid, r;
-	uint64_t	 deadline = mono_ms() + (uint64_t)timeout_s * 1000;
+	uint64_t	 deadline = proc_mono_ms() + (uint64_t)timeout_s * 1000;
 	void		(*oldpipe)(int);
 
 	memset(res, 0, sizeof(*res));
@@ -113,7 +114,7 @@ proc_run(const char *handler, char *const envp[], const void *body,
 			break;
 		if (r < 0 && errno != EINTR)
 			break;
-		if (mono_ms() >= deadline) {
+		if (proc_mono_ms() >= deadline) {
 			killed = 1;
 			break;
 		}

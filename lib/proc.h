@@ -25,6 +25,8 @@ struct proc_result {
 	char	 error[96];	/* short reason when !ok */
 };
 
+/* Milliseconds of the monotonic clock (for durations). */
+uint64_t	 proc_mono_ms(void);
 /*
  * Runs path (absolute; no arguments) with exactly envp as environment
  * and in (len bytes) on stdin, for at most timeout_s seconds.  PG_OK when

@@ -24,7 +24,10 @@ awk 'NR == FNR {
 }
 {
 	f = $1; m = $2; i = $3
-	if (!(m in layer)) { print "lint: " f ": module " m " is not in lib/LAYERS"; bad = 1; next }
+	if (!(m in layer)) {
+		if (!(m in told)) print "lint: lib/" m ": module not in lib/LAYERS"
+		told[m] = 1; bad = 1; next
+	}
 	if (!(i in layer)) { print "lint: " f ": includes " i ".h, which is not in lib/LAYERS"; bad = 1; next }
 	if (layer[i] > layer[m]) {
 		print "lint: " f ": includes " i ".h, a higher layer (" group[i] " over " group[m] ")"; bad = 1
