@@ -50,6 +50,8 @@ static const struct command commands[] = {
 	/* cmd_audit.c */
 	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
+	/* cmd_ips.c */
+	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
