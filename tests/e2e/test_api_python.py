@@ -17,6 +17,7 @@ sends, and a scan for the Stripe secret key and the tokens.
 Run by tests/run-e2e.sh with /usr/bin/python3.  Environment: O, SRC.
 Ports 19820-19821.  Prints TAP lines; exits non-zero on failure.
 """
+import grp
 import json
 import os
 import pwd
@@ -268,7 +269,7 @@ LoadModule alias_module       /usr/lib/apache2/modules/mod_alias.so
 LoadModule env_module         /usr/lib/apache2/modules/mod_env.so
 LoadModule fcgid_module       /usr/lib/apache2/modules/mod_fcgid.so
 User {www}
-Group {www}
+Group {wwwgroup}
 TypesConfig /etc/mime.types
 CustomLog logs/access.log "%h %t \\"%r\\" %>s %b %D"
 DocumentRoot "{R}/htdocs"
@@ -298,7 +299,7 @@ Alias /api {bin}/api.fcgi
     </FilesMatch>
 </Directory>
 """.format(R=R, port=APACHE_PORT, env=env_lines, bin=binp,
-           www=WWW.pw_name))
+           www=WWW.pw_name, wwwgroup=grp.getgrgid(WWW.pw_gid).gr_name))
     t = subprocess.run(["/usr/sbin/apache2", "-f", os.path.join(R, "httpd.conf"), "-t"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if t.returncode != 0:

@@ -50,6 +50,7 @@ else
 fi
 WWW_UID=$(id -u $WWW)
 WWW_GID=$(id -g $WWW)
+WWW_GROUP=$(id -gn $WWW)
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export LC_ALL=C
 
@@ -530,7 +531,7 @@ LoadModule fcgid_module       /usr/lib/apache2/modules/mod_fcgid.so
 # Mandatory when started as root (Apache refuses to run its children as
 # root).
 User $WWW
-Group $WWW
+Group $WWW_GROUP
 TypesConfig /etc/mime.types
 CustomLog logs/access.log "%h %t \"%r\" %>s %b %D"
 DocumentRoot "$R/htdocs"
@@ -690,7 +691,7 @@ start_spawn_fcgi() {
 	chown $WWW:$WWW "$d/run"
 	SPAWN_SOCK=$d/run/spawn.sock
 	env -i PATH=/usr/bin:/bin PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$2" \
-	    spawn-fcgi -s "$SPAWN_SOCK" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+	    spawn-fcgi -s "$SPAWN_SOCK" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 	    -F "${3:-2}" -P "$d/run/spawn.pid" -- "$BIN/webhook.fcgi" \
 	    > "$d/logs/spawn.log" 2>&1 || bail "$1: spawn-fcgi starts webhook.fcgi"
 	# spawn-fcgi writes one pid per line without a final newline.
@@ -721,7 +722,7 @@ start_fcgi_sock() {
 	rm -f "$sock"	# fcgiwrap will not start on a stale socket (gotcha 24)
 	if [ "$n" = 0 ]; then
 		env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
-		    spawn-fcgi -n -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+		    spawn-fcgi -n -s "$sock" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 		    -- "$prog" "$@" > "$BASE/$name.log" 2>&1 &
 		track $!
 		p=100
@@ -730,7 +731,7 @@ start_fcgi_sock() {
 		return 0
 	fi
 	env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
-	    spawn-fcgi -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+	    spawn-fcgi -s "$sock" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 	    -F "$n" -P "$pidf" -- "$prog" "$@" > "$BASE/$name.log" 2>&1 ||
 	    bail "$name: spawn-fcgi starts $prog"
 	for p in $(cat "$pidf"; echo); do track "$p"; done
