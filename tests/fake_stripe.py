@@ -292,6 +292,16 @@ def as_list(res, url, q):
         raise StripeError(400, "invalid_request_error",
                           "Invalid limit: must be between 1 and 100",
                           code="parameter_invalid_integer", param="limit")
+    # Cursor pagination as Stripe does it (what auto-pagination relies on).
+    ids = [o["id"] for o in objs]
+    if q.get("starting_after"):
+        if q["starting_after"] not in ids:
+            raise missing("object", q["starting_after"])
+        objs = objs[ids.index(q["starting_after"]) + 1:]
+    elif q.get("ending_before"):
+        if q["ending_before"] not in ids:
+            raise missing("object", q["ending_before"])
+        objs = objs[:ids.index(q["ending_before"])][-limit:]
     return {"object": "list", "data": objs[:limit],
             "has_more": len(objs) > limit, "url": url}
 
