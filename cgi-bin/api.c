@@ -167,7 +167,7 @@ read_params(struct rq *q, const struct app *a)
 		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
 		    NULL, "v2 API requests take a JSON body "
 		    "(Content-Type: application/json).",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	/* JSON is flattened for screening and the fingerprint either way;
@@ -568,8 +568,8 @@ handle(void *arg, struct http_req *req)
 	if (!acct_ok) {
 		refuse(&q, 400, "invalid_request_error", "account_invalid", NULL,
 		    "Stripe-Account must be an acct_ id and Stripe-Context one or "
-		    "more acct_ ids joined by '/'.", "security_validation_failed",
-		    SEV_LOW, NULL);
+		    "more acct_ ids joined by '/'.",
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		goto send;
 	}
 	/* A token acts on connected accounts only when created for them;
@@ -579,7 +579,7 @@ handle(void *arg, struct http_req *req)
 	    (q.context != NULL && !token_allows_account(&q.trec, q.context)))) {
 		refuse(&q, 403, "permission_error", "account_not_allowed", NULL,
 		    "This API token may not act on the connected account named "
-		    "in Stripe-Account or Stripe-Context.", "permission_denied",
+		    "in Stripe-Account or Stripe-Context.", AEV_PERMISSION_DENIED,
 		    SEV_HIGH, NULL);
 		goto send;
 	}
