@@ -316,6 +316,49 @@ test_tokens(void **s)
 	store_close(st);
 }
 
+/* A token record as version 1 stored it: no accounts field. */
+static enum pg_err
+put_v1(struct store_txn *txn, void *arg)
+{
+	struct token_rec	*r = arg;
+
+	return store_put(txn, NS_TOKEN, "n:legacy", 8, r,
+	    offsetof(struct token_rec, accounts), 0, 0);
+}
+
+static int
+find_legacy(const char *name, const struct token_rec *r, void *arg)
+{
+	if (strcmp(name, "legacy") == 0)
+		*(struct token_rec *)arg = *r;
+	return 0;
+}
+
+static void
+test_token_v1_record(void **s)
+{
+	struct store		*st;
+	struct token_rec	 r, got;
+
+	(void)s;
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	memset(&r, 0, sizeof(r));
+	r.version = 1;
+	r.scope = SCOPE_WRITE;
+	snprintf(r.ops, sizeof(r.ops), "customer");
+	/* Garbage where accounts would be must not be read. */
+	memset(r.accounts, 'x', sizeof(r.accounts));
+	assert_int_equal(store_run(st, 1, put_v1, &r), PG_OK);
+	memset(&got, 0xff, sizeof(got));
+	assert_int_equal(token_list(st, find_legacy, &got), PG_OK);
+	assert_int_equal(got.scope, SCOPE_WRITE);
+	assert_string_equal(got.ops, "customer");
+	assert_string_equal(got.accounts, "");
+	assert_false(token_allows_account(&got, "acct_1A"));
+	assert_int_equal(token_revoke(st, "legacy"), PG_OK);
+	store_close(st);
+}
+
 static void
 test_idem(void **s)
 {
@@ -437,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_idem),
 		cmocka_unit_test(test_idem_race),
+		cmocka_unit_test(test_token_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
