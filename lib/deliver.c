@@ -17,6 +17,7 @@
 #include "deliver.h"
 #include "forward.h"
 #include "log.h"
+#include "metrics.h"
 
 /* One "NAME=value" environment entry: the longest is the event id. */
 #define EVENT_VAR_MAX	(EVENT_ID_MAX + 32)
@@ -216,6 +217,7 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 {
 	struct event_info ev;
 	const char	*why;
+	uint64_t	 t0;
 	enum pg_err	 e;
 
 	memset(res, 0, sizeof(*res));
@@ -233,9 +235,16 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 	else if (cfg->wh_handler == NULL) {
 		res->ok = 1;
 		res->status = 0;
-	} else if ((e = deliver_run_event(cfg->wh_handler,
-	    cfg->wh_handler_timeout, &ev, body, len, res)) != PG_OK)
-		res->ok = 0;
+	} else {
+		t0 = mono_ms();
+		if ((e = deliver_run_event(cfg->wh_handler,
+		    cfg->wh_handler_timeout, &ev, body, len, res)) != PG_OK)
+			res->ok = 0;
+		/* Best effort: a metric never fails a delivery. */
+		(void)metrics_observe(st, MH_DELIVERY,
+		    (double)(mono_ms() - t0) / 1000.0, MC_DELIVERY,
+		    res->ok ? "ok" : "failed");
+	}
 	if (!res->ok)
 		log_warnx("delivery of %s failed (attempt %u): %s", id,
 		    h->attempts, res->error);

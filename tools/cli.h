@@ -27,6 +27,8 @@ int	cmd_mask(int, char **, const struct config *);
 
 /* tools/cmd_events.c */
 int	cmd_events(int, char **, const struct config *);
+/* tools/cmd_metrics.c */
+int	cmd_metrics(int, char **, const struct config *);
 /* tools/cmd_token.c */
 int	cmd_token(int, char **, const struct config *);
 /* tools/cmd_audit.c */
@@ -37,6 +39,9 @@ int	cmd_alerts(int, char **, const struct config *);
  * on failure.  Release with store_close and keyring_wipe. */
 int	cli_open_state(const struct config *cfg, struct store **st,
 	    struct keyring *ring);
+/* tools/cmd_ips.c */
+int	cmd_ips(int, char **, const struct config *);
+
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);
 

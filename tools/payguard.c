@@ -9,6 +9,7 @@
  *   payguard keygen | encrypt [--key K] | decrypt [--ttl N] | rotate-keys
  *   payguard mask card|card_bin|email|secret|auto|text VALUE
  *   payguard events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]
+ *   payguard metrics            Prometheus text exposition
  *   payguard token create --name N --scope read|write [--ops a,b] | list | revoke N
  *
  * Configuration comes from the same environment / PAYGUARD_CONFIG file as
@@ -45,9 +46,13 @@ static const struct command commands[] = {
 	{ "token", cmd_token, "token create --name NAME --scope read|write [--ops a,b] | list [--json] | revoke NAME" },
 	/* cmd_events.c */
 	{ "events", cmd_events, "events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]" },
+	/* cmd_metrics.c */
+	{ "metrics", cmd_metrics, "metrics   (Prometheus text format)" },
 	/* cmd_audit.c */
 	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
+	/* cmd_ips.c */
+	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
