@@ -4,7 +4,10 @@
  * The site's own code calls payguard instead of api.stripe.com, with a
  * scoped gateway token (or, when trusted, the web server's REMOTE_USER);
  * the Stripe secret key never leaves this process.  Paths are Stripe's
- * (PATH_INFO /v1/...), bodies form-encoded with bracket notation or JSON.
+ * (PATH_INFO /v1/...), bodies form-encoded with bracket notation or JSON;
+ * v2 routes (/v2/...) take JSON, passed upstream as JSON.  Connect's
+ * Stripe-Account (and v2's Stripe-Context) go upstream for tokens allowed
+ * that account, and scope the rate limit and the idempotency records.
  * Each request: authenticate, allowlisted route, scope, per-identity
  * per-operation rate limit, parameters, PCI screening (no card data ever
  * leaves), idempotency, then Stripe with stripe-python's retries; Stripe's
@@ -38,6 +41,9 @@
 #include "stripe.h"
 #include "token.h"
 
+/* Longest Stripe-Context accepted: a few "acct_..." ids joined by '/'. */
+#define CONTEXT_MAX	127
+
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
 	struct app_core		 c;	/* configuration, store, key ring */
@@ -60,6 +66,11 @@ struct rq {
 	struct form		 query;
 	struct form		 body;
 	char			 resource[ROUTE_PATH_MAX + 16];
+	const char		*account;	/* Stripe-Account or NULL */
+	const char		*context;	/* Stripe-Context or NULL */
+	/* identity, plus "@account" when the request names one: the rate
+	 * limit and the idempotency records are per connected account. */
+	char			 scope_id[TOKEN_NAME_MAX + CONTEXT_MAX + 8];
 };
 
 static void
@@ -72,6 +83,12 @@ audit(struct rq *q, enum aevent type, enum audit_sev sev, int ok,
 	if (q->route != NULL)
 		json_object_object_add(d, "operation",
 		    json_object_new_string(q->route->op));
+	if (q->account != NULL)
+		json_object_object_add(d, "account",
+		    json_object_new_string(q->account));
+	if (q->context != NULL)
+		json_object_object_add(d, "context",
+		    json_object_new_string(q->context));
 	audit_event(&q->actx, type, sev, ok, q->resource, d, action);
 }
 
@@ -81,6 +98,7 @@ enum refusal {
 	RF_BODY_TOO_LARGE,
 	RF_BODY_MALFORMED,
 	RF_MEDIA_TYPE,
+	RF_V2_JSON,
 	RF_PARAMS_MALFORMED,
 	RF_PCI_CARD_DATA,
 	RF_IDEM_KEY_INVALID,
@@ -90,6 +108,8 @@ enum refusal {
 	RF_UNAUTHENTICATED,
 	RF_NO_ROUTE,
 	RF_NO_SCOPE,
+	RF_ACCOUNT_INVALID,
+	RF_ACCOUNT_NOT_ALLOWED,
 	RF__MAX
 };
 
@@ -106,6 +126,9 @@ static const struct app_refusal refusals[RF__MAX] = {
 	{ 415, "invalid_request_error", "unsupported_media_type",
 	  "Send parameters form-encoded or as a JSON object.",
 	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_MEDIA_TYPE */
+	{ 415, "invalid_request_error", "unsupported_media_type",
+	  "v2 API requests take a JSON body (Content-Type: application/json).",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_V2_JSON */
 	{ 400, "invalid_request_error", "parameter_invalid",
 	  "The request parameters are malformed.",
 	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_PARAMS_MALFORMED */
@@ -140,6 +163,14 @@ static const struct app_refusal refusals[RF__MAX] = {
 	{ 403, "permission_error", "insufficient_scope",
 	  "This API token does not allow this operation.",
 	  AEV_PERMISSION_DENIED, SEV_HIGH },		/* RF_NO_SCOPE */
+	{ 400, "invalid_request_error", "account_invalid",
+	  "Stripe-Account must be an acct_ id and Stripe-Context one or more "
+	  "acct_ ids joined by '/'.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_ACCOUNT_INVALID */
+	{ 403, "permission_error", "account_not_allowed",
+	  "This API token may not act on the connected account named in "
+	  "Stripe-Account or Stripe-Context.",
+	  AEV_PERMISSION_DENIED, SEV_HIGH },		/* RF_ACCOUNT_NOT_ALLOWED */
 };
 
 /* A refusal: Stripe-shaped error, audit record.  x (may be NULL) gives
@@ -209,6 +240,13 @@ read_params(struct rq *q, const struct app *a)
 		    &x, NULL);
 		return -1;
 	}
+	if (q->route != NULL && q->route->v2 && q->req->body.len > 0 &&
+	    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
+		refuse(q, RF_V2_JSON, NULL, NULL);
+		return -1;
+	}
+	/* JSON is flattened for screening and the fingerprint either way;
+	 * a v2 body then goes upstream as sent, a v1 body form-encoded. */
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
 		e = form_from_json(q->req->body.data, q->req->body.len, &q->body);
 	else if (ct == NULL || q->req->body.len == 0 ||
@@ -303,6 +341,7 @@ pass_through(struct rq *q, struct stripe_resp *sr, const char *key,
 struct px {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
+	struct stripe_opts	 so;
 	struct buf		 qs, body, canon;
 	char			 ckey[IDEM_KEY_MAX + 1];	/* caller's key */
 	char			 gkey[IDEM_UPKEY_MAX + 1];	/* or ours */
@@ -351,7 +390,7 @@ step_idempotency(struct rq *q, const struct app *a, struct px *x)
 		e = idem_fingerprint(q->method, q->path,
 		    x->canon.data ? x->canon.data : "", x->canon.len, fp);
 	if (e == PG_OK)
-		e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity,
+		e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
 		    x->ckey, fp, &x->ir);
 	if (e != PG_OK) {
 		http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
@@ -368,7 +407,10 @@ step_idempotency(struct rq *q, const struct app *a, struct px *x)
 		refuse(q, RF_IDEM_KEY_REUSED, NULL, NULL);
 		return STEP_DONE;
 	case IDEM_IN_PROGRESS:
+		/* The SDKs retry a 409 anyway; the header makes it explicit
+		 * and Retry-After spaces the retry. */
 		http_resp_header(&q->resp, "Retry-After", "1");
+		http_resp_header(&q->resp, "Stripe-Should-Retry", "true");
 		refuse(q, RF_IDEM_KEY_IN_USE, NULL, NULL);
 		return STEP_DONE;
 	case IDEM_REPLAY:
@@ -397,9 +439,24 @@ step_upstream(struct rq *q, const struct app *a, struct px *x)
 	struct timespec		 t0, t1;
 	enum pg_err		 e;
 
+	memset(&x->so, 0, sizeof(x->so));
+	x->so.idem_key = x->upkey;
+	x->so.account = q->account;
+	x->so.context = q->context;
+	x->so.json = q->route->v2;
+	if (x->post && q->route->v2) {
+		/* v2: the JSON exactly as sent (it parsed strictly above). */
+		buf_reset(&x->body);
+		if (q->req->body.len > 0 && buf_append(&x->body,
+		    q->req->body.data, q->req->body.len) != PG_OK) {
+			http_resp_error(&q->resp, 400, "invalid_request_error",
+			    "parameter_invalid", NULL, "The body is too large.");
+			return STEP_DONE;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	e = stripe_request(a->stripe, q->method, q->path, x->qs.data,
-	    x->post ? (x->body.data ? x->body.data : "") : NULL, x->upkey, sr);
+	e = stripe_request_ex(a->stripe, q->method, q->path, x->qs.data,
+	    x->post ? (x->body.data ? x->body.data : "") : NULL, &x->so, sr);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
 	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
@@ -409,7 +466,7 @@ step_upstream(struct rq *q, const struct app *a, struct px *x)
 	if (e == PG_OK)
 		return STEP_NEXT;
 	if (x->have_key)
-		idem_release(a->c.st, q->identity, x->ckey);
+		idem_release(a->c.st, q->scope_id, x->ckey);
 	http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
 	    NULL, "Could not connect to Stripe. The request may be "
 	    "retried safely with the same Idempotency-Key.");
@@ -430,9 +487,9 @@ step_respond(struct rq *q, const struct app *a, struct px *x)
 	if (x->have_key) {
 		/* Stripe keeps every result but rate limiting; so do we. */
 		if (sr->status == 429)
-			idem_forget(a->c.st, q->identity, x->ckey);
+			idem_forget(a->c.st, q->scope_id, x->ckey);
 		else
-			idem_finish(a->c.st, &a->c.ring, q->identity, x->ckey,
+			idem_finish(a->c.st, &a->c.ring, q->scope_id, x->ckey,
 			    (int)sr->status, sr->body.data, sr->body.len);
 	}
 	pass_through(q, sr, x->post ? (x->have_key ? x->hk : x->gkey) : NULL,
@@ -471,6 +528,53 @@ proxy(struct rq *q, const struct app *a)
 	px_free(&x);
 }
 
+/* Every '/'-separated part of s is an acct_ id. */
+static int
+account_path_ok(const char *s)
+{
+	size_t	 n;
+
+	if (strlen(s) > CONTEXT_MAX)
+		return 0;
+	for (;; s += n + 1) {
+		n = strcspn(s, "/");
+		if (!token_valid_account(s, n))
+			return 0;
+		if (s[n] == '\0')
+			return 1;
+	}
+}
+
+/*
+ * Reads Stripe-Account and Stripe-Context into q and makes q->scope_id.
+ * Returns 0 when one is present but malformed (it is then ignored, and
+ * refused after authentication), else 1.
+ */
+static int
+connect_headers(struct rq *q)
+{
+	const char	*acct = http_header(q->req, "Stripe-Account");
+	const char	*ctx = http_header(q->req, "Stripe-Context");
+	int		 ok = 1;
+
+	if (acct != NULL) {
+		if (token_valid_account(acct, strlen(acct)))
+			q->account = acct;
+		else
+			ok = 0;
+	}
+	if (ctx != NULL) {
+		if (account_path_ok(ctx))
+			q->context = ctx;
+		else
+			ok = 0;
+	}
+	snprintf(q->scope_id, sizeof(q->scope_id), "%s%s%s%s%s", q->identity,
+	    q->account ? "@" : "", q->account ? q->account : "",
+	    q->context ? "@ctx:" : "", q->context ? q->context : "");
+	return ok;
+}
+
 /* PATH_INFO, or the request URI past the script name. */
 static const char *
 stripe_path(const struct http_req *req)
@@ -489,7 +593,7 @@ handle(void *arg, struct http_req *req)
 	struct app_refusal_ext	 x;
 	const char		*acode = NULL, *op;
 	char			 msg[ROUTE_PATH_MAX + 64];
-	int			 authed;
+	int			 authed, acct_ok;
 	enum pg_err		 e;
 
 	memset(&q, 0, sizeof(q));
@@ -514,14 +618,19 @@ handle(void *arg, struct http_req *req)
 	else	/* anonymous callers share a window per source address */
 		snprintf(q.identity, sizeof(q.identity), "ip:%.60s",
 		    req->remote_addr);
+	acct_ok = connect_headers(&q);
 	q.route = route_match(&a->routes, q.method, q.path);
 	op = q.route != NULL ? q.route->op : "default";
-	e = rl_check(a->c.st, &a->c.cfg, op, q.identity, &rl);
+	e = rl_check(a->c.st, &a->c.cfg, op, q.scope_id, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, "failed_open");
 	(void)e;
 	if (!rl.allowed) {
+		/* The SDKs retry only when told to, and honour Retry-After
+		 * only up to 60 s: tell them to retry when it will work. */
+		http_resp_header(&q.resp, "Stripe-Should-Retry", "%s",
+		    rl.retry_after <= 60 ? "true" : "false");
 		refuse(&q, RF_RATE_LIMITED, NULL, NULL);
 		goto send;
 	}
@@ -541,6 +650,18 @@ handle(void *arg, struct http_req *req)
 	}
 	if (!q.trusted_user && !token_allows(&q.trec, q.method, q.route->op)) {
 		refuse(&q, RF_NO_SCOPE, NULL, NULL);
+		goto send;
+	}
+	if (!acct_ok) {
+		refuse(&q, RF_ACCOUNT_INVALID, NULL, NULL);
+		goto send;
+	}
+	/* A token acts on connected accounts only when created for them;
+	 * the trusted REMOTE_USER has full scope. */
+	if (!q.trusted_user && ((q.account != NULL &&
+	    !token_allows_account(&q.trec, q.account)) ||
+	    (q.context != NULL && !token_allows_account(&q.trec, q.context)))) {
+		refuse(&q, RF_ACCOUNT_NOT_ALLOWED, NULL, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q) != 0)

@@ -8,6 +8,8 @@
  * PAYGUARD_EVENT_ACCOUNT (plus PATH and LANG) in an
  * otherwise empty environment, so no secret of
  * ours reaches it; run by proc_run (proc.h).  Exit 0 means processed.
+ * With PAYGUARD_WEBHOOK_FORWARD_URL the attempt is an HTTP POST instead
+ * (lib/forward.h), with the same outcome handling.
  */
 #ifndef PG_DELIVER_H
 #define PG_DELIVER_H

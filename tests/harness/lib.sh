@@ -128,13 +128,11 @@ wait_port_free() {
 	port_free "$1"
 }
 # pids_of_exe PATH: pids whose executable is PATH (our copies under $BASE)
+# (one find, not a readlink per process: on a busy machine the per-process
+# forks made one scan take seconds, longer than the processes it looks for)
 pids_of_exe() {
-	local d
-	# -ef (same file) without a readlink process per entry: on a busy
-	# machine that took seconds, longer than the windows some tests time.
-	for d in /proc/[0-9]*; do
-		[ "$d/exe" -ef "$1" ] 2>/dev/null && echo "${d#/proc/}"
-	done
+	find /proc -mindepth 2 -maxdepth 2 -name exe -lname "$1" 2>/dev/null |
+	    cut -d/ -f3
 	return 0
 }
 
