@@ -102,15 +102,15 @@ $(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
 
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 $(O)/bench/%: bench/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c $(TESTHELP) $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CMOCKA_LIBS) $(LDLIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -175,7 +175,7 @@ $(FUZZ_O)/gen/assets.o: $(O)/gen/assets.c lib/asset.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_O)/gen/assets.o
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 fuzz-build: $(FUZZERS)
 
@@ -232,5 +232,6 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
-# Header dependencies written by -MMD.
+# Header dependencies written by -MMD (the programs built straight from
+# a .c list their headers too: the link lines filter them out).
 -include $(wildcard $(O)/*/*.d $(O)/*/*/*.d)
