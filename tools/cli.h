@@ -17,6 +17,7 @@ int	cmd_sign(int, char **, const struct config *);
 int	cmd_inbox(int, char **, const struct config *);
 int	cmd_worker(int, char **, const struct config *);
 int	cmd_config(int, char **, const struct config *);
+int	cmd_forward_secret(int, char **, const struct config *);
 /* tools/cmd_crypto.c */
 int	cmd_keygen(int, char **, const struct config *);
 int	cmd_encrypt(int, char **, const struct config *);

@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "inbox", cmd_inbox, "inbox list [--json] | show ID | retry ID | purge [--dead|--all] | drain" },
 	{ "worker", cmd_worker, "worker [--once] [--interval SECONDS]" },
 	{ "config", cmd_config, "config check" },
+	{ "forward-secret", cmd_forward_secret, "forward-secret   (a new PAYGUARD_FORWARD_SECRET)" },
 	/* cmd_crypto.c */
 	{ "keygen", cmd_keygen, "keygen" },
 	{ "encrypt", cmd_encrypt, "encrypt [--key K | --key-file F] < plain > token" },
