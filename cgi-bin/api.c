@@ -307,8 +307,11 @@ proxy(struct rq *q, const struct app *a)
 			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity,
 			    ckey, fp, &ir);
 		if (e != PG_OK) {
-			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
-			    "The request could not be processed.");
+			/* The store unavailable (Redis down or refusing
+			 * writes): 503, nothing started, the SDK retries. */
+			http_resp_error(&q->resp, e == PG_STORE ||
+			    e == PG_TIMEOUT ? 503 : 500, "api_error", NULL,
+			    NULL, "The request could not be processed.");
 			audit(q, "store_failure", SEV_HIGH, 0, NULL, NULL);
 			goto out;
 		}

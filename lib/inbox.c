@@ -10,6 +10,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
+#include "store_redis.h"
 
 #define HDR_VERSION	1
 #define LEASE_MARGIN_MS	10000
@@ -190,7 +191,11 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.ev = ev;
 	a.rec = rec;
 	a.claim = claim;
-	e = store_run(st, 1, accept_txn, &a);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_accept(store_shared(st), cfg, ev->id, rec,
+		    a.reclen, claim, &a.out, &a.h);
+	else
+		e = store_run(st, 1, accept_txn, &a);
 	free(rec);
 	if (e == PG_OK) {
 		*out = a.out;
@@ -267,7 +272,11 @@ inbox_claim_next(struct store *st, const struct keyring *ring,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.now = store_now_ms();
-	e = store_run(st, 1, claim_txn, &c);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_claim_next(store_shared(st), cfg, c.id, &c.h,
+		    &c.rec, &c.reclen);
+	else
+		e = store_run(st, 1, claim_txn, &c);
 	if (e == PG_OK)
 		e = seal_open(ring, c.rec, c.reclen, body, len);
 	if (e == PG_OK) {
@@ -339,6 +348,9 @@ inbox_complete(struct store *st, const struct config *cfg, const char *id,
 {
 	struct complete_ctx c = { cfg, id, ok, status, error };
 
+	if (store_shared(st) != NULL)
+		return rs_inbox_complete(store_shared(st), cfg, id, ok, status,
+		    error);
 	return store_run(st, 1, complete_txn, &c);
 }
 
@@ -376,7 +388,10 @@ inbox_get(struct store *st, const struct keyring *ring, const char *id,
 
 	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
 		return PG_EINVAL;
-	e = store_run(st, 0, get_txn, &g);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_get(store_shared(st), id, h, &g.rec, &g.reclen);
+	else
+		e = store_run(st, 0, get_txn, &g);
 	if (e == PG_OK && body != NULL)
 		e = seal_open(ring, g.rec, g.reclen, body, len);
 	free(g.rec);
@@ -415,6 +430,8 @@ inbox_list(struct store *st, inbox_list_fn fn, void *arg)
 {
 	struct list_ctx	 l = { fn, arg };
 
+	if (store_shared(st) != NULL)
+		return rs_inbox_list(store_shared(st), fn, arg);
 	return store_run(st, 0, list_txn, &l);
 }
 
@@ -449,6 +466,8 @@ inbox_retry(struct store *st, const char *id)
 {
 	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
 		return PG_EINVAL;
+	if (store_shared(st) != NULL)
+		return rs_inbox_retry(store_shared(st), id);
 	return store_run(st, 1, retry_txn, (void *)id);
 }
 
@@ -510,6 +529,8 @@ inbox_purge(struct store *st, int all, size_t *n)
 	struct purge_ctx p;
 	enum pg_err	 e = PG_OK;
 
+	if (store_shared(st) != NULL)
+		return rs_inbox_purge(store_shared(st), all, n);
 	memset(&p, 0, sizeof(p));
 	p.all = all;
 	p.cap = 256;
