@@ -43,6 +43,7 @@ struct app {
 	struct sig_ctx	*sig;
 	struct ipset	 allow;
 	struct ipset	 trusted;
+	unsigned int	 kinds;		/* EVENT_KIND_BIT()s accepted */
 };
 
 /* Per-request state, reset for every request. */
@@ -125,7 +126,21 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		return -1;
 	}
 	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
-	if (a->c.cfg.api_version != NULL && ev->api_version[0] != '\0' &&
+	if ((a->kinds & EVENT_KIND_BIT(ev->kind)) == 0) {
+		d = detail("event_kind", event_kind_name(ev->kind));
+		json_object_object_add(d, "event_type",
+		    json_object_new_string(ev->type));
+		reject(q, 400, "event_kind_not_accepted", ev->kind == EVENT_THIN ?
+		    "This endpoint does not accept thin events "
+		    "(PAYGUARD_EVENT_KINDS)." :
+		    "This endpoint does not accept snapshot events "
+		    "(PAYGUARD_EVENT_KINDS).", "webhook_invalid_payload",
+		    SEV_MEDIUM, d);
+		return -1;
+	}
+	/* Thin events have no api_version: the pin is a snapshot matter. */
+	if (ev->kind == EVENT_SNAPSHOT && a->c.cfg.api_version != NULL &&
+	    ev->api_version[0] != '\0' &&
 	    strcmp(ev->api_version, a->c.cfg.api_version) != 0) {
 		d = detail("event_api_version", ev->api_version);
 		json_object_object_add(d, "pinned_api_version",
@@ -149,6 +164,11 @@ event_detail(const struct event_info *ev, const struct ev_hdr *h)
 {
 	struct json_object *d = detail("event_type", ev->type);
 
+	json_object_object_add(d, "event_kind",
+	    json_object_new_string(event_kind_name(ev->kind)));
+	if (ev->account[0] != '\0')
+		json_object_object_add(d, "account",
+		    json_object_new_string(ev->account));
 	json_object_object_add(d, "livemode",
 	    json_object_new_boolean(ev->livemode));
 	json_object_object_add(d, "state",
@@ -322,6 +342,11 @@ setup(struct app *a)
 	    ipset_parse(a->c.cfg.trusted_proxies, &a->trusted, &bad) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_TRUSTED_PROXIES: "
 		    "entry %zu is not an IP address or CIDR", bad);
+		return;
+	}
+	if (event_kinds_parse(a->c.cfg.wh_event_kinds, &a->kinds) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_EVENT_KINDS: expected "
+		    "snapshot, thin or snapshot,thin");
 		return;
 	}
 	if (sig_ctx_new(&a->sig) != PG_OK) {

@@ -57,6 +57,7 @@ struct config {
 	uint32_t	 wh_max_attempts;	/* PAYGUARD_MAX_ATTEMPTS (8) */
 	uint32_t	 wh_retry_base;		/* PAYGUARD_RETRY_BASE (10 s) */
 	uint32_t	 wh_dedup_ttl;		/* PAYGUARD_DEDUP_TTL (30 days) */
+	char		*wh_event_kinds;	/* PAYGUARD_EVENT_KINDS (snapshot,thin) */
 
 	/* Encryption at rest. */
 	char		*enc_keys;		/* STRIPE_ENCRYPTION_KEY or NULL */

@@ -214,6 +214,41 @@ test_handler_env_and_timeout(void **s)
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=true\n"));
 	assert_null(strstr(buf, "whsec_must_not_leak"));
 	assert_non_null(strstr(buf, body));	/* raw event on stdin */
+	assert_null(strstr(buf, "PAYGUARD_EVENT_KIND"));
+	/* An event: its kind, and its account when it has one. */
+	{
+		struct event_info ev;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "evt_K1");
+		snprintf(ev.type, sizeof(ev.type), "v1.billing.meter.x");
+		snprintf(ev.account, sizeof(ev.account), "acct_1Conn");
+		ev.kind = EVENT_THIN;
+		script[0] = '\0';
+		snprintf(script, sizeof(script), "%s/env.sh", hdir);
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		assert_true(r.ok);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=thin\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT=acct_1Conn\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=false\n"));
+		ev.kind = EVENT_SNAPSHOT;
+		ev.account[0] = '\0';
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=snapshot\n"));
+		assert_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT"));
+	}
 	/* A hanging handler is killed at the limit. */
 	write_script("hang.sh", "#!/bin/sh\nsleep 30\n");
 	snprintf(script, sizeof(script), "%s/hang.sh", hdir);
