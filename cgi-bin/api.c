@@ -31,6 +31,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "pci.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -64,7 +65,7 @@ struct rq {
 };
 
 static void
-audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
+audit(struct rq *q, enum aevent type, enum audit_sev sev, int ok,
     struct json_object *d, const char *action)
 {
 	if (d == NULL)
@@ -79,7 +80,7 @@ audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
 /* A refusal: Stripe-shaped error, audit record. */
 static void
 refuse(struct rq *q, int status, const char *type, const char *code,
-    const char *param, const char *msg, const char *atype,
+    const char *param, const char *msg, enum aevent atype,
     enum audit_sev sev, struct json_object *d)
 {
 	http_resp_error(&q->resp, status, type, code, param, msg);
@@ -130,7 +131,7 @@ read_params(struct rq *q, const struct app *a)
 
 	if (qs != NULL && form_parse(qs, strlen(qs), &q->query) != PG_OK) {
 		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
-		    "The query string is malformed.", "security_validation_failed",
+		    "The query string is malformed.", AEV_SECURITY_VALIDATION_FAILED,
 		    SEV_LOW, NULL);
 		return -1;
 	}
@@ -142,7 +143,7 @@ read_params(struct rq *q, const struct app *a)
 		refuse(q, st, "invalid_request_error", code, NULL,
 		    st == 413 ? "The request body is too large." :
 		    "The request body is malformed.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
@@ -153,13 +154,13 @@ read_params(struct rq *q, const struct app *a)
 	else {
 		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
 		    NULL, "Send parameters form-encoded or as a JSON object.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	if (e != PG_OK) {
 		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
 		    "The request parameters are malformed.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	return 0;
@@ -215,7 +216,7 @@ screen(struct rq *q)
 		    res.v[0].field, "Raw card data must never be sent to this "
 		    "API. Collect card details with Stripe.js or Stripe Elements "
 		    "and send the resulting PaymentMethod or token id instead.",
-		    "pci_compliance_violation", SEV_HIGH, d);
+		    AEV_PCI_COMPLIANCE_VIOLATION, SEV_HIGH, d);
 		rc = -1;
 	}
 	free(names);
@@ -270,6 +271,7 @@ proxy(struct rq *q, const struct app *a)
 {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
+	struct timespec		 t0, t1;
 	struct buf		 qs, body, canon;
 	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
 	const char		*hk = http_header(q->req, "Idempotency-Key");
@@ -296,7 +298,7 @@ proxy(struct rq *q, const struct app *a)
 			refuse(q, 400, "invalid_request_error",
 			    "idempotency_key_invalid", NULL, "Idempotency-Key "
 			    "must be 1-255 printable characters.",
-			    "security_validation_failed", SEV_LOW, NULL);
+			    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 			goto out;
 		}
 		have_key = 1;
@@ -312,9 +314,13 @@ proxy(struct rq *q, const struct app *a)
 			http_resp_error(&q->resp, e == PG_STORE ||
 			    e == PG_TIMEOUT ? 503 : 500, "api_error", NULL,
 			    NULL, "The request could not be processed.");
-			audit(q, "store_failure", SEV_HIGH, 0, NULL, NULL);
+			audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 			goto out;
 		}
+		(void)metrics_count(a->c.st, MC_IDEMPOTENCY,
+		    ir.outcome == IDEM_MISMATCH ? "mismatch" :
+		    ir.outcome == IDEM_IN_PROGRESS ? "in_flight" :
+		    ir.outcome == IDEM_REPLAY ? "replayed" : "new");
 		switch (ir.outcome) {
 		case IDEM_MISMATCH:
 			refuse(q, 400, "idempotency_error", "idempotency_key_reused",
@@ -322,7 +328,7 @@ proxy(struct rq *q, const struct app *a)
 			    "with the same parameters they were first used with. "
 			    "Try using a key other than the one you sent if you "
 			    "meant to execute a different request.",
-			    "idempotency_conflict", SEV_MEDIUM, NULL);
+			    AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM, NULL);
 			goto out;
 		case IDEM_IN_PROGRESS:
 			http_resp_header(&q->resp, "Retry-After", "1");
@@ -330,7 +336,7 @@ proxy(struct rq *q, const struct app *a)
 			    NULL, "The idempotency key provided is currently being "
 			    "used in another request. This occurs if your "
 			    "integration is making duplicate requests "
-			    "simultaneously.", "idempotency_conflict", SEV_MEDIUM,
+			    "simultaneously.", AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM,
 			    NULL);
 			goto out;
 		case IDEM_REPLAY:
@@ -338,7 +344,7 @@ proxy(struct rq *q, const struct app *a)
 			d = json_object_new_object();
 			json_object_object_add(d, "status", json_object_new_int(ir.status));
 			json_object_object_add(d, "replayed", json_object_new_boolean(1));
-			audit(q, "api_request_processed", SEV_LOW, 1, d, NULL);
+			audit(q, AEV_API_REQUEST_PROCESSED, SEV_LOW, 1, d, NULL);
 			goto out;
 		case IDEM_PROCEED:
 			upkey = ir.upstream_key;
@@ -349,8 +355,15 @@ proxy(struct rq *q, const struct app *a)
 		generate_key(q, gkey);
 		upkey = gkey;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = stripe_request(a->stripe, q->method, q->path, qs.data,
 	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
+	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
+	    e != PG_OK || sr.status < 100 || sr.status > 599 ? "none" :
+	    sr.status < 200 ? "1xx" : sr.status < 300 ? "2xx" :
+	    sr.status < 400 ? "3xx" : sr.status < 500 ? "4xx" : "5xx");
 	if (e != PG_OK) {
 		if (have_key)
 			idem_release(a->c.st, q->identity, ckey);
@@ -360,7 +373,7 @@ proxy(struct rq *q, const struct app *a)
 		d = json_object_new_object();
 		json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
 		json_object_object_add(d, "error", json_object_new_string(sr.error));
-		audit(q, "upstream_failure", SEV_HIGH, 0, d, NULL);
+		audit(q, AEV_UPSTREAM_FAILURE, SEV_HIGH, 0, d, NULL);
 		goto out;
 	}
 	if (have_key) {
@@ -379,7 +392,7 @@ proxy(struct rq *q, const struct app *a)
 	if (sr.request_id[0] != '\0')
 		json_object_object_add(d, "stripe_request_id",
 		    json_object_new_string(sr.request_id));
-	audit(q, sr.status >= 500 ? "upstream_failure" : "api_request_processed",
+	audit(q, sr.status >= 500 ? AEV_UPSTREAM_FAILURE : AEV_API_REQUEST_PROCESSED,
 	    sr.status >= 500 ? SEV_MEDIUM : SEV_LOW, sr.status < 400, d, NULL);
 out:
 	free(ir.body);
@@ -441,18 +454,18 @@ handle(void *arg, struct http_req *req)
 	e = rl_check(a->c.st, &a->c.cfg, op, q.identity, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
-		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
+		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, "failed_open");
 	(void)e;
 	if (!rl.allowed) {
 		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
 		    "Too many requests for this operation; retry after the time "
-		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
+		    "in Retry-After.", AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM, NULL);
 		goto send;
 	}
 	if (!authed) {
 		refuse(&q, 401, "authentication_error", acode, NULL,
 		    "You did not provide a valid API token. Send it as "
-		    "'Authorization: Bearer pgk_...'.", "authentication_failed",
+		    "'Authorization: Bearer pgk_...'.", AEV_AUTHENTICATION_FAILED,
 		    SEV_HIGH, NULL);
 		goto send;
 	}
@@ -461,13 +474,13 @@ handle(void *arg, struct http_req *req)
 		snprintf(msg, sizeof(msg), "Unrecognized request URL (%s: %.*s).",
 		    q.method, ROUTE_PATH_MAX, q.path);
 		refuse(&q, 404, "invalid_request_error", "route_not_allowed",
-		    NULL, msg, "security_validation_failed", SEV_LOW, NULL);
+		    NULL, msg, AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		goto send;
 	}
 	if (!q.trusted_user && !token_allows(&q.trec, q.method, q.route->op)) {
 		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
 		    "This API token does not allow this operation.",
-		    "permission_denied", SEV_HIGH, NULL);
+		    AEV_PERMISSION_DENIED, SEV_HIGH, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q) != 0)

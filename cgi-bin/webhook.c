@@ -30,6 +30,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "ipallow.h"
+#include "iplist.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "sig.h"
@@ -56,7 +57,7 @@ struct rq {
 };
 
 static void
-audit(struct rq *q, const char *type, enum audit_sev sev, int success,
+audit(struct rq *q, enum aevent type, enum audit_sev sev, int success,
     struct json_object *details, const char *action)
 {
 	audit_event(&q->actx, type, sev, success, q->resource, details, action);
@@ -75,7 +76,7 @@ detail(const char *k, const char *v)
 /* A rejection: status, Stripe-shaped body, audit record. */
 static void
 reject(struct rq *q, int status, const char *code,
-    const char *message, const char *type, enum audit_sev sev,
+    const char *message, enum aevent type, enum audit_sev sev,
     struct json_object *details)
 {
 	http_resp_error(&q->resp, status, "invalid_request_error", code, NULL,
@@ -96,7 +97,7 @@ server_error(struct rq *q, const char *code, const char *what,
 	 * retries. */
 	http_resp_error(&q->resp, 503, "api_error", code, NULL,
 	    "The webhook could not be processed; it will be retried.");
-	audit(q, "store_failure", SEV_HIGH, 0, detail(what, pg_strerror(e)),
+	audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, detail(what, pg_strerror(e)),
 	    NULL);
 }
 
@@ -116,13 +117,13 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
 		reject(q, 400, sig_code(sr), sig_message(sr),
-		    "webhook_invalid_signature", SEV_HIGH, NULL);
+		    AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, NULL);
 		return -1;
 	}
 	if (event_validate(q->req->body.data, q->req->body.len, ev, &why) !=
 	    PG_OK) {
 		reject(q, 400, "payload_invalid", why,
-		    "webhook_invalid_payload", SEV_MEDIUM, detail("reason", why));
+		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, detail("reason", why));
 		return -1;
 	}
 	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
@@ -134,7 +135,7 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		    "This endpoint does not accept thin events "
 		    "(PAYGUARD_EVENT_KINDS)." :
 		    "This endpoint does not accept snapshot events "
-		    "(PAYGUARD_EVENT_KINDS).", "webhook_invalid_payload",
+		    "(PAYGUARD_EVENT_KINDS).", AEV_WEBHOOK_INVALID_PAYLOAD,
 		    SEV_MEDIUM, d);
 		return -1;
 	}
@@ -150,11 +151,11 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		if (a->c.cfg.wh_strict_version) {
 			reject(q, 400, "api_version_mismatch",
 			    "The event's API version differs from the pinned "
-			    "STRIPE_API_VERSION.", "webhook_api_version_mismatch",
+			    "STRIPE_API_VERSION.", AEV_WEBHOOK_API_VERSION_MISMATCH,
 			    SEV_MEDIUM, d);
 			return -1;
 		}
-		audit(q, "webhook_api_version_mismatch", SEV_LOW, 1, d, NULL);
+		audit(q, AEV_WEBHOOK_API_VERSION_MISMATCH, SEV_LOW, 1, d, NULL);
 	}
 	return 0;
 }
@@ -174,6 +175,8 @@ event_detail(const struct event_info *ev, const struct ev_hdr *h)
 	json_object_object_add(d, "state",
 	    json_object_new_string(ev_state_name(h->state)));
 	json_object_object_add(d, "attempts", json_object_new_int((int)h->attempts));
+	json_object_object_add(d, "source",
+	    json_object_new_string(ev_source_name(h->source)));
 	return d;
 }
 
@@ -199,7 +202,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	case INBOX_DUPLICATE:
 		http_resp_json(&q->resp, 200,
 		    "{\"received\":true,\"duplicate\":true}\n");
-		audit(q, "webhook_replay_detected", SEV_MEDIUM, 1,
+		audit(q, AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 1,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_IN_PROGRESS:
@@ -207,7 +210,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		    "delivery_in_progress", NULL,
 		    "This event is being delivered by another request; "
 		    "retry later.");
-		audit(q, "webhook_replay_detected", SEV_MEDIUM, 0,
+		audit(q, AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 0,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_NEW:
@@ -216,7 +219,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	}
 	if (!sync) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		audit(q, "webhook_validated", SEV_LOW, 1,
+		audit(q, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    event_detail(ev, &h), NULL);
 		return;
 	}
@@ -227,7 +230,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	}
 	if (dr.ok) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		audit(q, "webhook_validated", SEV_LOW, 1,
+		audit(q, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    event_detail(ev, &h), NULL);
 	} else {
 		/* 500 so that Stripe retries; the retry delivers again. */
@@ -236,7 +239,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		struct json_object *d = event_detail(ev, &h);
 		json_object_object_add(d, "error",
 		    json_object_new_string(dr.error));
-		audit(q, "webhook_delivery_failed", SEV_MEDIUM, 0, d, NULL);
+		audit(q, AEV_WEBHOOK_DELIVERY_FAILED, SEV_MEDIUM, 0, d, NULL);
 	}
 }
 
@@ -275,12 +278,12 @@ handle(void *arg, struct http_req *req)
 	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
-		audit(&q, "store_failure", SEV_HIGH, 0,
+		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0,
 		    detail("rate_limiter", pg_strerror(e)), "failed_open");
 	if (!rl.allowed) {
 		reject(&q, 429, "rate_limited", "Too many requests; retry "
 		    "after the time in Retry-After.",
-		    "webhook_rate_limit_exceeded", SEV_MEDIUM,
+		    AEV_WEBHOOK_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
 		    detail("operation", OP_WEBHOOK));
 		goto send;
 	}
@@ -288,7 +291,7 @@ handle(void *arg, struct http_req *req)
 		http_resp_header(&q.resp, "Allow", "POST");
 		reject(&q, 405, "method_not_allowed",
 		    "Webhooks must be sent with POST.",
-		    "security_validation_failed", SEV_LOW,
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW,
 		    detail("reason", "method_not_allowed"));
 		goto send;
 	}
@@ -296,7 +299,7 @@ handle(void *arg, struct http_req *req)
 	if (!ipset_match(&a->allow, q.client)) {
 		reject(&q, 403, "ip_not_allowed",
 		    "The source address is not allowed to send webhooks.",
-		    "webhook_invalid_ip", SEV_HIGH, NULL);
+		    AEV_WEBHOOK_INVALID_IP, SEV_HIGH, NULL);
 		goto send;
 	}
 	/* 3. The exact raw body, bounded. */
@@ -304,7 +307,7 @@ handle(void *arg, struct http_req *req)
 		reject(&q, st, code, st == 413 ? "The payload is too large." :
 		    st == 411 ? "A Content-Length is required." :
 		    "The request body is malformed.",
-		    "webhook_invalid_payload", SEV_MEDIUM, NULL);
+		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, NULL);
 		goto send;
 	}
 	/* 4-5. Signature and payload. */
@@ -322,6 +325,7 @@ send:
 static void
 setup(struct app *a)
 {
+	char		 from[4096];
 	size_t		 bad = 0;
 
 	if (app_setup("webhook.fcgi", &a->c, CFG_NEED_WEBHOOK) != 0)
@@ -333,9 +337,10 @@ setup(struct app *a)
 			    "entry %zu is not an IP address or CIDR", bad);
 			return;
 		}
-	} else if (ipset_load_file(a->c.cfg.wh_ips_file, &a->allow) != PG_OK) {
+	} else if (iplist_load(&a->c.cfg, &a->allow, from,
+	    sizeof(from)) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_WEBHOOK_IPS_FILE: "
-		    "cannot load %s", a->c.cfg.wh_ips_file);
+		    "cannot load %s", from);
 		return;
 	}
 	if (a->c.cfg.trusted_proxies != NULL &&

@@ -473,12 +473,8 @@ config_load(struct config *c, unsigned int need, char *err, size_t errsz)
 		    "STRIPE_RATE_LIMIT_WINDOW");
 	if (c->wh_max_attempts == 0)
 		c->wh_max_attempts = 1;
-	if (c->wh_ips_file == NULL && c->data_dir != NULL) {
-		size_t n = strlen(c->data_dir) + 32;
-		if ((c->wh_ips_file = malloc(n)) != NULL)
-			snprintf(c->wh_ips_file, n, "%s/stripe-webhook-ips.txt",
-			    c->data_dir);
-	}
+	/* An unset PAYGUARD_WEBHOOK_IPS_FILE stays NULL: lib/iplist.c
+	 * searches the state dir, the data dir, then the built-in list. */
 	for (i = 0; i < NVARS; i++) {
 		free(iv.val[i]);
 		free(iv.file[i]);
@@ -514,8 +510,6 @@ config_free(struct config *c)
 	for (i = 0; i < c->wh_nsecrets; i++)
 		free_secret(c->wh_secrets[i]);
 	c->wh_nsecrets = 0;
-	free(c->wh_ips_file);
-	c->wh_ips_file = NULL;
 }
 
 uint32_t

@@ -47,7 +47,7 @@ struct config {
 	int		 wh_secrets_bad;	/* set but malformed */
 	uint32_t	 wh_tolerance;		/* STRIPE_WEBHOOK_TOLERANCE (300) */
 	char		*wh_allowed_ips;	/* STRIPE_WEBHOOK_ALLOWED_IPS or NULL */
-	char		*wh_ips_file;		/* PAYGUARD_WEBHOOK_IPS_FILE */
+	char		*wh_ips_file;		/* PAYGUARD_WEBHOOK_IPS_FILE or NULL */
 	char		*trusted_proxies;	/* PAYGUARD_TRUSTED_PROXIES or NULL */
 	char		*api_version;		/* STRIPE_API_VERSION */
 	int		 wh_strict_version;	/* PAYGUARD_WEBHOOK_STRICT_API_VERSION */

@@ -12,9 +12,14 @@
 #include "seal.h"
 #include "store_redis.h"
 
-#define HDR_VERSION	1
+#define HDR_VERSION	2
+/* Version 1 headers lacked the trailing source and spare fields: they
+ * read as webhook events. */
+#define HDR_V1_SIZE	(sizeof(struct ev_hdr) - 2 * sizeof(uint32_t))
 #define LEASE_MARGIN_MS	10000
 #define MAX_BACKOFF_S	3600
+#define BACKLOG_SCAN	100000	/* queue entries counted at most */
+#define BACKLOG_AGE	1000	/* queue entries whose age is read */
 
 static const char *const state_names[EV__MAX] = {
 	"pending",	/* EV_PENDING */
@@ -27,6 +32,17 @@ const char *
 ev_state_name(uint32_t s)
 {
 	return s < EV__MAX ? state_names[s] : "unknown";
+}
+
+static const char *const source_names[EV_SRC__MAX] = {
+	"webhook",	/* EV_SRC_WEBHOOK */
+	"backfill",	/* EV_SRC_BACKFILL */
+};
+
+const char *
+ev_source_name(uint32_t s)
+{
+	return s < EV_SRC__MAX ? source_names[s] : "unknown";
 }
 
 static void
@@ -78,11 +94,22 @@ read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
 	const char	*tok;
 	size_t		 hlen, toklen;
 
-	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
-	    hlen != sizeof(*h))
+	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK)
 		return PG_STORE;
-	memcpy(h, hdr, sizeof(*h));
-	return h->version == HDR_VERSION ? PG_OK : PG_STORE;
+	memset(h, 0, sizeof(*h));
+	if (hlen == sizeof(*h)) {
+		memcpy(h, hdr, sizeof(*h));
+		return h->version == HDR_VERSION ? PG_OK : PG_STORE;
+	}
+	if (hlen != HDR_V1_SIZE)
+		return PG_STORE;
+	/* Rewritten as version 2 by the next header update. */
+	memcpy(h, hdr, HDR_V1_SIZE);
+	if (h->version != 1)
+		return PG_STORE;
+	h->version = HDR_VERSION;
+	h->source = EV_SRC_WEBHOOK;
+	return PG_OK;
 }
 
 /* Rewrites the header of id's record, keeping its sealed body. */
@@ -176,6 +203,8 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.h.last_status = -1;
 	a.h.received_ms = now;
 	a.h.created = ev->created;
+	a.h.source = ev->source >= 0 && ev->source < EV_SRC__MAX ?
+	    (uint32_t)ev->source : EV_SRC_WEBHOOK;
 	snprintf(a.h.type, sizeof(a.h.type), "%s", ev->type);
 	if (claim) {
 		claim_hdr(&a.h, cfg, now);
@@ -549,5 +578,62 @@ inbox_purge(struct store *st, int all, size_t *n)
 	}
 	free(p.ids);
 	free(p.due);
+	return e;
+}
+
+struct blctx {
+	uint64_t	 n;
+	size_t		 nids;
+	char		(*ids)[EVENT_ID_MAX + 1];
+};
+
+static int
+bl_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct blctx	*c = arg;
+
+	(void)val; (void)vlen; (void)exp;
+	if (klen <= 8 || klen - 8 > EVENT_ID_MAX)
+		return 0;
+	c->n++;
+	if (c->nids < BACKLOG_AGE) {
+		memcpy(c->ids[c->nids], (const char *)key + 8, klen - 8);
+		c->ids[c->nids][klen - 8] = '\0';
+		c->nids++;
+	}
+	return c->n >= BACKLOG_SCAN;
+}
+
+static enum pg_err
+bl_txn(struct store_txn *t, void *arg)
+{
+	return store_scan(t, NS_QUEUE, NULL, 0, NULL, 0, 0, bl_one, arg);
+}
+
+enum pg_err
+inbox_backlog(struct store *st, uint64_t *n, uint64_t *oldest_ms)
+{
+	struct blctx	 c;
+	struct ev_hdr	 h;
+	size_t		 i;
+	enum pg_err	 e = PG_ENOMEM;
+
+	memset(&c, 0, sizeof(c));
+	*n = *oldest_ms = 0;
+	if ((c.ids = calloc(BACKLOG_AGE, sizeof(*c.ids))) == NULL)
+		goto out;
+	if ((e = store_run(st, 0, bl_txn, &c)) != PG_OK)
+		goto out;
+	*n = c.n;
+	/* Oldest pending: read outside the scan (inbox_get has its own
+	 * transaction); the backlog is small when things are healthy. */
+	for (i = 0; i < c.nids; i++)
+		if (inbox_get(st, NULL, c.ids[i], &h, NULL, NULL) == PG_OK &&
+		    (h.state == EV_PENDING || h.state == EV_DELIVERING) &&
+		    (*oldest_ms == 0 || h.received_ms < *oldest_ms))
+			*oldest_ms = h.received_ms;
+out:
+	free(c.ids);
 	return e;
 }
