@@ -87,8 +87,8 @@ claim_hdr(struct ev_hdr *h, const struct config *cfg, uint64_t now)
 }
 
 /* Reads the header of a stored record into h. */
-static enum pg_err
-read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
+enum pg_err
+inbox_read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
 {
 	const void	*hdr;
 	const char	*tok;
@@ -155,7 +155,7 @@ accept_txn(struct store_txn *txn, void *arg)
 		a->out = INBOX_NEW;
 		/* The header inside rec already says pending/claimed; only
 		 * the queue entry is missing. */
-		if (read_hdr(a->rec, a->reclen, &a->h) != PG_OK)
+		if (inbox_read_hdr(a->rec, a->reclen, &a->h) != PG_OK)
 			return PG_STORE;
 		e = requeue(txn, id, &a->h, a->h.queue_due_ms);
 		return e;
@@ -163,7 +163,7 @@ accept_txn(struct store_txn *txn, void *arg)
 	if (e != PG_EXISTS)
 		return e;
 	if ((e = store_get(txn, NS_EVENT, id, strlen(id), &old, &oldlen,
-	    NULL)) != PG_OK || (e = read_hdr(old, oldlen, &a->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(old, oldlen, &a->h)) != PG_OK)
 		return e;
 	a->out = INBOX_DUPLICATE;
 	if (!a->claim || a->h.state == EV_DELIVERED || a->h.state == EV_DEAD)
@@ -278,7 +278,7 @@ claim_txn(struct store_txn *txn, void *arg)
 	if (!c->found)
 		return PG_NOTFOUND;
 	if ((e = store_get(txn, NS_EVENT, c->id, strlen(c->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &c->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &c->h)) != PG_OK)
 		return e == PG_NOTFOUND ? PG_STORE : e;
 	if ((c->rec = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
@@ -338,7 +338,7 @@ complete_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, c->id, strlen(c->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &h)) != PG_OK)
 		return e;
 	if ((copy = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
@@ -399,7 +399,7 @@ get_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, g->id, strlen(g->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, g->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, g->h)) != PG_OK)
 		return e;
 	if ((g->rec = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
@@ -441,7 +441,7 @@ list_one(const void *key, size_t klen, const void *val, size_t vlen,
 	char		 id[EVENT_ID_MAX + 1];
 
 	(void)exp;
-	if (klen > EVENT_ID_MAX || read_hdr(val, vlen, &h) != PG_OK)
+	if (klen > EVENT_ID_MAX || inbox_read_hdr(val, vlen, &h) != PG_OK)
 		return 0;
 	memcpy(id, key, klen);
 	id[klen] = '\0';
@@ -475,7 +475,7 @@ retry_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, id, strlen(id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &h)) != PG_OK)
 		return e;
 	if (h.state == EV_DELIVERED || h.state == EV_DELIVERING)
 		return PG_CONFLICT;
@@ -516,7 +516,7 @@ purge_pick(const void *key, size_t klen, const void *val, size_t vlen,
 	struct ev_hdr	 h;
 
 	(void)exp;
-	if (klen > EVENT_ID_MAX || read_hdr(val, vlen, &h) != PG_OK)
+	if (klen > EVENT_ID_MAX || inbox_read_hdr(val, vlen, &h) != PG_OK)
 		return 0;
 	if (!p->all && h.state != EV_DEAD)
 		return 0;
@@ -623,7 +623,12 @@ inbox_backlog(struct store *st, uint64_t *n, uint64_t *oldest_ms)
 	*n = *oldest_ms = 0;
 	if ((c.ids = calloc(BACKLOG_AGE, sizeof(*c.ids))) == NULL)
 		goto out;
-	if ((e = store_run(st, 0, bl_txn, &c)) != PG_OK)
+	if (store_shared(st) != NULL)
+		e = rs_inbox_queue(store_shared(st), c.ids, BACKLOG_AGE,
+		    &c.nids, &c.n);
+	else
+		e = store_run(st, 0, bl_txn, &c);
+	if (e != PG_OK)
 		goto out;
 	*n = c.n;
 	/* Oldest pending: read outside the scan (inbox_get has its own

@@ -33,7 +33,6 @@
 #include "seal.h"
 #include "store_redis.h"
 
-#define HDR_VERSION	1	/* inbox.c's ev_hdr version */
 #define LEASE_MARGIN_MS	10000	/* as inbox.c */
 #define MAX_BACKOFF_S	3600	/* as inbox.c */
 #define OWNER_LEN	32	/* hex characters */
@@ -402,18 +401,11 @@ static enum pg_err
 fill_hdr(const redisReply *rep, const void *rec, size_t reclen,
     struct ev_hdr *h)
 {
-	const void	*hdr;
-	const char	*tok;
-	size_t		 hlen, toklen;
 	const redisReply *le;
 
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < EV_FIELDS)
 		return PG_STORE;
-	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
-	    hlen != sizeof(*h))
-		return PG_STORE;
-	memcpy(h, hdr, sizeof(*h));
-	if (h->version != HDR_VERSION)
+	if (inbox_read_hdr(rec, reclen, h) != PG_OK)
 		return PG_STORE;
 	h->state = (uint32_t)num(rep->element[1]);
 	h->attempts = (uint32_t)num(rep->element[2]);
@@ -785,6 +777,41 @@ rs_inbox_list(struct rstore *rs, inbox_list_fn fn, void *arg)
 	}
 	ids_free(ids, n);
 	return e;
+}
+
+enum pg_err
+rs_inbox_queue(struct rstore *rs, char (*ids)[EVENT_ID_MAX + 1], size_t max,
+    size_t *nids, uint64_t *n)
+{
+	char		 last[24];
+	const char	*card[2] = { "ZCARD", EV_QUEUE };
+	const char	*range[4] = { "ZRANGE", EV_QUEUE, "0", last };
+	redisReply	*rep = NULL, *r;
+	size_t		 i;
+	enum pg_err	 e;
+
+	*nids = 0;
+	*n = 0;
+	if ((e = redis_cmd(rs->r, 2, card, NULL, &rep)) != PG_OK)
+		return e;
+	*n = num(rep);
+	freeReplyObject(rep);
+	if (max == 0)
+		return PG_OK;
+	snprintf(last, sizeof(last), "%zu", max - 1);
+	if ((e = redis_cmd(rs->r, 4, range, NULL, &rep)) != PG_OK)
+		return e;
+	for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+		r = rep->element[i];
+		if (r->type != REDIS_REPLY_STRING || r->len == 0 ||
+		    r->len > EVENT_ID_MAX)
+			continue;
+		memcpy(ids[*nids], r->str, r->len);
+		ids[*nids][r->len] = '\0';
+		(*nids)++;
+	}
+	freeReplyObject(rep);
+	return PG_OK;
 }
 
 /* Runs an (id)-only event script; its integer result in *v. */

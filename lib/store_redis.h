@@ -80,6 +80,9 @@ enum pg_err	 rs_inbox_get(struct rstore *rs, const char *id,
 		    struct ev_hdr *h, void **rec, size_t *reclen);
 /* Every event in id order. */
 enum pg_err	 rs_inbox_list(struct rstore *rs, inbox_list_fn fn, void *arg);
+/* The queue's length in *n and its first max ids (by due time). */
+enum pg_err	 rs_inbox_queue(struct rstore *rs, char (*ids)[EVENT_ID_MAX + 1],
+		    size_t max, size_t *nids, uint64_t *n);
 enum pg_err	 rs_inbox_retry(struct rstore *rs, const char *id);
 enum pg_err	 rs_inbox_purge(struct rstore *rs, int all, size_t *n);
 

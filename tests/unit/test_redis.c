@@ -381,6 +381,13 @@ test_queue_lease_owner(void **s)
 	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_PENDING);
+	/* Node B's backlog counts node A's event. */
+	{
+		uint64_t n = 0, oldest = 0;
+		assert_int_equal(inbox_backlog(nb, &n, &oldest), PG_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(oldest, h.received_ms);
+	}
 	assert_int_equal(inbox_claim_next(nb, &ring, &cfg, id, &h, &b, &len),
 	    PG_OK);
 	assert_string_equal(id, "evt_Q1");
