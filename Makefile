@@ -56,9 +56,13 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 # Keep objects: they are not throw-away intermediates.
 .SECONDARY:
 
-.PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install uninstall clean lint
+.PHONY: all test unit e2e deps node-deps asan fuzz fuzz-build bench run install uninstall clean lint
 
-all: $(PROGS) $(O)/payguard $(HELPERS)
+# Test builds of the programs with fault-injection points (PG_FAULTS):
+# never installed; tests/e2e use them to kill a process mid-request.
+FAULTS     := $(O)/faults/webhook.fcgi
+
+all: $(PROGS) $(O)/payguard $(HELPERS) $(FAULTS)
 
 $(O)/%.o: %.c $(wildcard lib/*.h tools/*.h)
 	@mkdir -p $(dir $@)
@@ -95,6 +99,10 @@ $(O)/audit.cgi: $(O)/cgi-bin/audit.o $(O)/libpayguard.a
 $(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/faults/%.fcgi: cgi-bin/%.c $(O)/libpayguard.a $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPG_FAULTS -o $@ $< $(O)/libpayguard.a $(LDLIBS)
+
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -110,12 +118,17 @@ $(O)/tests/%: tests/unit/%.c $(TESTHELP) $(O)/libpayguard.a
 deps:
 	@sh tests/deps.sh
 
+# npm packages of the Node tests (stripe-node, standardwebhooks), from the
+# lockfile; skipped when node_modules already matches it.
+node-deps:
+	@sh tests/node-deps.sh
+
 # Unit tests: every cmocka program, each in its own scratch state dir.
 unit: all $(TESTS)
 	@O=$(O) sh tests/run-unit.sh $(TESTS)
 
 # End to end: real Apache + mod_fcgid, lighttpd, spawn-fcgi and plain CGI.
-e2e: all
+e2e: all node-deps
 	@O=$(O) sh tests/run-e2e.sh
 
 test: deps

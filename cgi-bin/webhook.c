@@ -14,6 +14,7 @@
  * unchanged, as plain CGI.  Configuration is read once, before the first
  * accept (see lib/config.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "crypto.h"
 #include "deliver.h"
 #include "event.h"
+#include "forward.h"
 #include "http.h"
 #include "inbox.h"
 #include "ipallow.h"
@@ -198,6 +200,13 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		server_error(q, "store_failure", "inbox", e);
 		return;
 	}
+#ifdef PG_FAULTS
+	/* Test builds only (build/faults/): die in the window between the
+	 * inbox commit and the audit append (tests/e2e/test_audit_pending.sh). */
+	if (out == INBOX_NEW && getenv("PAYGUARD_FAULT") != NULL &&
+	    strcmp(getenv("PAYGUARD_FAULT"), "after_accept") == 0)
+		raise(SIGKILL);
+#endif
 	switch (out) {
 	case INBOX_DUPLICATE:
 		http_resp_json(&q->resp, 200,
@@ -325,6 +334,7 @@ send:
 static void
 setup(struct app *a)
 {
+	char		 why[192];
 	char		 from[4096];
 	size_t		 bad = 0;
 
@@ -354,11 +364,18 @@ setup(struct app *a)
 		    "snapshot, thin or snapshot,thin");
 		return;
 	}
+	if (forward_check(&a->c.cfg, why, sizeof(why)) != PG_OK) {
+		log_warnx("refusing to serve: %s", why);
+		return;
+	}
 	if (sig_ctx_new(&a->sig) != PG_OK) {
 		log_warnx("refusing to serve: cannot initialise HMAC");
 		return;
 	}
 	a->c.ready = 1;
+	/* Accept records a killed process still owed (auditpend.h). */
+	a->c.settle_audit = 1;
+	app_settle_audit(&a->c);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auditpend.h"
 #include "aindex.h"
 #include "log.h"
 #include "store_redis.h"
@@ -45,6 +46,26 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	return 0;
 }
 
+void
+app_settle_audit(struct app_core *c)
+{
+	struct audit_ctx actx;
+	struct auditpend_res r;
+	enum pg_err	 e;
+
+	memset(&actx, 0, sizeof(actx));
+	actx.state_dir = c->cfg.state_dir;
+	actx.source_ip = "local";
+	actx.user_agent = "payguard";
+	actx.request_id = "";
+	actx.identity = "payguard-recovery";
+	actx.st = c->st;
+	actx.log = &c->alog;
+	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
+	    PG_OK)
+		log_warnx("audit: settling pending records: %s", pg_strerror(e));
+}
+
 int
 app_serve(struct app_core *c, app_handle_fn fn, void *app)
 {
@@ -63,6 +84,8 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
+				if (c->settle_audit)
+					app_settle_audit(c);
 			}
 		}
 	}
