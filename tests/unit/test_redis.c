@@ -565,8 +565,8 @@ test_tokens_across_nodes(void **s)
 	memset(&t, 0, sizeof(t));
 	memset(t.key, 7, 32);
 	t.keylen = 32;
-	assert_int_equal(token_create(na, &t, "shop", SCOPE_WRITE, "", tok), PG_OK);
-	assert_int_equal(token_create(nb, &t, "shop", SCOPE_READ, "", tok2),
+	assert_int_equal(token_create(na, &t, "shop", SCOPE_WRITE, "", "", tok), PG_OK);
+	assert_int_equal(token_create(nb, &t, "shop", SCOPE_READ, "", "", tok2),
 	    PG_EXISTS);
 	assert_int_equal(token_verify(nb, &t, tok, name, &rec), PG_OK);
 	assert_string_equal(name, "shop");
@@ -577,7 +577,7 @@ test_tokens_across_nodes(void **s)
 	assert_int_equal(token_verify(na, &t, tok, name, &rec), PG_NOTFOUND);
 	assert_int_equal(token_revoke(na, "shop"), PG_NOTFOUND);
 	/* The name is free again; the old token stays dead. */
-	assert_int_equal(token_create(na, &t, "shop", SCOPE_READ, "", tok2), PG_OK);
+	assert_int_equal(token_create(na, &t, "shop", SCOPE_READ, "", "", tok2), PG_OK);
 	assert_int_equal(token_verify(nb, &t, tok2, name, &rec), PG_OK);
 	assert_int_equal(token_verify(nb, &t, tok, name, &rec), PG_NOTFOUND);
 	/* Only the keyed hash is in Redis, never the token. */
