@@ -393,7 +393,10 @@ step_idempotency(struct rq *q, const struct app *a, struct px *x)
 		e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
 		    x->ckey, fp, &x->ir);
 	if (e != PG_OK) {
-		http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
+		/* The store unavailable (Redis down or refusing writes): 503,
+		 * nothing started, the SDK retries. */
+		http_resp_error(&q->resp, e == PG_STORE || e == PG_TIMEOUT ?
+		    503 : 500, "api_error", NULL, NULL,
 		    "The request could not be processed.");
 		audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 		return STEP_DONE;
