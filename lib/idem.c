@@ -8,13 +8,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "buf.h"
 #include "codec.h"
 #include "idem.h"
-#include "store_redis.h"
-#include "seal.h"
+#include "log.h"
 #include "rand.h"
+#include "redis.h"
+#include "seal.h"
+#include "store_redis.h"
 
 #define REC_VERSION	1
 
@@ -33,6 +36,190 @@ struct idem_hdr {
 	unsigned char	 fp[32];
 	char		 upstream_key[IDEM_UPKEY_MAX + 1];
 };
+
+/*
+ * The records on Redis (PAYGUARD_STORE=redis, store_redis.h), one hash
+ * per key: pg:{i:<sha256 hex>} with st own locked fp up status rec.
+ * Each step of the state machine is one script.
+ */
+_Static_assert(2 * SHA256_DIGEST_LENGTH + 7 <= RS_CLAIM_KEY_MAX,
+    "record keys fit a claim");
+
+/*
+ * KEYS: record.  ARGV: fp, owner, upstream key, ttl ms, lock timeout ms.
+ * {outcome, upstream key, taken over | status, rec}.
+ */
+static struct redis_script s_idem_begin = { "idem_begin",
+	RS_LUA_NOW_MS
+	"local ttl, lock = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+	"if not ttl or not lock or #ARGV[1] ~= 32 or ARGV[2] == '' or\n"
+	"  ARGV[3] == '' then\n"
+	"  return redis.error_reply('ERR payguard idem_begin: bad arguments')\n"
+	"end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+	"  redis.call('HSET', KEYS[1], 'st', 0, 'own', ARGV[2], 'locked', now,\n"
+	"    'fp', ARGV[1], 'up', ARGV[3], 'status', 0, 'rec', '')\n"
+	"  redis.call('PEXPIRE', KEYS[1], ttl)\n"
+	"  return {0, ARGV[3], 0}\n"
+	"end\n"
+	"local v = redis.call('HMGET', KEYS[1], 'st', 'locked', 'fp', 'up',\n"
+	"  'status', 'rec')\n"
+	"if v[3] ~= ARGV[1] then return {3, v[4] or ''} end\n"
+	"if tonumber(v[1]) == 1 then return {1, v[4], v[5], v[6]} end\n"
+	"local locked = tonumber(v[2]) or 0\n"
+	"if locked ~= 0 and locked + lock > now then return {2, v[4]} end\n"
+	"redis.call('HSET', KEYS[1], 'own', ARGV[2], 'locked', now)\n"
+	"return {0, v[4], 1}\n", "" };
+
+/* KEYS: record.  ARGV: owner, mode, status, rec.  0, -1 gone, -3 not ours. */
+static struct redis_script s_idem_finish = { "idem_finish",
+	"local status = tonumber(ARGV[3])\n"
+	"if not status or ARGV[1] == '' then\n"
+	"  return redis.error_reply('ERR payguard idem_finish: bad arguments')\n"
+	"end\n"
+	"local own = redis.call('HGET', KEYS[1], 'own')\n"
+	"if not own then return -1 end\n"
+	"if own ~= ARGV[1] then return -3 end\n"
+	"if ARGV[2] == '2' then\n"
+	"  redis.call('DEL', KEYS[1])\n"
+	"elseif ARGV[2] == '1' then\n"
+	"  redis.call('HSET', KEYS[1], 'locked', 0)\n"
+	"else\n"
+	"  redis.call('HSET', KEYS[1], 'st', 1, 'status', status, 'rec',\n"
+	"    ARGV[4], 'locked', 0)\n"
+	"end\n"
+	"return 0\n", "" };
+
+/* Record key of an idempotency key on Redis: its SHA-256, hex, as its own tag. */
+static void
+idem_rkey(const char *key, size_t klen, char out[2 * SHA256_DIGEST_LENGTH + 8])
+{
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)key, klen, md);
+	memcpy(out, "pg:{i:", 6);
+	codec_hex_encode(md, sizeof(md), out + 6);
+	memcpy(out + 6 + 2 * SHA256_DIGEST_LENGTH, "}", 2);
+}
+
+static enum pg_err
+rs_idem_begin(struct rstore *rs, const char *key, size_t klen,
+    const unsigned char fp[32], const char *upkey, uint64_t ttl_ms,
+    uint64_t lock_ms, struct idem_result *res, void **rec, size_t *reclen)
+{
+	char		 rk[2 * SHA256_DIGEST_LENGTH + 8], owner[RS_OWNER_LEN + 1],
+			 ttl[24], lock[24];
+	const char	*argv[6];
+	size_t		 al[6];
+	redisReply	*rep = NULL, *up;
+	long long	 o;
+	enum pg_err	 e;
+
+	*rec = NULL;
+	if ((e = rs_new_owner(owner)) != PG_OK)
+		return e;
+	idem_rkey(key, klen, rk);
+	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)ttl_ms);
+	snprintf(lock, sizeof(lock), "%llu", (unsigned long long)lock_ms);
+	argv[0] = rk;
+	argv[1] = (const char *)fp;
+	argv[2] = owner;
+	argv[3] = upkey;
+	argv[4] = ttl;
+	argv[5] = lock;
+	al[0] = strlen(rk);
+	al[1] = 32;
+	al[2] = RS_OWNER_LEN;
+	al[3] = strlen(upkey);
+	al[4] = strlen(ttl);
+	al[5] = strlen(lock);
+	if ((e = redis_eval(rstore_redis(rs), &s_idem_begin, 1, 6, argv, al, &rep)) !=
+	    PG_OK)
+		return e;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+	    rep->element[1]->type != REDIS_REPLY_STRING ||
+	    rep->element[1]->len > IDEM_UPKEY_MAX) {
+		freeReplyObject(rep);
+		return PG_STORE;
+	}
+	o = rs_snum(rep->element[0]);
+	up = rep->element[1];
+	memcpy(res->upstream_key, up->str, up->len);
+	res->upstream_key[up->len] = '\0';
+	switch (o) {
+	case 0:
+		res->outcome = IDEM_PROCEED;
+		res->taken_over = rep->elements > 2 && rs_snum(rep->element[2]) == 1;
+		rs_claim_set(rs, RS_CLAIM_IDEM, rk, owner);
+		break;
+	case 1:
+		res->outcome = IDEM_REPLAY;
+		if (rep->elements != 4 ||
+		    rep->element[3]->type != REDIS_REPLY_STRING) {
+			e = PG_STORE;
+			break;
+		}
+		res->status = (int)rs_snum(rep->element[2]);
+		if ((*rec = malloc(rep->element[3]->len + 1)) == NULL) {
+			e = PG_ENOMEM;
+			break;
+		}
+		memcpy(*rec, rep->element[3]->str, rep->element[3]->len);
+		*reclen = rep->element[3]->len;
+		break;
+	case 2:
+		res->outcome = IDEM_IN_PROGRESS;
+		break;
+	default:
+		res->outcome = IDEM_MISMATCH;
+		break;
+	}
+	freeReplyObject(rep);
+	if (e == PG_OK && res->outcome == IDEM_PROCEED)
+		e = redis_wait_replicas(rstore_redis(rs));
+	return e;
+}
+
+static enum pg_err
+rs_idem_finish(struct rstore *rs, const char *key, size_t klen, int mode,
+    int status, const void *rec, size_t reclen)
+{
+	char		 rk[2 * SHA256_DIGEST_LENGTH + 8], m[4], st[16];
+	const char	*argv[5];
+	size_t		 al[5];
+	redisReply	*rep = NULL;
+	long long	 v = 0;
+	enum pg_err	 e;
+
+	idem_rkey(key, klen, rk);
+	snprintf(m, sizeof(m), "%d", mode);
+	snprintf(st, sizeof(st), "%d", status);
+	argv[0] = rk;
+	argv[1] = rs_claim_owner(rs, RS_CLAIM_IDEM, rk);
+	argv[2] = m;
+	argv[3] = st;
+	argv[4] = rec != NULL ? rec : "";
+	al[0] = strlen(rk);
+	al[1] = strlen(argv[1]);
+	al[2] = strlen(m);
+	al[3] = strlen(st);
+	al[4] = rec != NULL ? reclen : 0;
+	if ((e = redis_eval(rstore_redis(rs), &s_idem_finish, 1, 5, argv, al, &rep)) !=
+	    PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == -1)
+		e = mode == 2 ? PG_OK : PG_NOTFOUND;
+	else if (e == PG_OK && v == -3) {
+		log_warnx("idempotency: the key was taken over by another "
+		    "request; this outcome is not recorded");
+		e = PG_CONFLICT;
+	}
+	if (e == PG_OK)
+		e = redis_wait_replicas(rstore_redis(rs));
+	return e;
+}
 
 enum pg_err
 idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1])

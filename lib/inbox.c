@@ -11,40 +11,12 @@
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
-#include "store_redis.h"
+#include "inbox_redis.h"
 
-#define HDR_VERSION	2
-/* Version 1 headers lacked the trailing source and spare fields: they
- * read as webhook events. */
-#define HDR_V1_SIZE	(sizeof(struct ev_hdr) - 2 * sizeof(uint32_t))
 #define LEASE_MARGIN_MS	10000
 #define MAX_BACKOFF_S	3600
 #define BACKLOG_SCAN	100000	/* queue entries counted at most */
 #define BACKLOG_AGE	1000	/* queue entries whose age is read */
-
-static const char *const state_names[EV__MAX] = {
-	"pending",	/* EV_PENDING */
-	"delivering",	/* EV_DELIVERING */
-	"delivered",	/* EV_DELIVERED */
-	"dead",		/* EV_DEAD */
-};
-
-const char *
-ev_state_name(uint32_t s)
-{
-	return s < EV__MAX ? state_names[s] : "unknown";
-}
-
-static const char *const source_names[EV_SRC__MAX] = {
-	"webhook",	/* EV_SRC_WEBHOOK */
-	"backfill",	/* EV_SRC_BACKFILL */
-};
-
-const char *
-ev_source_name(uint32_t s)
-{
-	return s < EV_SRC__MAX ? source_names[s] : "unknown";
-}
 
 static void
 qkey(uint64_t due, const char *id, unsigned char *k, size_t *klen)
@@ -85,32 +57,6 @@ claim_hdr(struct ev_hdr *h, const struct config *cfg, uint64_t now)
 	h->owner_pid = (int32_t)getpid();
 	h->lease_ms = now + (uint64_t)cfg->wh_handler_timeout * 1000 +
 	    LEASE_MARGIN_MS;
-}
-
-/* Reads the header of a stored record into h. */
-enum pg_err
-inbox_read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
-{
-	const void	*hdr;
-	const char	*tok;
-	size_t		 hlen, toklen;
-
-	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK)
-		return PG_STORE;
-	memset(h, 0, sizeof(*h));
-	if (hlen == sizeof(*h)) {
-		memcpy(h, hdr, sizeof(*h));
-		return h->version == HDR_VERSION ? PG_OK : PG_STORE;
-	}
-	if (hlen != HDR_V1_SIZE)
-		return PG_STORE;
-	/* Rewritten as version 2 by the next header update. */
-	memcpy(h, hdr, HDR_V1_SIZE);
-	if (h->version != 1)
-		return PG_STORE;
-	h->version = HDR_VERSION;
-	h->source = EV_SRC_WEBHOOK;
-	return PG_OK;
 }
 
 /* Rewrites the header of id's record, keeping its sealed body. */
@@ -219,7 +165,7 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	enum pg_err		 e;
 
 	memset(&a, 0, sizeof(a));
-	a.h.version = HDR_VERSION;
+	a.h.version = INBOX_HDR_VERSION;
 	a.h.state = EV_PENDING;
 	a.h.livemode = ev->livemode;
 	a.h.last_status = -1;

@@ -23,6 +23,7 @@
 #include "codec.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "redis.h"
 #include "store_redis.h"
 
 struct rl_head {
@@ -191,6 +192,71 @@ rl_txn(struct store_txn *txn, void *arg)
 	return PG_OK;
 }
 
+/* One sliding-window check on Redis (rl_shared computes the headers). */
+struct rl_window {
+	int		 allowed;
+	uint32_t	 inwin;		/* admissions in (now - W, now] */
+	uint64_t	 oldest_us;	/* the oldest of them, 0: none */
+	uint64_t	 now_us;	/* the server's clock */
+};
+
+/*
+ * Key: the window's (c->hkey: "h|<op>|<identity>|<L>"), a sorted set of
+ * admission times (us), one member per admission (a random name, so two
+ * admissions in one microsecond both count).
+ */
+/* KEYS: window.  ARGV: limit, window us, member. */
+static struct redis_script s_rate = { "rate_check",
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+	"local L, W = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+	"if not L or not W or L < 1 or W < 1 or ARGV[3] == '' then\n"
+	"  return redis.error_reply('ERR payguard rate_check: bad arguments')\n"
+	"end\n"
+	"redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - W)\n"
+	"local n = redis.call('ZCARD', KEYS[1])\n"
+	"local ok = 0\n"
+	"if n < L then\n"
+	"  redis.call('ZADD', KEYS[1], now, ARGV[3])\n"
+	"  redis.call('PEXPIRE', KEYS[1], math.floor(W / 1000) + 1000)\n"
+	"  n = n + 1\n"
+	"  ok = 1\n"
+	"end\n"
+	"local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+	"return {ok, n, o[2] or '0', string.format('%.0f', now)}\n", "" };
+
+/* Checks and (when admitted) records one request under key. */
+static enum pg_err
+rl_redis_check(struct rstore *rs, const char *key, uint32_t limit,
+    uint64_t window_us, struct rl_window *out)
+{
+	char		 l[16], w[24], m[RS_OWNER_LEN + 1];
+	const char	*argv[4] = { key, l, w, m };
+	redisReply	*rep = NULL;
+	enum pg_err	 e;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(l, sizeof(l), "%u", limit);
+	snprintf(w, sizeof(w), "%llu", (unsigned long long)window_us);
+	/* Unique members: two admissions in one microsecond both count. */
+	if ((e = rs_new_owner(m)) != PG_OK)
+		return e;
+	if ((e = redis_eval(rstore_redis(rs), &s_rate, 1, 4, argv, NULL, &rep)) != PG_OK)
+		return e;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 4)
+		e = PG_STORE;
+	else {
+		out->allowed = rs_num(rep->element[0]) == 1;
+		out->inwin = (uint32_t)rs_num(rep->element[1]);
+		/* Scores come back as "%.17g" text: integral here. */
+		out->oldest_us = (uint64_t)strtod(rep->element[2]->str != NULL ?
+		    rep->element[2]->str : "0", NULL);
+		out->now_us = rs_num(rep->element[3]);
+	}
+	freeReplyObject(rep);
+	return e;
+}
+
 /*
  * The same window on Redis: a sorted set of admission times per key, one
  * script per check on the server's clock (TIME), so the nodes' own clocks
@@ -199,11 +265,11 @@ rl_txn(struct store_txn *txn, void *arg)
 static enum pg_err
 rl_shared(struct rstore *rs, const struct rl_ctx *c, struct rl_result *res)
 {
-	struct rs_rate	 r;
+	struct rl_window r;
 	uint64_t	 wait;
 	enum pg_err	 e;
 
-	if ((e = rs_rate_check(rs, c->hkey, c->limit, c->window_us, &r)) !=
+	if ((e = rl_redis_check(rs, c->hkey, c->limit, c->window_us, &r)) !=
 	    PG_OK)
 		return e;
 	res->allowed = r.allowed;

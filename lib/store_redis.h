@@ -1,22 +1,25 @@
 /*
- * payguard - the store's operations on Redis (PAYGUARD_STORE=redis), so
- * that several web servers behave as one payguard.
+ * payguard - the Redis backend (PAYGUARD_STORE=redis), so that several
+ * web servers behave as one payguard: its handle and the plumbing the
+ * features' Redis operations share.
  *
  * The programs keep calling rl_check, inbox_*, idem_* and token_*; those
- * modules hand each operation to the functions below when the store has
- * a Redis backend attached (store_shared), and run their LMDB
- * transactions otherwise.  Every operation that reads and then writes is
- * one server-side Lua script: it validates first, writes last, and reads
- * the clock with TIME, so all nodes share one clock and no read-modify-
- * write spans two round trips.  Every key a script combines carries one
- * hash tag ({ev} for an event and the queue, {tok} for a token's two
- * keys; rate windows and idempotency records are one key each).
+ * modules hand each operation to its Redis counterpart (in ratelimit.c,
+ * idem.c and token.c, and in inbox_redis.h) when the store has a Redis
+ * backend attached (store_shared), and run their LMDB transactions
+ * otherwise.  Every operation that reads and then writes is one
+ * server-side Lua script: it validates first, writes last, and reads the
+ * clock with TIME, so all nodes share one clock and no read-modify-write
+ * spans two round trips.  Every key a script combines carries one hash
+ * tag ({ev} for an event and the queue, {tok} for a token's two keys;
+ * rate windows and idempotency records are one key each).
  *
  * Leases and idempotency locks carry an owner token (random, per claim).
  * The handle remembers the token of its own last event claim and last
- * idempotency begin, so that inbox_complete and idem_finish (called by
- * the same process for the same request) prove ownership; a finisher whose
- * lease or lock was taken over changes nothing (PG_CONFLICT).
+ * idempotency begin (rs_claim_*), so that inbox_complete and idem_finish
+ * (called by the same process for the same request) prove ownership; a
+ * finisher whose lease or lock was taken over changes nothing
+ * (PG_CONFLICT).
  *
  * Writes that acknowledge something (event accept, delivery outcome,
  * idempotency begin/finish, tokens) wait for PAYGUARD_REDIS_REPLICAS
@@ -30,13 +33,26 @@
 
 #include "config.h"
 #include "err.h"
-#include "event.h"
-#include "idem.h"
-#include "inbox.h"
+#include "redis.h"
 #include "store.h"
-#include "token.h"
+
+#define RS_OWNER_LEN	 32	/* owner tokens: hex characters */
+#define RS_CLAIM_KEY_MAX 255	/* longest key a claim is remembered by */
+#define RS_SCAN_COUNT	 "500"	/* SCAN's COUNT hint */
+
+/* Lua: the server's time in ms, as `now` (the scripts' one clock). */
+#define RS_LUA_NOW_MS \
+	"local t = redis.call('TIME')\n" \
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 struct rstore;
+
+/* The claims a handle remembers: one per kind, the last one made. */
+enum rs_claim {
+	RS_CLAIM_EVENT,		/* the inbox's event lease */
+	RS_CLAIM_IDEM,		/* the idempotency lock */
+	RS_CLAIM_N
+};
 
 /*
  * Opens the store cfg names: the LMDB environment in the state directory
@@ -52,61 +68,32 @@ enum pg_err	 store_open_config(const struct config *cfg,
 void		 rstore_close(struct rstore *rs);
 /* The node name recorded with this node's data; never NULL. */
 const char	*rstore_node(const struct rstore *rs);
+/* The connection rs owns (redis.h); never NULL, freed with rs. */
+struct redis	*rstore_redis(const struct rstore *rs);
 
-/* One sliding-window check (ratelimit.c computes the headers). */
-struct rs_rate {
-	int		 allowed;
-	uint32_t	 inwin;		/* admissions in (now - W, now] */
-	uint64_t	 oldest_us;	/* the oldest of them, 0: none */
-	uint64_t	 now_us;	/* the server's clock */
-};
-/* Checks and (when admitted) records one request under key. */
-enum pg_err	 rs_rate_check(struct rstore *rs, const char *key,
-		    uint32_t limit, uint64_t window_us, struct rs_rate *out);
+/* Remembers owner as this handle's token for the claim of kind c on key
+ * (key longer than RS_CLAIM_KEY_MAX is cut). */
+void		 rs_claim_set(struct rstore *rs, enum rs_claim c,
+		    const char *key, const char owner[RS_OWNER_LEN + 1]);
+/* The owner token of this handle's kind-c claim on key, or "-" (which
+ * matches no lease or lock) when its last claim was another key. */
+const char	*rs_claim_owner(const struct rstore *rs, enum rs_claim c,
+		    const char *key);
+/* Forgets the kind-c claim (its outcome is recorded). */
+void		 rs_claim_clear(struct rstore *rs, enum rs_claim c);
 
-/* The inbox (inbox.h's contracts; rec is the sealed record). */
-enum pg_err	 rs_inbox_accept(struct rstore *rs, const struct config *cfg,
-		    const char *id, const void *rec, size_t reclen, int claim,
-		    enum inbox_outcome *out, struct ev_hdr *h);
-/* Claims the first due event; *rec (malloc'd) is its sealed record. */
-enum pg_err	 rs_inbox_claim_next(struct rstore *rs,
-		    const struct config *cfg, char id[EVENT_ID_MAX + 1],
-		    struct ev_hdr *h, void **rec, size_t *reclen);
-/* PG_CONFLICT when this handle no longer holds id's lease. */
-enum pg_err	 rs_inbox_complete(struct rstore *rs, const struct config *cfg,
-		    const char *id, int ok, int status, const char *error);
-/* rec optional (NULL: header only); *rec malloc'd. */
-enum pg_err	 rs_inbox_get(struct rstore *rs, const char *id,
-		    struct ev_hdr *h, void **rec, size_t *reclen);
-/* Every event in id order. */
-enum pg_err	 rs_inbox_list(struct rstore *rs, inbox_list_fn fn, void *arg);
-/* The queue's length in *n and its first max ids (by due time). */
-enum pg_err	 rs_inbox_queue(struct rstore *rs, char (*ids)[EVENT_ID_MAX + 1],
-		    size_t max, size_t *nids, uint64_t *n);
-enum pg_err	 rs_inbox_retry(struct rstore *rs, const char *id);
-enum pg_err	 rs_inbox_purge(struct rstore *rs, int all, size_t *n);
-
-/*
- * Idempotency (idem.h's state machine).  key is the record key (identity
- * and Idempotency-Key); upkey the upstream key a new record gets.  On
- * IDEM_REPLAY *rec (malloc'd) is the sealed response.
- */
-enum pg_err	 rs_idem_begin(struct rstore *rs, const char *key,
-		    size_t klen, const unsigned char fp[32], const char *upkey,
-		    uint64_t ttl_ms, uint64_t lock_ms, struct idem_result *res,
-		    void **rec, size_t *reclen);
-/* mode 0: done with status and sealed rec; 1: unlock; 2: forget.
- * PG_CONFLICT when another request took the key over. */
-enum pg_err	 rs_idem_finish(struct rstore *rs, const char *key,
-		    size_t klen, int mode, int status, const void *rec,
-		    size_t reclen);
-
-/* Tokens (token.h's contracts). */
-enum pg_err	 rs_token_create(struct rstore *rs, const char *name,
-		    const struct token_rec *rec);
-enum pg_err	 rs_token_lookup(struct rstore *rs, const unsigned char hash[32],
-		    char name[TOKEN_NAME_MAX + 1], struct token_rec *rec);
-enum pg_err	 rs_token_revoke(struct rstore *rs, const char *name);
-enum pg_err	 rs_token_list(struct rstore *rs, token_list_fn fn, void *arg);
+/* A fresh random owner token (hex, NUL-terminated) in out. */
+enum pg_err	 rs_new_owner(char out[RS_OWNER_LEN + 1]);
+/* r as an unsigned number (integer or decimal text); 0 for NULL,
+ * negative or anything else. */
+uint64_t	 rs_num(const redisReply *r);
+/* r as a signed number (integer or decimal text); 0 otherwise. */
+long long	 rs_snum(const redisReply *r);
+/* A script's integer result in *v; PG_STORE when rep is no integer. */
+enum pg_err	 rs_int_result(const redisReply *rep, long long *v);
+/* qsort comparator of two char * (strcmp order). */
+int		 rs_strcmp_p(const void *a, const void *b);
+/* Frees the n strings of v, then v.  v may be NULL when n is 0. */
+void		 rs_strv_free(char **v, size_t n);
 
 #endif /* PG_STORE_REDIS_H */

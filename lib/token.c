@@ -3,6 +3,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -13,15 +14,234 @@
 #include "log.h"
 #include "buf.h"
 #include "codec.h"
+#include "rand.h"
+#include "redis.h"
 #include "store_redis.h"
 #include "token.h"
-#include "rand.h"
 
 #define REC_VERSION	2
 /* A version 1 record: everything before accounts. */
 #define REC_V1_SIZE	offsetof(struct token_rec, accounts)
 #define TOKEN_PREFIX	"pgk_"
 #define TOKEN_RAND	32
+
+/*
+ * The tokens on Redis (PAYGUARD_STORE=redis, store_redis.h):
+ *   pg:{tok}:n:<name>           hash: rec (struct token_rec), rev
+ *   pg:{tok}:h:<hash hex>       the name, while the token is live
+ */
+#define TOK_NAME	"pg:{tok}:n:"
+#define TOK_HASH	"pg:{tok}:h:"
+
+/* KEYS: name record, hash key.  ARGV: rec, name.  0, -2 exists. */
+static struct redis_script s_tok_create = { "token_create",
+	"if ARGV[1] == '' or ARGV[2] == '' then\n"
+	"  return redis.error_reply('ERR payguard token_create: bad arguments')\n"
+	"end\n"
+	"if redis.call('HGET', KEYS[1], 'rev') == '0' then return -2 end\n"
+	"if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end\n"
+	"redis.call('SET', KEYS[2], ARGV[2])\n"
+	"redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'rev', 0)\n"
+	"return 0\n", "" };
+
+/* KEYS: name record, hash key.  ARGV: the record read, the revoked one. */
+static struct redis_script s_tok_revoke = { "token_revoke",
+	"local v = redis.call('HMGET', KEYS[1], 'rec', 'rev')\n"
+	"if v[2] ~= '0' or v[1] ~= ARGV[1] then return -1 end\n"
+	"redis.call('DEL', KEYS[2])\n"
+	"redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'rev', 1)\n"
+	"return 0\n", "" };
+
+/* "pg:{tok}:n:<name>" and "pg:{tok}:h:<hex>". */
+static void
+tok_keys(const char *name, const unsigned char hash[32], char *nk,
+    size_t nksz, char *hk)
+{
+	snprintf(nk, nksz, TOK_NAME "%s", name);
+	memcpy(hk, TOK_HASH, strlen(TOK_HASH));
+	codec_hex_encode(hash, 32, hk + strlen(TOK_HASH));
+}
+
+#define TOK_NK_MAX	(sizeof(TOK_NAME) + TOKEN_NAME_MAX)
+#define TOK_HK_MAX	(sizeof(TOK_HASH) + 64)
+
+static enum pg_err
+rs_token_create(struct rstore *rs, const char *name,
+    const struct token_rec *rec)
+{
+	char		 nk[TOK_NK_MAX], hk[TOK_HK_MAX];
+	const char	*argv[4] = { nk, hk, (const char *)rec, name };
+	size_t		 al[4];
+	redisReply	*rep = NULL;
+	long long	 v = 0;
+	enum pg_err	 e;
+
+	tok_keys(name, rec->hash, nk, sizeof(nk), hk);
+	al[0] = strlen(nk);
+	al[1] = strlen(hk);
+	al[2] = sizeof(*rec);
+	al[3] = strlen(name);
+	if ((e = redis_eval(rstore_redis(rs), &s_tok_create, 2, 4, argv, al, &rep)) !=
+	    PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == -2)
+		return PG_EXISTS;
+	return e == PG_OK ? redis_wait_replicas(rstore_redis(rs)) : e;
+}
+
+/* Reads name's record. */
+static enum pg_err
+tok_get(struct rstore *rs, const char *name, struct token_rec *rec,
+    int *revoked)
+{
+	char		 nk[TOK_NK_MAX];
+	const char	*argv[4] = { "HMGET", nk, "rec", "rev" };
+	redisReply	*rep = NULL;
+	enum pg_err	 e;
+
+	snprintf(nk, sizeof(nk), TOK_NAME "%s", name);
+	if ((e = redis_cmd(rstore_redis(rs), 4, argv, NULL, &rep)) != PG_OK)
+		return e;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING)
+		e = PG_NOTFOUND;
+	else if (rep->element[0]->len != sizeof(*rec))
+		e = PG_STORE;
+	else {
+		memcpy(rec, rep->element[0]->str, sizeof(*rec));
+		*revoked = rs_num(rep->element[1]) != 0;
+	}
+	freeReplyObject(rep);
+	return e;
+}
+
+static enum pg_err
+rs_token_lookup(struct rstore *rs, const unsigned char hash[32],
+    char name[TOKEN_NAME_MAX + 1], struct token_rec *rec)
+{
+	char		 hk[TOK_HK_MAX];
+	const char	*argv[2] = { "GET", hk };
+	redisReply	*rep = NULL;
+	int		 revoked = 0;
+	enum pg_err	 e;
+
+	memcpy(hk, TOK_HASH, strlen(TOK_HASH));
+	codec_hex_encode(hash, 32, hk + strlen(TOK_HASH));
+	if ((e = redis_cmd(rstore_redis(rs), 2, argv, NULL, &rep)) != PG_OK)
+		return e;
+	if (rep->type != REDIS_REPLY_STRING)
+		e = PG_NOTFOUND;
+	else if (rep->len == 0 || rep->len > TOKEN_NAME_MAX)
+		e = PG_STORE;
+	else {
+		memcpy(name, rep->str, rep->len);
+		name[rep->len] = '\0';
+	}
+	freeReplyObject(rep);
+	if (e == PG_OK && (e = tok_get(rs, name, rec, &revoked)) == PG_OK &&
+	    (revoked || rec->revoked || CRYPTO_memcmp(rec->hash, hash, 32) != 0))
+		e = PG_NOTFOUND;
+	return e;
+}
+
+static enum pg_err
+rs_token_revoke(struct rstore *rs, const char *name)
+{
+	struct token_rec old, nrec;
+	char		 nk[TOK_NK_MAX], hk[TOK_HK_MAX];
+	const char	*argv[4] = { nk, hk, (const char *)&old,
+			    (const char *)&nrec };
+	size_t		 al[4];
+	redisReply	*rep = NULL;
+	int		 revoked = 0;
+	long long	 v = 0;
+	enum pg_err	 e;
+
+	if ((e = tok_get(rs, name, &old, &revoked)) != PG_OK)
+		return e;
+	if (revoked || old.revoked)
+		return PG_NOTFOUND;
+	nrec = old;
+	nrec.revoked = 1;
+	nrec.revoked_ms = store_now_ms();
+	tok_keys(name, old.hash, nk, sizeof(nk), hk);
+	al[0] = strlen(nk);
+	al[1] = strlen(hk);
+	al[2] = al[3] = sizeof(old);
+	if ((e = redis_eval(rstore_redis(rs), &s_tok_revoke, 2, 4, argv, al, &rep)) !=
+	    PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == -1)
+		return PG_NOTFOUND;	/* revoked or replaced meanwhile */
+	return e == PG_OK ? redis_wait_replicas(rstore_redis(rs)) : e;
+}
+
+static enum pg_err
+rs_token_list(struct rstore *rs, token_list_fn fn, void *arg)
+{
+	char		 cursor[32] = "0";
+	const char	*argv[6] = { "SCAN", cursor, "MATCH", TOK_NAME "*",
+			    "COUNT", RS_SCAN_COUNT };
+	redisReply	*rep = NULL, *keys;
+	char		**names = NULL, **nn;
+	size_t		 n = 0, cap = 0, i, plen = strlen(TOK_NAME);
+	struct token_rec rec;
+	int		 revoked;
+	enum pg_err	 e = PG_OK;
+
+	do {
+		if ((e = redis_cmd(rstore_redis(rs), 6, argv, NULL, &rep)) != PG_OK)
+			break;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->len >= sizeof(cursor)) {
+			e = PG_STORE;
+			break;
+		}
+		memcpy(cursor, rep->element[0]->str, rep->element[0]->len + 1);
+		keys = rep->element[1];
+		for (i = 0; i < keys->elements && e == PG_OK; i++) {
+			if (keys->element[i]->len <= plen ||
+			    keys->element[i]->len - plen > TOKEN_NAME_MAX)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 32;
+				if ((nn = realloc(names, cap * sizeof(*nn))) ==
+				    NULL) {
+					e = PG_ENOMEM;
+					break;
+				}
+				names = nn;
+			}
+			if ((names[n] = strndup(keys->element[i]->str + plen,
+			    keys->element[i]->len - plen)) == NULL)
+				e = PG_ENOMEM;
+			else
+				n++;
+		}
+		freeReplyObject(rep);
+		rep = NULL;
+	} while (e == PG_OK && strcmp(cursor, "0") != 0);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (e == PG_OK && n > 0)
+		qsort(names, n, sizeof(*names), rs_strcmp_p);
+	for (i = 0; i < n && e == PG_OK; i++) {
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		if ((e = tok_get(rs, names[i], &rec, &revoked)) == PG_NOTFOUND) {
+			e = PG_OK;
+			continue;
+		}
+		if (e == PG_OK && fn(names[i], &rec, arg) != 0)
+			break;
+	}
+	rs_strv_free(names, n);
+	return e;
+}
 
 enum pg_err
 token_ctx_init(const struct config *cfg, struct token_ctx *t)
