@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "statedir.h"
 #include "auditdb.h"
 #include "buf.h"
 #include "log.h"
@@ -487,21 +488,13 @@ audit_log_path(const char *state_dir, char *path, size_t n)
 static int
 open_log(const char *state_dir)
 {
-	char	 path[4096];
 	int	 fd;
 
-	if (log_path(state_dir, path, sizeof(path), 1) < 0)
-		return -1;
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		log_warn("mkdir %s", path);
-		return -1;
-	}
-	if (log_path(state_dir, path, sizeof(path), 0) < 0)
-		return -1;
-	/* Read too: the chain head is the last line. */
-	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) < 0)
-		log_warn("open %s", path);
+	/* Read too: the chain head is the last line.  Never through a
+	 * symlink: the web user owns the state directory. */
+	if ((fd = statedir_open(state_dir, "logs/" AUDIT_LOG_NAME,
+	    O_RDWR | O_APPEND | O_CREAT, 0600)) < 0)
+		log_warn("open %s/logs/" AUDIT_LOG_NAME, state_dir);
 	return fd;
 }
 
@@ -545,7 +538,7 @@ log_fd(const struct audit_ctx *ctx, int *own, off_t *size)
 		return fd;
 	}
 	if (l->fd >= 0 && (log_path(ctx->state_dir, path, sizeof(path), 0) < 0 ||
-	    stat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
+	    lstat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
 		audit_log_close(l);	/* rotated away or removed */
 	if (l->fd < 0) {
 		if ((l->fd = open_log(ctx->state_dir)) < 0)
