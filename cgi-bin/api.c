@@ -177,50 +177,136 @@ collect(const struct form *f, const char **n, const char **v, size_t *k)
 	}
 }
 
-/* Card data belongs in Stripe.js / Elements, never in a server request. */
-static int
-screen(struct rq *q)
+/* The violations of res as the audit record's details. */
+static struct json_object *
+violations_json(const struct pci_result *res)
 {
-	const char		**names, **vals;
-	struct pci_result	 res;
-	struct json_object	*d, *arr;
-	size_t			 k = 0, i;
-	int			 rc = 0;
+	struct json_object	*d, *arr, *v;
+	size_t			 i;
 
-	names = calloc(q->query.n + q->body.n + 1, sizeof(*names));
-	vals = calloc(q->query.n + q->body.n + 1, sizeof(*vals));
+	d = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < res->n; i++) {
+		v = json_object_new_object();
+		json_object_object_add(v, "field",
+		    json_object_new_string(res->v[i].field));
+		json_object_object_add(v, "kind",
+		    json_object_new_string(pci_kind_name(res->v[i].kind)));
+		json_object_array_add(arr, v);
+	}
+	json_object_object_add(d, "violations", arr);
+	return d;
+}
+
+/* Collects f's pairs and screens them; -1 when out of memory. */
+static int
+screen_form(const struct form *f, const struct keyring *ring,
+    struct pci_result *res)
+{
+	const char	**names, **vals;
+	size_t		 k = 0;
+
+	memset(res, 0, sizeof(*res));
+	names = calloc(f->n + 1, sizeof(*names));
+	vals = calloc(f->n + 1, sizeof(*vals));
 	if (names == NULL || vals == NULL) {
 		free(names);
 		free(vals);
-		http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
-		    "Out of memory.");
 		return -1;
 	}
-	collect(&q->query, names, vals, &k);
-	collect(&q->body, names, vals, &k);
-	memset(&res, 0, sizeof(res));
-	if (pci_validate_pairs(names, vals, k, &res) != PG_OK && res.n > 0) {
-		d = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < res.n; i++) {
-			struct json_object *v = json_object_new_object();
-			json_object_object_add(v, "field",
-			    json_object_new_string(res.v[i].field));
-			json_object_object_add(v, "kind",
-			    json_object_new_string(pci_kind_name(res.v[i].kind)));
-			json_object_array_add(arr, v);
-		}
-		json_object_object_add(d, "violations", arr);
-		refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
-		    res.v[0].field, "Raw card data must never be sent to this "
-		    "API. Collect card details with Stripe.js or Stripe Elements "
-		    "and send the resulting PaymentMethod or token id instead.",
-		    "pci_compliance_violation", SEV_HIGH, d);
-		rc = -1;
-	}
+	collect(f, names, vals, &k);
+	(void)pci_validate_pairs_ring(names, vals, k, ring, res);
 	free(names);
 	free(vals);
+	return 0;
+}
+
+/*
+ * Card data belongs in Stripe.js / Elements, never in a server request:
+ * the path, the query string and the body are screened and any card data
+ * refused before anything leaves (pci_compliance_violation).  In the URL
+ * it has also been exposed (server logs, proxies, browser history): that
+ * is recorded too, as data_exposure (HIGH).
+ */
+static int
+screen(struct rq *q, const struct app *a)
+{
+	struct pci_result	 res;
+	struct json_object	*d;
+	int			 rc = -1, in_url = 1;
+
+	memset(&res, 0, sizeof(res));
+	if (pci_text_has_pan(q->path, strlen(q->path))) {
+		res.n = 1;
+		res.v[0].kind = PCI_PAN;
+		snprintf(res.v[0].field, sizeof(res.v[0].field), "(path)");
+	} else if (screen_form(&q->query, &a->c.ring, &res) != 0)
+		goto oom;
+	if (res.n == 0) {
+		in_url = 0;
+		if (screen_form(&q->body, &a->c.ring, &res) != 0)
+			goto oom;
+	}
+	if (res.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (in_url) {
+		d = violations_json(&res);
+		json_object_object_add(d, "where", json_object_new_string("url"));
+		audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
+	}
+	refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
+	    res.v[0].field, "Raw card data must never be sent to this "
+	    "API. Collect card details with Stripe.js or Stripe Elements "
+	    "and send the resulting PaymentMethod or token id instead.",
+	    "pci_compliance_violation", SEV_HIGH, violations_json(&res));
+	goto out;
+oom:
+	http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
+	    "Out of memory.");
+out:
 	return rc;
+}
+
+struct hdr_scan {
+	char	 name[128];
+	int	 found;
+};
+
+static int
+header_has_pan(const char *name, const char *value, void *arg)
+{
+	struct hdr_scan	*h = arg;
+
+	if (!pci_text_has_pan(value, strlen(value)))
+		return 0;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->found = 1;
+	return 1;
+}
+
+/*
+ * A card number in a request header (User-Agent, Referer, ...) is never
+ * sent on, and is masked wherever it is written, but it has been exposed
+ * on the way here: recorded as data_exposure (HIGH), once per request.
+ */
+static void
+screen_headers(struct rq *q)
+{
+	struct hdr_scan		 h;
+	struct json_object	*d;
+
+	memset(&h, 0, sizeof(h));
+	if (http_each_param(q->req, "HTTP_", header_has_pan, &h) == 0 ||
+	    !h.found)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "where", json_object_new_string("header"));
+	json_object_object_add(d, "header", json_object_new_string(h.name));
+	json_object_object_add(d, "kind", json_object_new_string(
+	    pci_kind_name(PCI_PAN)));
+	audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
 }
 
 /* The seed's generator: operation, identity, time and randomness. */
@@ -427,6 +513,7 @@ handle(void *arg, struct http_req *req)
 		    "The API gateway is not available.");
 		goto send;
 	}
+	screen_headers(&q);
 	authed = authenticate(&q, a, &acode) == 0;
 	if (authed)
 		q.actx.identity = q.identity;
@@ -467,7 +554,7 @@ handle(void *arg, struct http_req *req)
 		    "permission_denied", SEV_HIGH, NULL);
 		goto send;
 	}
-	if (read_params(&q, a) != 0 || screen(&q) != 0)
+	if (read_params(&q, a) != 0 || screen(&q, a) != 0)
 		goto send;
 	proxy(&q, a);
 send:
