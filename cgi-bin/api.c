@@ -228,19 +228,48 @@ screen_form(const struct form *f, const struct keyring *ring,
  * it has also been exposed (server logs, proxies, browser history): that
  * is recorded too, as data_exposure (HIGH).
  */
+/* Refuses the request for the violations in res (the URL's when in_url:
+ * also recorded as data_exposure). */
+static void
+refuse_pci(struct rq *q, const struct pci_result *res, int in_url)
+{
+	struct json_object	*d;
+
+	if (in_url) {
+		d = violations_json(res);
+		json_object_object_add(d, "where", json_object_new_string("url"));
+		audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
+	}
+	refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
+	    res->v[0].field, "Raw card data must never be sent to this "
+	    "API. Collect card details with Stripe.js or Stripe Elements "
+	    "and send the resulting PaymentMethod or token id instead.",
+	    "pci_compliance_violation", SEV_HIGH, violations_json(res));
+}
+
+/* The path, screened before anything (routing, errors) can echo it. */
+static int
+screen_path(struct rq *q)
+{
+	struct pci_result	 res;
+
+	if (!pci_text_has_pan(q->path, strlen(q->path)))
+		return 0;
+	memset(&res, 0, sizeof(res));
+	res.n = 1;
+	res.v[0].kind = PCI_PAN;
+	snprintf(res.v[0].field, sizeof(res.v[0].field), "(path)");
+	refuse_pci(q, &res, 1);
+	return -1;
+}
+
 static int
 screen(struct rq *q, const struct app *a)
 {
 	struct pci_result	 res;
-	struct json_object	*d;
 	int			 rc = -1, in_url = 1;
 
-	memset(&res, 0, sizeof(res));
-	if (pci_text_has_pan(q->path, strlen(q->path))) {
-		res.n = 1;
-		res.v[0].kind = PCI_PAN;
-		snprintf(res.v[0].field, sizeof(res.v[0].field), "(path)");
-	} else if (screen_form(&q->query, &a->c.ring, &res) != 0)
+	if (screen_form(&q->query, &a->c.ring, &res) != 0)
 		goto oom;
 	if (res.n == 0) {
 		in_url = 0;
@@ -251,16 +280,7 @@ screen(struct rq *q, const struct app *a)
 		rc = 0;
 		goto out;
 	}
-	if (in_url) {
-		d = violations_json(&res);
-		json_object_object_add(d, "where", json_object_new_string("url"));
-		audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
-	}
-	refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
-	    res.v[0].field, "Raw card data must never be sent to this "
-	    "API. Collect card details with Stripe.js or Stripe Elements "
-	    "and send the resulting PaymentMethod or token id instead.",
-	    "pci_compliance_violation", SEV_HIGH, violations_json(&res));
+	refuse_pci(q, &res, in_url);
 	goto out;
 oom:
 	http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
@@ -533,6 +553,8 @@ handle(void *arg, struct http_req *req)
 		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
 		goto send;
 	}
+	if (screen_path(&q) != 0)
+		goto send;
 	if (!authed) {
 		refuse(&q, 401, "authentication_error", acode, NULL,
 		    "You did not provide a valid API token. Send it as "
