@@ -72,7 +72,16 @@ $(O)/lib/config.o $(O)/fuzz/lib/config.o: $(O)/prefix.stamp
 .PHONY: FORCE
 FORCE:
 
-$(O)/libpayguard.a: $(LIB_OBJS)
+# templates/ and data/ built into the programs (lib/asset.h): generated
+# from the files themselves on every change, never copied by hand.
+ASSETS	   := $(sort $(wildcard templates/* data/*))
+$(O)/gen/assets.c: mk/embed.sh $(ASSETS)
+	@mkdir -p $(dir $@)
+	sh mk/embed.sh $@ $(ASSETS)
+$(O)/gen/assets.o: $(O)/gen/assets.c lib/asset.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/libpayguard.a: $(LIB_OBJS) $(O)/gen/assets.o
 	rm -f $@
 	ar rcs $@ $^
 
@@ -135,7 +144,11 @@ $(FUZZ_O)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+$(FUZZ_O)/gen/assets.o: $(O)/gen/assets.c lib/asset.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_O)/gen/assets.o
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZERS)

@@ -3,7 +3,7 @@
  *
  *   audit_seed DIR N [HOURS]   N index records spread evenly over the
  *                              last HOURS (default 720 = the 30-day
- *                              retention), written with auditdb_add in
+ *                              retention), written with aindex_add in
  *                              large transactions on a NOSYNC store
  *                              (index only: the log file is not written)
  *   audit_seed DIR --hostile   one real record through audit_emit with
@@ -20,26 +20,26 @@
 #include <time.h>
 
 #include "audit.h"
-#include "auditdb.h"
+#include "aindex.h"
 #include "store.h"
 
 #define BATCH	20000
 
 struct kind {
-	const char	*type;
+	enum aevent	 type;
 	enum audit_sev	 sev;
 	int		 ok;
 	int		 pct;
 };
 
 static const struct kind kinds[] = {
-	{ "webhook_validated", SEV_LOW, 1, 70 },
-	{ "webhook_invalid_signature", SEV_HIGH, 0, 10 },
-	{ "webhook_invalid_ip", SEV_HIGH, 0, 5 },
-	{ "webhook_rate_limit_exceeded", SEV_MEDIUM, 0, 5 },
-	{ "webhook_replay_detected", SEV_MEDIUM, 1, 3 },
-	{ "api_request_processed", SEV_LOW, 1, 4 },
-	{ "webhook_invalid_payload", SEV_MEDIUM, 0, 3 },
+	{ AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, 70 },
+	{ AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, 0, 10 },
+	{ AEV_WEBHOOK_INVALID_IP, SEV_HIGH, 0, 5 },
+	{ AEV_WEBHOOK_RATE_LIMIT_EXCEEDED, SEV_MEDIUM, 0, 5 },
+	{ AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 1, 3 },
+	{ AEV_API_REQUEST_PROCESSED, SEV_LOW, 1, 4 },
+	{ AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, 0, 3 },
 };
 
 struct seed {
@@ -65,7 +65,7 @@ static enum pg_err
 batch(struct store_txn *t, void *arg)
 {
 	struct seed		*s = arg;
-	struct audit_entry	 en;
+	struct arecord_entry	 en;
 	const struct kind	*k;
 	char			 ip[32], line[1024];
 	uint64_t		 i, end = s->done + BATCH;
@@ -86,9 +86,10 @@ batch(struct store_txn *t, void *arg)
 		en.sev = k->sev;
 		en.success = k->ok;
 		en.type = k->type;
+		en.type_name = aevent_name(k->type);
 		en.ip = ip;
 		en.identity = "stripe";
-		en.op = strstr(k->type, "rate_limit") ? "webhook" : NULL;
+		en.op = aevent_metric(k->type) == AEM_RATE_LIMIT ? "webhook" : NULL;
 		sec = (time_t)(en.ts_us / 1000000);
 		gmtime_r(&sec, &tm);
 		n = snprintf(line, sizeof(line), "{\"event_id\":\"00000000-0000-4000-8000-%012" PRIx64
@@ -96,13 +97,13 @@ batch(struct store_txn *t, void *arg)
 		    "\"source_ip\":\"%s\",\"user_agent\":\"Stripe/1.0 (+https://stripe.com/docs/webhooks)\","
 		    "\"request_id\":\"req_bench%" PRIu64 "\",\"severity\":\"%s\",\"identity\":\"stripe\","
 		    "\"outcome\":\"%s\",\"resource\":\"webhook:evt_bench%" PRIu64 "\",\"details\":{},"
-		    "\"mitigated\":false,\"mitigation_action\":null}", i, k->type,
+		    "\"mitigated\":false,\"mitigation_action\":null}", i, en.type_name,
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		    tm.tm_sec, (unsigned)(en.ts_us / 1000 % 1000), ip, i,
-		    audit_sev_name(k->sev), k->ok ? "success" : "failure", i);
+		    aevent_sev_name(k->sev), k->ok ? "success" : "failure", i);
 		en.line = line;
 		en.line_len = (size_t)n;
-		if ((e = auditdb_add(t, &en)) != PG_OK)
+		if ((e = aindex_add(t, &en)) != PG_OK)
 			return e;
 	}
 	return PG_OK;
@@ -113,10 +114,10 @@ hostile(const char *dir, struct store *st)
 {
 	struct audit_ctx ctx = { dir, "203.0.113.66",
 	    "<script>alert(\"ua\")</script>", "req_hostile", "stripe", st, NULL };
-	struct audit_rec rec;
+	struct arecord rec;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.event_type = "security_validation_failed";
+	rec.type = AEV_SECURITY_VALIDATION_FAILED;
 	rec.severity = SEV_MEDIUM;
 	rec.resource = "webhook";
 	rec.details = json_object_new_object();

@@ -1,7 +1,7 @@
 #!/bin/bash
 # make bench: the audit page and `payguard audit` against 10 k and 1 M
 # stored events (30 days' worth, seeded straight into the index by
-# bench/audit_seed through lib/auditdb).  Measures wall-clock time of
+# bench/audit_seed through lib/aindex).  Measures wall-clock time of
 # whole processes (audit.cgi as plain CGI, rendering the last 24 h; the
 # CLI listing one hour), median of RUNS runs, and prints a Markdown
 # section.  Targets from issue 5: page <= 200 ms, CLI <= 50 ms at 1 M,

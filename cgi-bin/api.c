@@ -64,7 +64,7 @@ struct rq {
 };
 
 static void
-audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
+audit(struct rq *q, enum aevent type, enum audit_sev sev, int ok,
     struct json_object *d, const char *action)
 {
 	if (d == NULL)
@@ -79,7 +79,7 @@ audit(struct rq *q, const char *type, enum audit_sev sev, int ok,
 /* A refusal: Stripe-shaped error, audit record. */
 static void
 refuse(struct rq *q, int status, const char *type, const char *code,
-    const char *param, const char *msg, const char *atype,
+    const char *param, const char *msg, enum aevent atype,
     enum audit_sev sev, struct json_object *d)
 {
 	http_resp_error(&q->resp, status, type, code, param, msg);
@@ -130,7 +130,7 @@ read_params(struct rq *q, const struct app *a)
 
 	if (qs != NULL && form_parse(qs, strlen(qs), &q->query) != PG_OK) {
 		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
-		    "The query string is malformed.", "security_validation_failed",
+		    "The query string is malformed.", AEV_SECURITY_VALIDATION_FAILED,
 		    SEV_LOW, NULL);
 		return -1;
 	}
@@ -142,7 +142,7 @@ read_params(struct rq *q, const struct app *a)
 		refuse(q, st, "invalid_request_error", code, NULL,
 		    st == 413 ? "The request body is too large." :
 		    "The request body is malformed.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
@@ -153,13 +153,13 @@ read_params(struct rq *q, const struct app *a)
 	else {
 		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
 		    NULL, "Send parameters form-encoded or as a JSON object.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	if (e != PG_OK) {
 		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
 		    "The request parameters are malformed.",
-		    "security_validation_failed", SEV_LOW, NULL);
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
 	return 0;
@@ -238,13 +238,13 @@ refuse_pci(struct rq *q, const struct pci_result *res, int in_url)
 	if (in_url) {
 		d = violations_json(res);
 		json_object_object_add(d, "where", json_object_new_string("url"));
-		audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
+		audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 	}
 	refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
 	    res->v[0].field, "Raw card data must never be sent to this "
 	    "API. Collect card details with Stripe.js or Stripe Elements "
 	    "and send the resulting PaymentMethod or token id instead.",
-	    "pci_compliance_violation", SEV_HIGH, violations_json(res));
+	    AEV_PCI_COMPLIANCE_VIOLATION, SEV_HIGH, violations_json(res));
 }
 
 /* The path, screened before anything (routing, errors) can echo it. */
@@ -326,7 +326,7 @@ screen_headers(struct rq *q)
 	json_object_object_add(d, "header", json_object_new_string(h.name));
 	json_object_object_add(d, "kind", json_object_new_string(
 	    pci_kind_name(PCI_PAN)));
-	audit(q, "data_exposure", SEV_HIGH, 0, d, NULL);
+	audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 }
 
 /* The seed's generator: operation, identity, time and randomness. */
@@ -402,7 +402,7 @@ proxy(struct rq *q, const struct app *a)
 			refuse(q, 400, "invalid_request_error",
 			    "idempotency_key_invalid", NULL, "Idempotency-Key "
 			    "must be 1-255 printable characters.",
-			    "security_validation_failed", SEV_LOW, NULL);
+			    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 			goto out;
 		}
 		have_key = 1;
@@ -415,7 +415,7 @@ proxy(struct rq *q, const struct app *a)
 		if (e != PG_OK) {
 			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
 			    "The request could not be processed.");
-			audit(q, "store_failure", SEV_HIGH, 0, NULL, NULL);
+			audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 			goto out;
 		}
 		switch (ir.outcome) {
@@ -425,7 +425,7 @@ proxy(struct rq *q, const struct app *a)
 			    "with the same parameters they were first used with. "
 			    "Try using a key other than the one you sent if you "
 			    "meant to execute a different request.",
-			    "idempotency_conflict", SEV_MEDIUM, NULL);
+			    AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM, NULL);
 			goto out;
 		case IDEM_IN_PROGRESS:
 			http_resp_header(&q->resp, "Retry-After", "1");
@@ -433,7 +433,7 @@ proxy(struct rq *q, const struct app *a)
 			    NULL, "The idempotency key provided is currently being "
 			    "used in another request. This occurs if your "
 			    "integration is making duplicate requests "
-			    "simultaneously.", "idempotency_conflict", SEV_MEDIUM,
+			    "simultaneously.", AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM,
 			    NULL);
 			goto out;
 		case IDEM_REPLAY:
@@ -441,7 +441,7 @@ proxy(struct rq *q, const struct app *a)
 			d = json_object_new_object();
 			json_object_object_add(d, "status", json_object_new_int(ir.status));
 			json_object_object_add(d, "replayed", json_object_new_boolean(1));
-			audit(q, "api_request_processed", SEV_LOW, 1, d, NULL);
+			audit(q, AEV_API_REQUEST_PROCESSED, SEV_LOW, 1, d, NULL);
 			goto out;
 		case IDEM_PROCEED:
 			upkey = ir.upstream_key;
@@ -463,7 +463,7 @@ proxy(struct rq *q, const struct app *a)
 		d = json_object_new_object();
 		json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
 		json_object_object_add(d, "error", json_object_new_string(sr.error));
-		audit(q, "upstream_failure", SEV_HIGH, 0, d, NULL);
+		audit(q, AEV_UPSTREAM_FAILURE, SEV_HIGH, 0, d, NULL);
 		goto out;
 	}
 	if (have_key) {
@@ -482,7 +482,7 @@ proxy(struct rq *q, const struct app *a)
 	if (sr.request_id[0] != '\0')
 		json_object_object_add(d, "stripe_request_id",
 		    json_object_new_string(sr.request_id));
-	audit(q, sr.status >= 500 ? "upstream_failure" : "api_request_processed",
+	audit(q, sr.status >= 500 ? AEV_UPSTREAM_FAILURE : AEV_API_REQUEST_PROCESSED,
 	    sr.status >= 500 ? SEV_MEDIUM : SEV_LOW, sr.status < 400, d, NULL);
 out:
 	free(ir.body);
@@ -545,12 +545,12 @@ handle(void *arg, struct http_req *req)
 	e = rl_check(a->c.st, &a->c.cfg, op, q.identity, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
-		audit(&q, "store_failure", SEV_HIGH, 0, NULL, "failed_open");
+		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, "failed_open");
 	(void)e;
 	if (!rl.allowed) {
 		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
 		    "Too many requests for this operation; retry after the time "
-		    "in Retry-After.", "api_rate_limit_exceeded", SEV_MEDIUM, NULL);
+		    "in Retry-After.", AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM, NULL);
 		goto send;
 	}
 	if (screen_path(&q) != 0)
@@ -558,7 +558,7 @@ handle(void *arg, struct http_req *req)
 	if (!authed) {
 		refuse(&q, 401, "authentication_error", acode, NULL,
 		    "You did not provide a valid API token. Send it as "
-		    "'Authorization: Bearer pgk_...'.", "authentication_failed",
+		    "'Authorization: Bearer pgk_...'.", AEV_AUTHENTICATION_FAILED,
 		    SEV_HIGH, NULL);
 		goto send;
 	}
@@ -567,13 +567,13 @@ handle(void *arg, struct http_req *req)
 		snprintf(msg, sizeof(msg), "Unrecognized request URL (%s: %.*s).",
 		    q.method, ROUTE_PATH_MAX, q.path);
 		refuse(&q, 404, "invalid_request_error", "route_not_allowed",
-		    NULL, msg, "security_validation_failed", SEV_LOW, NULL);
+		    NULL, msg, AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		goto send;
 	}
 	if (!q.trusted_user && !token_allows(&q.trec, q.method, q.route->op)) {
 		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
 		    "This API token does not allow this operation.",
-		    "permission_denied", SEV_HIGH, NULL);
+		    AEV_PERMISSION_DENIED, SEV_HIGH, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q, a) != 0)

@@ -29,9 +29,13 @@
 
 #include "alert.h"
 #include "audit.h"
-#include "auditdb.h"
+#include "aout.h"
+#include "aquery.h"
+#include "ascan.h"
+#include "astats.h"
 #include "config.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "store.h"
 #include "template.h"
@@ -40,7 +44,7 @@
 #define PAGE_ROWS	50
 #define FORM_MAX	4096
 #define CSRF_KEY	"audit.csrf_key"
-#define HOUR_US		3600000000ull
+
 #define CHART_W		720
 #define CHART_H		180
 #define CHART_BARS	48
@@ -62,7 +66,7 @@ struct page {
 /* ------------------------------------------------------------ helpers */
 
 static void
-audit(struct page *p, const char *type, enum audit_sev sev, int ok,
+audit(struct page *p, enum aevent type, enum audit_sev sev, int ok,
     const char *resource, struct json_object *d)
 {
 	audit_event(&p->actx, type, sev, ok, resource, d, NULL);
@@ -108,7 +112,7 @@ urlenc(struct buf *b, const char *s)
 
 /* script?hours=..&severity=..&type=..&ip=..[&extra] */
 static struct json_object *
-href(const struct page *p, const struct aq_filter *f, unsigned int hours,
+href(const struct page *p, const struct aquery_filter *f, unsigned int hours,
     const char *extra)
 {
 	struct json_object *o;
@@ -117,7 +121,7 @@ href(const struct page *p, const struct aq_filter *f, unsigned int hours,
 	buf_init(&b, 4096);
 	buf_printf(&b, "%s?hours=%u", p->script, hours);
 	if (f->sev >= 0)
-		buf_printf(&b, "&severity=%s", audit_sev_name(f->sev));
+		buf_printf(&b, "&severity=%s", aevent_sev_name(f->sev));
 	if (f->type[0] != '\0') {
 		buf_puts(&b, "&type=");
 		urlenc(&b, f->type);
@@ -228,7 +232,7 @@ static int
 csrf_ok(struct page *p, const char *tok)
 {
 	char		 want[65];
-	uint64_t	 hour = store_now_us() / HOUR_US;
+	uint64_t	 hour = store_now_us() / AINDEX_HOUR_US;
 
 	if (tok == NULL || strlen(tok) != 64)
 		return 0;
@@ -254,7 +258,7 @@ render(struct page *p, int status, const char *name, struct json_object *d)
 	buf_reset(&p->resp.body);
 	jset(d, "script", p->script);
 	jset(d, "user", p->user ? p->user : "");
-	if ((e = tmpl_load(p->cfg.template_dir, name, &src, &len)) == PG_OK)
+	if ((e = tmpl_open(p->cfg.template_dir, name, &src, &len)) == PG_OK)
 		e = tmpl_render(src, len, d, &p->resp.body, &missing);
 	free(src);
 	if (e != PG_OK) {
@@ -292,7 +296,7 @@ card(const char *label, const char *value, const char *cls)
 }
 
 static struct json_object *
-cards(const struct audit_stats *s)
+cards(const struct astats *s)
 {
 	struct json_object *a = json_object_new_array();
 	char		 v[64];
@@ -331,7 +335,7 @@ cards(const struct audit_stats *s)
 }
 
 static struct json_object *
-counts(const struct as_count *c, size_t n)
+counts(const struct astats_count *c, size_t n)
 {
 	struct json_object *a = json_object_new_array(), *x;
 	size_t		 i;
@@ -347,7 +351,7 @@ counts(const struct as_count *c, size_t n)
 
 /* Stacked bars, one per hour (grouped above CHART_BARS hours). */
 static struct json_object *
-chart(const struct audit_stats *s)
+chart(const struct astats *s)
 {
 	struct json_object *o = json_object_new_object(), *bars, *b, *labels, *l;
 	uint64_t	 sums[CHART_BARS][SEV__MAX], tot, max = 1;
@@ -385,9 +389,9 @@ chart(const struct audit_stats *s)
 			jint(b, "y", y);
 			jint(b, "w", w > 2 ? w - 1 : 1);
 			jint(b, "h", bh);
-			jset(b, "sev", audit_sev_name((enum audit_sev)j));
+			jset(b, "sev", aevent_sev_name((enum audit_sev)j));
 			snprintf(t, sizeof(t), "%s: %" PRIu64 " (%zu h ago)",
-			    audit_sev_name((enum audit_sev)j), sums[k][j],
+			    aevent_sev_name((enum audit_sev)j), sums[k][j],
 			    (nb - k) * group);
 			jset(b, "title", t);
 			json_object_array_add(bars, b);
@@ -417,20 +421,20 @@ struct rowctx {
 };
 
 static int
-table_row(const struct aq_row *row, void *arg)
+table_row(const struct aquery_row *row, void *arg)
 {
 	struct rowctx		*rc = arg;
 	struct json_object	*j, *r;
 	char			 key[48], h[128];
 
-	if ((j = auditdb_row_json(row)) == NULL)
+	if ((j = aout_row_json(row)) == NULL)
 		return 0;
 	r = json_object_new_object();
 	snprintf(key, sizeof(key), "%" PRIu64 "-%" PRIu64, row->ts_us, row->seq);
 	snprintf(h, sizeof(h), "%s?event=%s", rc->p->script, key);
 	jset(r, "href", h);
 	jset(r, "ts", jget(j, "timestamp"));
-	jset(r, "sev", audit_sev_name(row->sev));
+	jset(r, "sev", aevent_sev_name(row->sev));
 	jset(r, "type", jget(j, "event_type"));
 	jset(r, "ip", jget(j, "source_ip"));
 	jset(r, "identity", jget(j, "identity"));
@@ -449,8 +453,8 @@ table_row(const struct aq_row *row, void *arg)
 }
 
 static void
-filter_form(struct json_object *d, const struct aq_filter *f,
-    unsigned int hours, const struct audit_stats *s)
+filter_form(struct json_object *d, const struct aquery_filter *f,
+    unsigned int hours, const struct astats *s)
 {
 	static const unsigned int hopts[] = { 1, 6, 24, 72, 168, 720 };
 	struct json_object *a, *o;
@@ -469,7 +473,7 @@ filter_form(struct json_object *d, const struct aq_filter *f,
 	a = json_object_new_array();
 	for (j = 0; j < SEV__MAX; j++) {
 		o = json_object_new_object();
-		jset(o, "value", audit_sev_name((enum audit_sev)j));
+		jset(o, "value", aevent_sev_name((enum audit_sev)j));
 		json_object_object_add(o, "selected",
 		    json_object_new_boolean(f->sev == j));
 		json_object_array_add(a, o);
@@ -482,7 +486,7 @@ filter_form(struct json_object *d, const struct aq_filter *f,
 }
 
 static struct json_object *
-alerts_json(const struct page *p, const struct audit_stats *hour)
+alerts_json(const struct page *p, const struct astats *hour)
 {
 	struct alert_cfg	 ac;
 	struct alert_result	 r;
@@ -510,30 +514,32 @@ alerts_json(const struct page *p, const struct audit_stats *hour)
 static void
 dashboard(struct page *p, const char *qs)
 {
-	struct audit_stats	*s = NULL, *hr = NULL;
+	struct astats	*s = NULL, *hr = NULL;
 	struct json_object	*d = json_object_new_object();
-	struct aq_filter	 f;
+	struct aquery_filter	 f;
 	struct rowctx		 rc;
 	unsigned int		 hours;
 	int			 more = 0;
 	char			 extra[64], gen[32];
+	uint64_t		 backlog, oldest;
 
-	if (aq_parse_query(qs, store_now_us(), &f, &hours) != PG_OK) {
+	if (aquery_parse(qs, store_now_us(), &f, &hours) != PG_OK) {
 		plain(p, 400, "The filter is not valid.");
 		goto out;
 	}
 	f.limit = PAGE_ROWS;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (hr = calloc(1, sizeof(*hr))) == NULL ||
-	    auditdb_stats(p->st, 0, hours, s) != PG_OK ||
-	    auditdb_stats(p->st, 0, 1, hr) != PG_OK) {
+	    inbox_backlog(p->st, &backlog, &oldest) != PG_OK ||
+	    astats_compute(p->st, 0, hours, backlog, oldest, s) != PG_OK ||
+	    astats_compute(p->st, 0, 1, 0, 0, hr) != PG_OK) {
 		plain(p, 500, "The audit index is not available.");
 		goto out;
 	}
 	memset(&rc, 0, sizeof(rc));
 	rc.p = p;
 	rc.rows = json_object_new_array();
-	if (auditdb_query(p->st, &f, table_row, &rc, &more) != PG_OK) {
+	if (aquery_run(p->st, &f, table_row, &rc, &more) != PG_OK) {
 		json_object_put(rc.rows);
 		plain(p, 500, "The audit index is not available.");
 		goto out;
@@ -589,11 +595,11 @@ struct one {
 };
 
 static int
-get_one(const struct aq_row *row, void *arg)
+get_one(const struct aquery_row *row, void *arg)
 {
 	struct one	*o = arg;
 
-	o->j = auditdb_row_json(row);
+	o->j = aout_row_json(row);
 	o->mitigated = row->mitigated;
 	snprintf(o->action, sizeof(o->action), "%s", row->mitigation);
 	return 1;
@@ -617,7 +623,7 @@ event_page(struct page *p, const char *key)
 		plain(p, 400, "The event key is not valid.");
 		goto out;
 	}
-	if (auditdb_get(p->st, ts, seq, get_one, &o) != PG_OK || o.j == NULL) {
+	if (aquery_get(p->st, ts, seq, get_one, &o) != PG_OK || o.j == NULL) {
 		plain(p, 404, "No such event in the audit index.");
 		goto out;
 	}
@@ -638,7 +644,7 @@ event_page(struct page *p, const char *key)
 	json_object_object_add(d, "mitigated",
 	    json_object_new_boolean(o.mitigated ||
 	    strcmp(jget(o.j, "mitigated"), "true") == 0));
-	if (csrf_token(p, store_now_us() / HOUR_US, p->csrf) == 0)
+	if (csrf_token(p, store_now_us() / AINDEX_HOUR_US, p->csrf) == 0)
 		jset(d, "csrf", p->csrf);
 	render(p, 200, "audit_event.html", d);
 out:
@@ -654,16 +660,16 @@ struct exp {
 };
 
 static int
-export_row(const struct aq_row *row, void *arg)
+export_row(const struct aquery_row *row, void *arg)
 {
 	struct exp		*x = arg;
 	struct json_object	*j;
 	const char		*s;
 
 	if (x->csv) {
-		if (auditdb_csv_row(x->b, row) == PG_TOOLARGE)
+		if (aout_csv_row(x->b, row) == PG_TOOLARGE)
 			x->full = 1;
-	} else if ((j = auditdb_row_json(row)) != NULL) {
+	} else if ((j = aout_row_json(row)) != NULL) {
 		s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE);
 		if ((x->n && buf_putc(x->b, ',') != PG_OK) ||
@@ -678,25 +684,25 @@ export_row(const struct aq_row *row, void *arg)
 static void
 export(struct page *p, const char *qs, int csv)
 {
-	struct aq_filter f;
+	struct aquery_filter f;
 	struct exp	 x;
 	unsigned int	 hours;
 	int		 more = 0;
 
-	if (aq_parse_query(qs, store_now_us(), &f, &hours) != PG_OK) {
+	if (aquery_parse(qs, store_now_us(), &f, &hours) != PG_OK) {
 		plain(p, 400, "The filter is not valid.");
 		return;
 	}
-	f.limit = AQ_LIMIT_MAX;
+	f.limit = AQUERY_LIMIT_MAX;
 	memset(&x, 0, sizeof(x));
 	x.b = &p->resp.body;
 	x.csv = csv;
 	buf_reset(x.b);
 	if (csv)
-		auditdb_csv_header(x.b);
+		aout_csv_header(x.b);
 	else
 		buf_putc(x.b, '[');
-	if (auditdb_query(p->st, &f, export_row, &x, &more) != PG_OK) {
+	if (aquery_run(p->st, &f, export_row, &x, &more) != PG_OK) {
 		plain(p, 500, "The audit index is not available.");
 		return;
 	}
@@ -707,7 +713,7 @@ export(struct page *p, const char *qs, int csv)
 	    "attachment; filename=\"payguard-audit.%s\"", csv ? "csv" : "json");
 	if (more || x.full)
 		http_resp_header(&p->resp, "X-Payguard-Truncated", "%d",
-		    AQ_LIMIT_MAX);
+		    AQUERY_LIMIT_MAX);
 }
 
 static void
@@ -716,7 +722,7 @@ stylesheet(struct page *p)
 	char	*src = NULL;
 	size_t	 len;
 
-	if (tmpl_load(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
+	if (tmpl_open(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
 		plain(p, 404, "No stylesheet.");
 		return;
 	}
@@ -737,7 +743,7 @@ form_get(const char *body, const char *name, char *out, size_t outsz)
 		amp = strchr(p, '&');
 		n = amp ? (size_t)(amp - p) : strlen(p);
 		if (n > nl && p[nl] == '=' && memcmp(p, name, nl) == 0)
-			return aq_urldecode(p + nl + 1, n - nl - 1, out, outsz) ==
+			return aquery_urldecode(p + nl + 1, n - nl - 1, out, outsz) ==
 			    PG_OK ? 0 : -1;
 		p = amp ? amp + 1 : NULL;
 	}
@@ -789,7 +795,7 @@ post(struct page *p)
 	    !same_origin(p) || !csrf_ok(p, tok)) {
 		d = json_object_new_object();
 		jset(d, "reason", "csrf");
-		audit(p, "security_validation_failed", SEV_HIGH, 0,
+		audit(p, AEV_SECURITY_VALIDATION_FAILED, SEV_HIGH, 0,
 		    "audit:mitigate", d);
 		plain(p, 403, "The form has expired or did not come from this "
 		    "page; reload the event and try again.");
@@ -798,19 +804,19 @@ post(struct page *p)
 	if (form_get(p->req->body.data, "note", note, sizeof(note)) != 0 ||
 	    note[0] == '\0')
 		snprintf(note, sizeof(note), "reviewed");
-	if (auditdb_mitigate(p->st, ts, seq, note) != PG_OK) {
+	if (aindex_mitigate(p->st, ts, seq, note) != PG_OK) {
 		plain(p, 404, "No such event in the audit index.");
 		return;
 	}
 	/* "seconds.ms:seq": a key the masking leaves readable (TS-SEQ is
-	 * one long digit run) and auditdb_reindex replays. */
+	 * one long digit run) and ascan_reindex replays. */
 	snprintf(ref, sizeof(ref), "%" PRIu64 ".%03" PRIu64 ":%" PRIu64,
 	    ts / 1000000u, ts / 1000u % 1000u, seq);
 	d = json_object_new_object();
 	jset(d, "record", ref);
 	jset(d, "note", note);
 	/* An admin action is itself a record (PCI DSS 10.2.1.2). */
-	audit(p, "audit_event_mitigated", SEV_LOW, 1, "audit:mitigate", d);
+	audit(p, AEV_AUDIT_EVENT_MITIGATED, SEV_LOW, 1, "audit:mitigate", d);
 	snprintf(loc, sizeof(loc), "?event=%s", key);
 	p->resp.status = 303;
 	http_resp_header(&p->resp, "Location", "%s%s", p->script, loc);
@@ -822,10 +828,10 @@ post(struct page *p)
 static void
 reindex_if_needed(struct page *p)
 {
-	struct auditdb_reindex_res r;
+	struct ascan_reindex_res r;
 	enum pg_err	 e;
 
-	if ((e = auditdb_ensure_indexed(p->st, p->cfg.state_dir, 0, &r)) != PG_OK)
+	if ((e = ascan_ensure_indexed(p->st, p->cfg.state_dir, 0, &r)) != PG_OK)
 		log_warnx("audit index rebuild: %s", pg_strerror(e));
 	else if (r.ran && r.added > 0)
 		log_warnx("audit index rebuilt from the log: %" PRIu64
@@ -848,7 +854,7 @@ handle(struct page *p)
 		 * consumed makes mod_cgid reset the connection. */
 		if (strcmp(p->req->method, "POST") == 0)
 			(void)http_read_body(p->req, FORM_MAX, &code);
-		audit(p, "admin_access_denied", SEV_HIGH, 0, "audit.cgi", NULL);
+		audit(p, AEV_ADMIN_ACCESS_DENIED, SEV_HIGH, 0, "audit.cgi", NULL);
 		plain(p, 403, "This page is for the administrators listed in "
 		    "PAYGUARD_ADMIN_USERS.");
 		return;
@@ -873,15 +879,15 @@ handle(struct page *p)
 	 * before the page is drawn, so the view shows in it. */
 	if (form_get(qs, "event", v, sizeof(v)) == 0) {
 		snprintf(res, sizeof(res), "audit:event:%s", v);
-		audit(p, "admin_access", SEV_LOW, 1, res, NULL);
+		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, res, NULL);
 		event_page(p, v);
 	} else if (form_get(qs, "format", v, sizeof(v)) == 0 &&
 	    (strcmp(v, "json") == 0 || strcmp(v, "csv") == 0)) {
 		snprintf(res, sizeof(res), "audit:export:%s", v);
-		audit(p, "admin_access", SEV_LOW, 1, res, NULL);
+		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, res, NULL);
 		export(p, qs, strcmp(v, "csv") == 0);
 	} else {
-		audit(p, "admin_access", SEV_LOW, 1, "audit:dashboard", NULL);
+		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, "audit:dashboard", NULL);
 		dashboard(p, qs);
 	}
 }
@@ -930,7 +936,7 @@ main(void)
 			plain(&p, 500, "The audit store is not available.");
 		} else {
 			p.actx.st = p.st;
-			auditdb_set_retention(p.st, p.cfg.audit_retention_days);
+			aindex_set_retention(p.st, p.cfg.audit_retention_days);
 			reindex_if_needed(&p);
 			handle(&p);
 			store_maintain(p.st, 1000);

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "ipallow.h"
+#include "iplist.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "sig.h"
@@ -43,6 +44,7 @@ struct app {
 	struct sig_ctx	*sig;
 	struct ipset	 allow;
 	struct ipset	 trusted;
+	unsigned int	 kinds;		/* EVENT_KIND_BIT()s accepted */
 };
 
 /* Per-request state, reset for every request. */
@@ -55,7 +57,7 @@ struct rq {
 };
 
 static void
-audit(struct rq *q, const char *type, enum audit_sev sev, int success,
+audit(struct rq *q, enum aevent type, enum audit_sev sev, int success,
     struct json_object *details, const char *action)
 {
 	audit_event(&q->actx, type, sev, success, q->resource, details, action);
@@ -74,7 +76,7 @@ detail(const char *k, const char *v)
 /* A rejection: status, Stripe-shaped body, audit record. */
 static void
 reject(struct rq *q, int status, const char *code,
-    const char *message, const char *type, enum audit_sev sev,
+    const char *message, enum aevent type, enum audit_sev sev,
     struct json_object *details)
 {
 	http_resp_error(&q->resp, status, "invalid_request_error", code, NULL,
@@ -92,7 +94,7 @@ server_error(struct rq *q, const char *code, const char *what,
 {
 	http_resp_error(&q->resp, 500, "api_error", code, NULL,
 	    "The webhook could not be processed; it will be retried.");
-	audit(q, "store_failure", SEV_HIGH, 0, detail(what, pg_strerror(e)),
+	audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, detail(what, pg_strerror(e)),
 	    NULL);
 }
 
@@ -112,17 +114,31 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
 		reject(q, 400, sig_code(sr), sig_message(sr),
-		    "webhook_invalid_signature", SEV_HIGH, NULL);
+		    AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, NULL);
 		return -1;
 	}
 	if (event_validate(q->req->body.data, q->req->body.len, ev, &why) !=
 	    PG_OK) {
 		reject(q, 400, "payload_invalid", why,
-		    "webhook_invalid_payload", SEV_MEDIUM, detail("reason", why));
+		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, detail("reason", why));
 		return -1;
 	}
 	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
-	if (a->c.cfg.api_version != NULL && ev->api_version[0] != '\0' &&
+	if ((a->kinds & EVENT_KIND_BIT(ev->kind)) == 0) {
+		d = detail("event_kind", event_kind_name(ev->kind));
+		json_object_object_add(d, "event_type",
+		    json_object_new_string(ev->type));
+		reject(q, 400, "event_kind_not_accepted", ev->kind == EVENT_THIN ?
+		    "This endpoint does not accept thin events "
+		    "(PAYGUARD_EVENT_KINDS)." :
+		    "This endpoint does not accept snapshot events "
+		    "(PAYGUARD_EVENT_KINDS).", AEV_WEBHOOK_INVALID_PAYLOAD,
+		    SEV_MEDIUM, d);
+		return -1;
+	}
+	/* Thin events have no api_version: the pin is a snapshot matter. */
+	if (ev->kind == EVENT_SNAPSHOT && a->c.cfg.api_version != NULL &&
+	    ev->api_version[0] != '\0' &&
 	    strcmp(ev->api_version, a->c.cfg.api_version) != 0) {
 		d = detail("event_api_version", ev->api_version);
 		json_object_object_add(d, "pinned_api_version",
@@ -132,11 +148,11 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		if (a->c.cfg.wh_strict_version) {
 			reject(q, 400, "api_version_mismatch",
 			    "The event's API version differs from the pinned "
-			    "STRIPE_API_VERSION.", "webhook_api_version_mismatch",
+			    "STRIPE_API_VERSION.", AEV_WEBHOOK_API_VERSION_MISMATCH,
 			    SEV_MEDIUM, d);
 			return -1;
 		}
-		audit(q, "webhook_api_version_mismatch", SEV_LOW, 1, d, NULL);
+		audit(q, AEV_WEBHOOK_API_VERSION_MISMATCH, SEV_LOW, 1, d, NULL);
 	}
 	return 0;
 }
@@ -146,6 +162,11 @@ event_detail(const struct event_info *ev, const struct ev_hdr *h)
 {
 	struct json_object *d = detail("event_type", ev->type);
 
+	json_object_object_add(d, "event_kind",
+	    json_object_new_string(event_kind_name(ev->kind)));
+	if (ev->account[0] != '\0')
+		json_object_object_add(d, "account",
+		    json_object_new_string(ev->account));
 	json_object_object_add(d, "livemode",
 	    json_object_new_boolean(ev->livemode));
 	json_object_object_add(d, "state",
@@ -176,7 +197,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	case INBOX_DUPLICATE:
 		http_resp_json(&q->resp, 200,
 		    "{\"received\":true,\"duplicate\":true}\n");
-		audit(q, "webhook_replay_detected", SEV_MEDIUM, 1,
+		audit(q, AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 1,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_IN_PROGRESS:
@@ -184,7 +205,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		    "delivery_in_progress", NULL,
 		    "This event is being delivered by another request; "
 		    "retry later.");
-		audit(q, "webhook_replay_detected", SEV_MEDIUM, 0,
+		audit(q, AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 0,
 		    event_detail(ev, &h), "duplicate_not_delivered");
 		return;
 	case INBOX_NEW:
@@ -193,7 +214,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	}
 	if (!sync) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		audit(q, "webhook_validated", SEV_LOW, 1,
+		audit(q, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    event_detail(ev, &h), NULL);
 		return;
 	}
@@ -204,7 +225,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 	}
 	if (dr.ok) {
 		http_resp_json(&q->resp, 200, "{\"received\":true}\n");
-		audit(q, "webhook_validated", SEV_LOW, 1,
+		audit(q, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    event_detail(ev, &h), NULL);
 	} else {
 		/* 500 so that Stripe retries; the retry delivers again. */
@@ -213,7 +234,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		struct json_object *d = event_detail(ev, &h);
 		json_object_object_add(d, "error",
 		    json_object_new_string(dr.error));
-		audit(q, "webhook_delivery_failed", SEV_MEDIUM, 0, d, NULL);
+		audit(q, AEV_WEBHOOK_DELIVERY_FAILED, SEV_MEDIUM, 0, d, NULL);
 	}
 }
 
@@ -252,12 +273,12 @@ handle(void *arg, struct http_req *req)
 	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
-		audit(&q, "store_failure", SEV_HIGH, 0,
+		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0,
 		    detail("rate_limiter", pg_strerror(e)), "failed_open");
 	if (!rl.allowed) {
 		reject(&q, 429, "rate_limited", "Too many requests; retry "
 		    "after the time in Retry-After.",
-		    "webhook_rate_limit_exceeded", SEV_MEDIUM,
+		    AEV_WEBHOOK_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
 		    detail("operation", OP_WEBHOOK));
 		goto send;
 	}
@@ -265,7 +286,7 @@ handle(void *arg, struct http_req *req)
 		http_resp_header(&q.resp, "Allow", "POST");
 		reject(&q, 405, "method_not_allowed",
 		    "Webhooks must be sent with POST.",
-		    "security_validation_failed", SEV_LOW,
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW,
 		    detail("reason", "method_not_allowed"));
 		goto send;
 	}
@@ -273,7 +294,7 @@ handle(void *arg, struct http_req *req)
 	if (!ipset_match(&a->allow, q.client)) {
 		reject(&q, 403, "ip_not_allowed",
 		    "The source address is not allowed to send webhooks.",
-		    "webhook_invalid_ip", SEV_HIGH, NULL);
+		    AEV_WEBHOOK_INVALID_IP, SEV_HIGH, NULL);
 		goto send;
 	}
 	/* 3. The exact raw body, bounded. */
@@ -281,7 +302,7 @@ handle(void *arg, struct http_req *req)
 		reject(&q, st, code, st == 413 ? "The payload is too large." :
 		    st == 411 ? "A Content-Length is required." :
 		    "The request body is malformed.",
-		    "webhook_invalid_payload", SEV_MEDIUM, NULL);
+		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, NULL);
 		goto send;
 	}
 	/* 4-5. Signature and payload. */
@@ -299,6 +320,7 @@ send:
 static void
 setup(struct app *a)
 {
+	char		 from[4096];
 	size_t		 bad = 0;
 
 	if (app_setup("webhook.fcgi", &a->c, CFG_NEED_WEBHOOK) != 0)
@@ -310,15 +332,21 @@ setup(struct app *a)
 			    "entry %zu is not an IP address or CIDR", bad);
 			return;
 		}
-	} else if (ipset_load_file(a->c.cfg.wh_ips_file, &a->allow) != PG_OK) {
+	} else if (iplist_load(&a->c.cfg, &a->allow, from,
+	    sizeof(from)) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_WEBHOOK_IPS_FILE: "
-		    "cannot load %s", a->c.cfg.wh_ips_file);
+		    "cannot load %s", from);
 		return;
 	}
 	if (a->c.cfg.trusted_proxies != NULL &&
 	    ipset_parse(a->c.cfg.trusted_proxies, &a->trusted, &bad) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_TRUSTED_PROXIES: "
 		    "entry %zu is not an IP address or CIDR", bad);
+		return;
+	}
+	if (event_kinds_parse(a->c.cfg.wh_event_kinds, &a->kinds) != PG_OK) {
+		log_warnx("refusing to serve: PAYGUARD_EVENT_KINDS: expected "
+		    "snapshot, thin or snapshot,thin");
 		return;
 	}
 	if (sig_ctx_new(&a->sig) != PG_OK) {

@@ -1,5 +1,5 @@
 /*
- * payguard - alert thresholds.  The counts come from auditdb_stats over
+ * payguard - alert thresholds.  The counts come from astats_compute over
  * the last hour (per-minute counters), so evaluating costs the same with
  * ten or ten million stored records.
  */
@@ -92,7 +92,7 @@ check(const struct alert_cfg *c, struct alert_result *r, enum alert_kind k,
 }
 
 void
-alert_eval(const struct alert_cfg *c, const struct audit_stats *h,
+alert_eval(const struct alert_cfg *c, const struct astats *h,
     struct alert_result *r)
 {
 	memset(r, 0, sizeof(*r));

@@ -15,7 +15,7 @@
 
 #include <json-c/json.h>
 
-#include "auditdb.h"
+#include "astats.h"
 #include "err.h"
 
 enum alert_kind {
@@ -36,7 +36,7 @@ struct alert_cfg {
 struct alert_result {
 	int		 fired[AL__MAX];
 	uint64_t	 value[AL__MAX];
-	char		 who[AS_NAME];		/* identity of AL_IDENTITY_RL */
+	char		 who[ASTATS_NAME];		/* identity of AL_IDENTITY_RL */
 	size_t		 nfired;
 };
 
@@ -52,7 +52,7 @@ enum pg_err	 alert_config(const char *spec, struct alert_cfg *c,
 		    char *err, size_t errsz);
 /* Evaluates the thresholds against one hour of stats. */
 void		 alert_eval(const struct alert_cfg *c,
-		    const struct audit_stats *hour, struct alert_result *r);
+		    const struct astats *hour, struct alert_result *r);
 /* {"fired":[{name,title,value,threshold[,identity]}...],"window":"1h",
  * "at":RFC3339} (caller frees with json_object_put). */
 struct json_object *alert_json(const struct alert_cfg *c,

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "app.h"
-#include "auditdb.h"
+#include "aindex.h"
 #include "log.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
 #define CKPT_GAP_MS	10000	/* audit chain head made durable at most
-				   this often (auditdb_checkpoint) */
+				   this often (aindex_checkpoint) */
 
 int
 app_setup(const char *prog, struct app_core *c, unsigned int need)
@@ -62,7 +62,7 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				c->last_ckpt = store_now_ms();
-				auditdb_checkpoint(c->st, CKPT_GAP_MS);
+				aindex_checkpoint(c->st, CKPT_GAP_MS);
 			}
 		}
 	}

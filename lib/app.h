@@ -19,7 +19,7 @@ struct app_core {
 	struct store	*st;
 	struct keyring	 ring;
 	struct audit_log alog;	/* the audit log, kept open */
-	uint64_t	 last_ckpt;	/* ms of the last auditdb_checkpoint */
+	uint64_t	 last_ckpt;	/* ms of the last aindex_checkpoint */
 };
 
 /* Per-request handler of a program; app is the program's own state. */

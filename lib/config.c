@@ -68,6 +68,7 @@ static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_MAX_ATTEMPTS", T_U32, F(wh_max_attempts), "8", 1000 },
 	{ "PAYGUARD_RETRY_BASE", T_U32, F(wh_retry_base), "10", 86400 },
 	{ "PAYGUARD_DEDUP_TTL", T_U32, F(wh_dedup_ttl), "2592000", 31536000 },
+	{ "PAYGUARD_EVENT_KINDS", T_STR, F(wh_event_kinds), "snapshot,thin", 0 },
 	{ "STRIPE_ENCRYPTION_KEY", T_SECRET, F(enc_keys), NULL, 0 },
 	{ "STRIPE_SECRET_KEY", T_SECRET, F(stripe_key), NULL, 0 },
 	{ "STRIPE_API_BASE", T_STR, F(api_base), "https://api.stripe.com", 0 },
@@ -456,12 +457,8 @@ config_load(struct config *c, unsigned int need, char *err, size_t errsz)
 		    "STRIPE_RATE_LIMIT_WINDOW");
 	if (c->wh_max_attempts == 0)
 		c->wh_max_attempts = 1;
-	if (c->wh_ips_file == NULL && c->data_dir != NULL) {
-		size_t n = strlen(c->data_dir) + 32;
-		if ((c->wh_ips_file = malloc(n)) != NULL)
-			snprintf(c->wh_ips_file, n, "%s/stripe-webhook-ips.txt",
-			    c->data_dir);
-	}
+	/* An unset PAYGUARD_WEBHOOK_IPS_FILE stays NULL: lib/iplist.c
+	 * searches the state dir, the data dir, then the built-in list. */
 	for (i = 0; i < NVARS; i++) {
 		free(iv.val[i]);
 		free(iv.file[i]);
@@ -497,8 +494,6 @@ config_free(struct config *c)
 	for (i = 0; i < c->wh_nsecrets; i++)
 		free_secret(c->wh_secrets[i]);
 	c->wh_nsecrets = 0;
-	free(c->wh_ips_file);
-	c->wh_ips_file = NULL;
 }
 
 uint32_t

@@ -47,7 +47,7 @@ struct config {
 	int		 wh_secrets_bad;	/* set but malformed */
 	uint32_t	 wh_tolerance;		/* STRIPE_WEBHOOK_TOLERANCE (300) */
 	char		*wh_allowed_ips;	/* STRIPE_WEBHOOK_ALLOWED_IPS or NULL */
-	char		*wh_ips_file;		/* PAYGUARD_WEBHOOK_IPS_FILE */
+	char		*wh_ips_file;		/* PAYGUARD_WEBHOOK_IPS_FILE or NULL */
 	char		*trusted_proxies;	/* PAYGUARD_TRUSTED_PROXIES or NULL */
 	char		*api_version;		/* STRIPE_API_VERSION */
 	int		 wh_strict_version;	/* PAYGUARD_WEBHOOK_STRICT_API_VERSION */
@@ -57,6 +57,7 @@ struct config {
 	uint32_t	 wh_max_attempts;	/* PAYGUARD_MAX_ATTEMPTS (8) */
 	uint32_t	 wh_retry_base;		/* PAYGUARD_RETRY_BASE (10 s) */
 	uint32_t	 wh_dedup_ttl;		/* PAYGUARD_DEDUP_TTL (30 days) */
+	char		*wh_event_kinds;	/* PAYGUARD_EVENT_KINDS (snapshot,thin) */
 
 	/* Encryption at rest. */
 	char		*enc_keys;		/* STRIPE_ENCRYPTION_KEY or NULL */

@@ -17,6 +17,9 @@
 #include "deliver.h"
 #include "log.h"
 
+/* One "NAME=value" environment entry: the longest is the event id. */
+#define EVENT_VAR_MAX	(EVENT_ID_MAX + 32)
+
 static uint64_t
 mono_ms(void)
 {
@@ -26,13 +29,11 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* In the child: wire up fds, build the environment, exec. */
+/* In the child: wire up fds, exec with exactly envp. */
 static void
-child(const char *handler, int rfd, const char *id, const char *type,
-    int livemode)
+child(const char *handler, int rfd, char *const envp[])
 {
-	char	 eid[300], etype[160];
-	char	*envp[6], *argv[2];
+	char	*argv[2];
 	int	 fd, devnull;
 
 	setpgid(0, 0);
@@ -44,15 +45,6 @@ child(const char *handler, int rfd, const char *id, const char *type,
 	 * socket and the store's descriptors must not leak. */
 	for (fd = 3; fd < 1024; fd++)
 		close(fd);
-	snprintf(eid, sizeof(eid), "PAYGUARD_EVENT_ID=%s", id);
-	snprintf(etype, sizeof(etype), "PAYGUARD_EVENT_TYPE=%s", type);
-	envp[0] = eid;
-	envp[1] = etype;
-	envp[2] = livemode ? (char *)"PAYGUARD_EVENT_LIVEMODE=true" :
-	    (char *)"PAYGUARD_EVENT_LIVEMODE=false";
-	envp[3] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
-	envp[4] = (char *)"LANG=C.UTF-8";
-	envp[5] = NULL;
 	argv[0] = (char *)handler;
 	argv[1] = NULL;
 	signal(SIGPIPE, SIG_DFL);
@@ -87,10 +79,10 @@ feed(int fd, const char *p, size_t len, uint64_t deadline)
 	return 0;
 }
 
-enum pg_err
-deliver_run(const char *handler, uint32_t timeout_s, const char *id,
-    const char *type, int livemode, const void *body, size_t len,
-    struct deliver_result *res)
+/* Runs handler with envp (its whole environment) and body on stdin. */
+static enum pg_err
+run(const char *handler, uint32_t timeout_s, char *const envp[],
+    const void *body, size_t len, struct deliver_result *res)
 {
 	int		 p[2] = { -1, -1 }, st = 0, killed = 0;
 	pid_t		 pid, r;
@@ -114,7 +106,7 @@ deliver_run(const char *handler, uint32_t timeout_s, const char *id,
 		return PG_SYSTEM;
 	}
 	if (pid == 0)
-		child(handler, p[0], id, type, livemode);
+		child(handler, p[0], envp);
 	close(p[0]);
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	if (feed(p[1], body, len, deadline) < 0)
@@ -157,19 +149,80 @@ deliver_run(const char *handler, uint32_t timeout_s, const char *id,
 	return PG_OK;
 }
 
+/* PAYGUARD_EVENT_* in vars[] (each sz bytes), PATH and LANG into envp. */
+static void
+event_env(char vars[][EVENT_VAR_MAX], char *envp[8], const char *id,
+    const char *type, int livemode, const char *kind, const char *account)
+{
+	size_t	 n = 0;
+
+	snprintf(vars[0], EVENT_VAR_MAX, "PAYGUARD_EVENT_ID=%s", id);
+	snprintf(vars[1], EVENT_VAR_MAX, "PAYGUARD_EVENT_TYPE=%s", type);
+	snprintf(vars[2], EVENT_VAR_MAX, "PAYGUARD_EVENT_LIVEMODE=%s",
+	    livemode ? "true" : "false");
+	envp[n++] = vars[0];
+	envp[n++] = vars[1];
+	envp[n++] = vars[2];
+	if (kind != NULL) {
+		snprintf(vars[3], EVENT_VAR_MAX, "PAYGUARD_EVENT_KIND=%s", kind);
+		envp[n++] = vars[3];
+	}
+	if (account != NULL && *account != '\0') {
+		snprintf(vars[4], EVENT_VAR_MAX, "PAYGUARD_EVENT_ACCOUNT=%s",
+		    account);
+		envp[n++] = vars[4];
+	}
+	envp[n++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
+	envp[n++] = (char *)"LANG=C.UTF-8";
+	envp[n] = NULL;
+}
+
+enum pg_err
+deliver_run(const char *handler, uint32_t timeout_s, const char *id,
+    const char *type, int livemode, const void *body, size_t len,
+    struct deliver_result *res)
+{
+	char	 vars[5][EVENT_VAR_MAX], *envp[8];
+
+	event_env(vars, envp, id, type, livemode, NULL, NULL);
+	return run(handler, timeout_s, envp, body, len, res);
+}
+
+enum pg_err
+deliver_run_event(const char *handler, uint32_t timeout_s,
+    const struct event_info *ev, const void *body, size_t len,
+    struct deliver_result *res)
+{
+	char	 vars[5][EVENT_VAR_MAX], *envp[8];
+
+	event_env(vars, envp, ev->id, ev->type, ev->livemode,
+	    event_kind_name(ev->kind), ev->account);
+	return run(handler, timeout_s, envp, body, len, res);
+}
+
 enum pg_err
 deliver_claimed(struct store *st, const struct config *cfg, const char *id,
     const struct ev_hdr *h, const void *body, size_t len,
     struct deliver_result *res)
 {
+	struct event_info ev;
+	const char	*why;
 	enum pg_err	 e;
 
 	memset(res, 0, sizeof(*res));
+	/* The stored body was validated on the way in; its kind and account
+	 * are read again here rather than kept in the inbox header. */
+	if (event_validate(body, len, &ev, &why) != PG_OK) {
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "%s", id);
+		snprintf(ev.type, sizeof(ev.type), "%s", h->type);
+		ev.livemode = h->livemode;
+	}
 	if (cfg->wh_handler == NULL) {
 		res->ok = 1;
 		res->status = 0;
-	} else if ((e = deliver_run(cfg->wh_handler, cfg->wh_handler_timeout,
-	    id, h->type, h->livemode, body, len, res)) != PG_OK)
+	} else if ((e = deliver_run_event(cfg->wh_handler,
+	    cfg->wh_handler_timeout, &ev, body, len, res)) != PG_OK)
 		res->ok = 0;
 	if (!res->ok)
 		log_warnx("delivery of %s failed (attempt %u): %s", id,

@@ -2,8 +2,10 @@
  * payguard - delivery of webhook events to the site's own handler.
  *
  * The handler is an executable run without a shell: the raw event on its
- * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE and PAYGUARD_EVENT_LIVEMODE
- * (plus PATH and LANG) in an otherwise empty environment, so no secret of
+ * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE, PAYGUARD_EVENT_LIVEMODE,
+ * PAYGUARD_EVENT_KIND (snapshot or thin) and, for an event from a
+ * connected account, PAYGUARD_EVENT_ACCOUNT (plus PATH and LANG) in an
+ * otherwise empty environment, so no secret of
  * ours reaches it; its stdout discarded, its stderr into our log; killed
  * with its process group when the time limit runs out.  Exit 0 means
  * processed.
@@ -17,6 +19,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
+#include "event.h"
 #include "inbox.h"
 #include "store.h"
 
@@ -27,10 +30,14 @@ struct deliver_result {
 	char	 error[96];	/* short reason when !ok */
 };
 
-/* Runs handler once for the event. */
+/* Runs handler once with PAYGUARD_EVENT_ID/_TYPE/_LIVEMODE only (alerts). */
 enum pg_err	 deliver_run(const char *handler, uint32_t timeout_s,
 		    const char *id, const char *type, int livemode,
 		    const void *body, size_t len, struct deliver_result *res);
+/* Runs handler once for the event, with every PAYGUARD_EVENT_* variable. */
+enum pg_err	 deliver_run_event(const char *handler, uint32_t timeout_s,
+		    const struct event_info *ev, const void *body, size_t len,
+		    struct deliver_result *res);
 /*
  * Delivers a claimed event and records the outcome in the inbox.  Without
  * a configured handler the event counts as delivered (it stays in the

@@ -14,6 +14,8 @@
 #define HDR_VERSION	1
 #define LEASE_MARGIN_MS	10000
 #define MAX_BACKOFF_S	3600
+#define BACKLOG_SCAN	100000	/* queue entries counted at most */
+#define BACKLOG_AGE	1000	/* queue entries whose age is read */
 
 static const char *const state_names[EV__MAX] = {
 	"pending",	/* EV_PENDING */
@@ -528,5 +530,62 @@ inbox_purge(struct store *st, int all, size_t *n)
 	}
 	free(p.ids);
 	free(p.due);
+	return e;
+}
+
+struct blctx {
+	uint64_t	 n;
+	size_t		 nids;
+	char		(*ids)[EVENT_ID_MAX + 1];
+};
+
+static int
+bl_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct blctx	*c = arg;
+
+	(void)val; (void)vlen; (void)exp;
+	if (klen <= 8 || klen - 8 > EVENT_ID_MAX)
+		return 0;
+	c->n++;
+	if (c->nids < BACKLOG_AGE) {
+		memcpy(c->ids[c->nids], (const char *)key + 8, klen - 8);
+		c->ids[c->nids][klen - 8] = '\0';
+		c->nids++;
+	}
+	return c->n >= BACKLOG_SCAN;
+}
+
+static enum pg_err
+bl_txn(struct store_txn *t, void *arg)
+{
+	return store_scan(t, NS_QUEUE, NULL, 0, NULL, 0, 0, bl_one, arg);
+}
+
+enum pg_err
+inbox_backlog(struct store *st, uint64_t *n, uint64_t *oldest_ms)
+{
+	struct blctx	 c;
+	struct ev_hdr	 h;
+	size_t		 i;
+	enum pg_err	 e = PG_ENOMEM;
+
+	memset(&c, 0, sizeof(c));
+	*n = *oldest_ms = 0;
+	if ((c.ids = calloc(BACKLOG_AGE, sizeof(*c.ids))) == NULL)
+		goto out;
+	if ((e = store_run(st, 0, bl_txn, &c)) != PG_OK)
+		goto out;
+	*n = c.n;
+	/* Oldest pending: read outside the scan (inbox_get has its own
+	 * transaction); the backlog is small when things are healthy. */
+	for (i = 0; i < c.nids; i++)
+		if (inbox_get(st, NULL, c.ids[i], &h, NULL, NULL) == PG_OK &&
+		    (h.state == EV_PENDING || h.state == EV_DELIVERING) &&
+		    (*oldest_ms == 0 || h.received_ms < *oldest_ms))
+			*oldest_ms = h.received_ms;
+out:
+	free(c.ids);
 	return e;
 }

@@ -88,6 +88,13 @@ typedef int (*inbox_list_fn)(const char *id, const struct ev_hdr *h,
 enum pg_err	 inbox_list(struct store *st, inbox_list_fn fn, void *arg);
 /* Makes a dead or pending event due now with a fresh attempt count. */
 enum pg_err	 inbox_retry(struct store *st, const char *id);
+/*
+ * The delivery backlog: *n gets the queued events (counted up to 100 000),
+ * *oldest_ms the received time of the oldest pending one among the first
+ * thousand (0: none).
+ */
+enum pg_err	 inbox_backlog(struct store *st, uint64_t *n,
+		    uint64_t *oldest_ms);
 /* Deletes dead events (all != 0: every event); *n gets the count. */
 enum pg_err	 inbox_purge(struct store *st, int all, size_t *n);
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,7 @@ ipset_load_file(const char *path, struct ipset *set)
 
 	buf_init(&b, 1 << 20);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return PG_SYSTEM;
+		return errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
 	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
 		if ((e = buf_append(&b, chunk, (size_t)r)) != PG_OK)
 			break;

@@ -27,7 +27,8 @@ struct ipset {
  * comment to end of line) into set.  PG_EINVAL names nothing: *bad gets
  * the 1-based index of the first bad entry. */
 enum pg_err	 ipset_parse(const char *list, struct ipset *set, size_t *bad);
-/* Loads a file of the same syntax (Stripe's ips_webhooks.txt). */
+/* Loads a file of the same syntax (Stripe's ips_webhooks.txt);
+ * PG_NOTFOUND when it does not exist. */
 enum pg_err	 ipset_load_file(const char *path, struct ipset *set);
 /* Returns 1 if ip (text form) is in set, else 0 (also for bad ip). */
 int		 ipset_match(const struct ipset *set, const char *ip);

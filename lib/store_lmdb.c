@@ -14,7 +14,7 @@
  * boot of the kernel (its boot id is kept beside it): after a reboot, when
  * a torn write could have left it corrupt, it is deleted and starts empty
  * - which forgets rate windows that a reboot outlasted anyway, and an
- * audit index that is rebuilt from the audit log (auditdb_reindex).  A
+ * audit index that is rebuilt from the audit log (ascan_reindex).  A
  * killed process loses nothing there: its writes are in the page cache.
  *
  * Every value is

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "asset.h"
 #include "log.h"
 #include "template.h"
 
@@ -340,8 +341,10 @@ safe_name(const char *n)
 	return i < 128;
 }
 
-enum pg_err
-tmpl_load(const char *dir, const char *name, char **src, size_t *len)
+/* tmpl_load; quiet: a missing file is not worth a log line (the
+ * caller has a built-in copy). */
+static enum pg_err
+load(const char *dir, const char *name, char **src, size_t *len, int quiet)
 {
 	struct stat	 sb;
 	char		 path[4096], *p = NULL;
@@ -360,7 +363,8 @@ tmpl_load(const char *dir, const char *name, char **src, size_t *len)
 	e = PG_SYSTEM;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		e = errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
-		log_warn("template %s", path);
+		if (!quiet || e != PG_NOTFOUND)
+			log_warn("template %s", path);
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
@@ -394,5 +398,33 @@ out:
 	free(p);
 	if (fd >= 0)
 		close(fd);
+	return e;
+}
+
+enum pg_err
+tmpl_load(const char *dir, const char *name, char **src, size_t *len)
+{
+	return load(dir, name, src, len, 0);
+}
+
+enum pg_err
+tmpl_open(const char *dir, const char *name, char **src, size_t *len)
+{
+	const unsigned char	*a;
+	size_t			 alen;
+	enum pg_err		 e;
+
+	if ((e = load(dir, name, src, len, 1)) != PG_NOTFOUND)
+		goto out;
+	if ((e = asset_find(name, &a, &alen)) != PG_OK)
+		goto out;
+	/* A copy, so that every caller frees what it got the same way. */
+	e = PG_ENOMEM;
+	if ((*src = malloc(alen + 1)) == NULL)
+		goto out;
+	memcpy(*src, a, alen + 1);
+	*len = alen;
+	e = PG_OK;
+out:
 	return e;
 }

@@ -42,6 +42,13 @@ enum pg_err	 tmpl_render(const char *src, size_t len,
  */
 enum pg_err	 tmpl_load(const char *dir, const char *name, char **src,
 		    size_t *len);
+/*
+ * tmpl_load, falling back to the copy built into the program (asset.h)
+ * when dir has no file of that name: a program copied alone still
+ * renders, and a file on disk always wins.  Same ownership and errors.
+ */
+enum pg_err	 tmpl_open(const char *dir, const char *name, char **src,
+		    size_t *len);
 /* Appends s (n bytes) HTML-escaped. */
 enum pg_err	 tmpl_escape(struct buf *out, const char *s, size_t n);
 

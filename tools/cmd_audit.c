@@ -9,7 +9,7 @@
  *   payguard audit reindex [--file F]...          rebuild the index
  *   payguard alerts [--json]                      exit 2 when one fired
  *
- * Queries and metrics read the LMDB index (auditdb.h), first rebuilding
+ * Queries and metrics read the index (aquery.h, astats.h), first rebuilding
  * it from the log if a reboot emptied it; verify reads the log file.
  * Exit status: 0 ok, 1 failure (verify: chain broken), 2 usage error
  * (alerts: an alert fired).
@@ -25,12 +25,15 @@
 
 #include "alert.h"
 #include "audit.h"
-#include "auditdb.h"
+#include "aindex.h"
+#include "aout.h"
+#include "aquery.h"
+#include "ascan.h"
+#include "astats.h"
 #include "cli.h"
+#include "inbox.h"
 #include "log.h"
 #include "store.h"
-
-#define HOUR_US		3600000000ull
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
@@ -65,12 +68,12 @@ open_store(const struct config *cfg, unsigned int flags, struct store **st)
 static int
 open_index(const struct config *cfg, struct store **st)
 {
-	struct auditdb_reindex_res r;
+	struct ascan_reindex_res r;
 	enum pg_err	 e;
 
 	if (cfg->state_dir == NULL || store_open(cfg->state_dir, 0, st) != PG_OK)
 		return open_store(cfg, STORE_RDONLY, st);
-	if ((e = auditdb_ensure_indexed(*st, cfg->state_dir, 0, &r)) != PG_OK)
+	if ((e = ascan_ensure_indexed(*st, cfg->state_dir, 0, &r)) != PG_OK)
 		fprintf(stderr, "audit: rebuilding the index failed: %s\n",
 		    pg_strerror(e));
 	else if (r.ran)
@@ -91,23 +94,23 @@ jstr(struct json_object *o, const char *k)
 }
 
 static int
-print_row(const struct aq_row *row, void *arg)
+print_row(const struct aquery_row *row, void *arg)
 {
 	struct out		*o = arg;
 	struct json_object	*j;
 
 	if (o->fmt == FMT_CSV) {
 		buf_reset(&o->b);
-		if (auditdb_csv_row(&o->b, row) == PG_OK)
+		if (aout_csv_row(&o->b, row) == PG_OK)
 			fwrite(o->b.data, 1, o->b.len, stdout);
-	} else if ((j = auditdb_row_json(row)) != NULL) {
+	} else if ((j = aout_row_json(row)) != NULL) {
 		if (o->fmt == FMT_JSON)
 			printf("%s%s", o->n ? ",\n" : "",
 			    json_object_to_json_string_ext(j,
 			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		else
 			printf("%s  %-8s %-30s %-15s %-12s %-7s %s%s\n",
-			    jstr(j, "timestamp"), audit_sev_name(row->sev),
+			    jstr(j, "timestamp"), aevent_sev_name(row->sev),
 			    jstr(j, "event_type"), jstr(j, "source_ip"),
 			    jstr(j, "identity"), jstr(j, "outcome"),
 			    jstr(j, "resource"), row->mitigated ?
@@ -133,7 +136,7 @@ usage_audit(void)
 /* Builds the same query string the admin page takes, then parses it
  * with the one validating parser. */
 static int
-query_args(int argc, char **argv, struct aq_filter *f, enum fmt *fmt,
+query_args(int argc, char **argv, struct aquery_filter *f, enum fmt *fmt,
     unsigned int *hours)
 {
 	struct buf	 qs;
@@ -159,7 +162,7 @@ query_args(int argc, char **argv, struct aq_filter *f, enum fmt *fmt,
 			k = "ip";
 		else if (strcmp(a, "--limit") == 0 && i + 1 < argc) {
 			limit = strtoul(argv[++i], &ep, 10);
-			if (*ep != '\0' || limit == 0 || limit > AQ_LIMIT_MAX)
+			if (*ep != '\0' || limit == 0 || limit > AQUERY_LIMIT_MAX)
 				goto out;
 		} else
 			goto out;
@@ -169,7 +172,7 @@ query_args(int argc, char **argv, struct aq_filter *f, enum fmt *fmt,
 			goto out;
 		buf_printf(&qs, "%s=%s&", k, argv[++i]);
 	}
-	if (aq_parse_query(qs.data, store_now_us(), f, hours) != PG_OK)
+	if (aquery_parse(qs.data, store_now_us(), f, hours) != PG_OK)
 		goto out;
 	f->limit = limit;
 	rc = 0;
@@ -181,7 +184,7 @@ out:
 static int
 audit_query(int argc, char **argv, const struct config *cfg)
 {
-	struct aq_filter f;
+	struct aquery_filter f;
 	struct store	*st = NULL;
 	struct out	 o;
 	unsigned int	 hours;
@@ -199,10 +202,10 @@ audit_query(int argc, char **argv, const struct config *cfg)
 	if (o.fmt == FMT_JSON)
 		printf("[");
 	else if (o.fmt == FMT_CSV) {
-		auditdb_csv_header(&o.b);
+		aout_csv_header(&o.b);
 		fwrite(o.b.data, 1, o.b.len, stdout);
 	}
-	if ((e = auditdb_query(st, &f, print_row, &o, &more)) != PG_OK) {
+	if ((e = aquery_run(st, &f, print_row, &o, &more)) != PG_OK) {
 		fprintf(stderr, "audit: query failed: %s\n", pg_strerror(e));
 		goto out;
 	}
@@ -219,7 +222,7 @@ out:
 }
 
 static void
-print_counts(const char *title, const struct as_count *c, size_t n)
+print_counts(const char *title, const struct astats_count *c, size_t n)
 {
 	size_t	 i;
 
@@ -229,14 +232,14 @@ print_counts(const char *title, const struct as_count *c, size_t n)
 }
 
 static void
-print_stats(const struct audit_stats *s)
+print_stats(const struct astats *s)
 {
 	int	 j;
 
 	printf("window: last %zu hour(s)\n", s->nhours);
 	printf("events: %" PRIu64 "\n", s->total);
 	for (j = 0; j < SEV__MAX; j++)
-		printf("  %-8s %" PRIu64 "\n", audit_sev_name((enum audit_sev)j),
+		printf("  %-8s %" PRIu64 "\n", aevent_sev_name((enum audit_sev)j),
 		    s->by_sev[j]);
 	if (s->sig_rate < 0)
 		printf("signature verification success rate: n/a\n");
@@ -264,12 +267,13 @@ print_stats(const struct audit_stats *s)
 static int
 audit_stats(int argc, char **argv, const struct config *cfg)
 {
-	struct audit_stats *s = NULL;
+	struct astats *s = NULL;
 	struct json_object *j;
 	struct store	*st = NULL;
 	unsigned long	 hours = 24;
 	char		*ep;
 	int		 i, json = 0, rc = 1;
+	uint64_t	 backlog, oldest;
 	enum pg_err	 e;
 
 	for (i = 1; i < argc; i++) {
@@ -277,7 +281,7 @@ audit_stats(int argc, char **argv, const struct config *cfg)
 			json = 1;
 		else if (strcmp(argv[i], "--hours") == 0 && i + 1 < argc) {
 			hours = strtoul(argv[++i], &ep, 10);
-			if (*ep != '\0' || hours == 0 || hours > AQ_HOURS_MAX)
+			if (*ep != '\0' || hours == 0 || hours > AINDEX_HOURS_MAX)
 				return usage_audit();
 		} else
 			return usage_audit();
@@ -286,12 +290,14 @@ audit_stats(int argc, char **argv, const struct config *cfg)
 		goto out;
 	if (open_index(cfg, &st) != 0)
 		goto out;
-	if ((e = auditdb_stats(st, 0, (unsigned int)hours, s)) != PG_OK) {
+	if ((e = inbox_backlog(st, &backlog, &oldest)) != PG_OK ||
+	    (e = astats_compute(st, 0, (unsigned int)hours, backlog, oldest,
+	    s)) != PG_OK) {
 		fprintf(stderr, "audit: stats failed: %s\n", pg_strerror(e));
 		goto out;
 	}
 	if (json) {
-		j = auditdb_stats_json(s);
+		j = aout_stats_json(s);
 		printf("%s\n", json_object_to_json_string_ext(j,
 		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
@@ -307,7 +313,7 @@ out:
 static int
 audit_verify(int argc, char **argv, const struct config *cfg)
 {
-	struct audit_verify v;
+	struct ascan_verify v;
 	struct store	*st = NULL;
 	char		 path[4096];
 	const char	*file = NULL;
@@ -333,7 +339,7 @@ audit_verify(int argc, char **argv, const struct config *cfg)
 		if (open_store(cfg, STORE_RDONLY, &st) != 0)
 			st = NULL;
 	}
-	if (audit_verify_file(file, st, &v) != PG_OK) {
+	if (ascan_verify_file(file, st, &v) != PG_OK) {
 		fprintf(stderr, "audit verify: cannot read %s\n", file);
 		goto out;
 	}
@@ -342,7 +348,7 @@ audit_verify(int argc, char **argv, const struct config *cfg)
 		    "records from before the chain)" : "");
 		rc = 0;
 	} else
-		printf("FAILED: %s: %s%s%s\n", audit_vstatus_name(v.status),
+		printf("FAILED: %s: %s%s%s\n", ascan_vstatus_name(v.status),
 		    v.msg, v.event_id[0] ? "; event_id " : "", v.event_id);
 out:
 	store_close(st);
@@ -360,8 +366,8 @@ audit_sweep(const struct config *cfg)
 
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
-	if ((e = auditdb_set_retention(st, (uint32_t)days)) != PG_OK ||
-	    (e = auditdb_sweep(st, store_now_us() - days * 24 * HOUR_US, 5000,
+	if ((e = aindex_set_retention(st, (uint32_t)days)) != PG_OK ||
+	    (e = aindex_sweep(st, store_now_us() - days * 24 * AINDEX_HOUR_US, 5000,
 	    &n)) != PG_OK)
 		fprintf(stderr, "audit sweep: %s\n", pg_strerror(e));
 	else {
@@ -379,7 +385,7 @@ audit_sweep(const struct config *cfg)
 static int
 audit_reindex(int argc, char **argv, const struct config *cfg)
 {
-	struct auditdb_reindex_res r;
+	struct ascan_reindex_res r;
 	struct store	*st = NULL;
 	const char	*paths[64];
 	size_t		 n = 0;
@@ -394,8 +400,8 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 	}
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
-	e = n > 0 ? auditdb_reindex(st, paths, n, &r) :
-	    auditdb_ensure_indexed(st, cfg->state_dir, 1, &r);
+	e = n > 0 ? ascan_reindex(st, paths, n, &r) :
+	    ascan_ensure_indexed(st, cfg->state_dir, 1, &r);
 	if (e != PG_OK)
 		fprintf(stderr, "audit reindex: %s\n", pg_strerror(e));
 	else {
@@ -429,7 +435,7 @@ cmd_audit(int argc, char **argv, const struct config *cfg)
 int
 cmd_alerts(int argc, char **argv, const struct config *cfg)
 {
-	struct audit_stats *s = NULL;
+	struct astats *s = NULL;
 	struct alert_cfg ac;
 	struct alert_result r;
 	struct json_object *j = NULL;
@@ -456,7 +462,7 @@ cmd_alerts(int argc, char **argv, const struct config *cfg)
 		goto out;
 	if (open_index(cfg, &st) != 0)
 		goto out;
-	if ((e = auditdb_stats(st, 0, 1, s)) != PG_OK) {
+	if ((e = astats_compute(st, 0, 1, 0, 0, s)) != PG_OK) {
 		fprintf(stderr, "alerts: %s\n", pg_strerror(e));
 		goto out;
 	}

@@ -4,7 +4,7 @@
  *
  * Invariants: a parsed filter holds only what the validators admit
  * (type [A-Za-z0-9_.:-], ip hex/'.'/':', severity in range, hours within
- * AQ_HOURS_MAX), both strings NUL-terminated in their arrays; the chain
+ * AINDEX_HOURS_MAX), both strings NUL-terminated in their arrays; the chain
  * parser never reads outside the line; a line the rebuild accepts has
  * NUL-terminated fields, a severity in range, a millisecond timestamp and
  * an exact copy of the line.
@@ -17,16 +17,16 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
-#include "auditdb.h"
+#include "aquery.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void
 check_line(const char *line, size_t size)
 {
-	struct auditdb_line al;
+	struct arecord_line al;
 
-	if (auditdb_parse_line(line, size, &al) == PG_OK) {
+	if (arecord_parse_line(line, size, &al) == PG_OK) {
 		if (al.en.sev >= SEV__MAX || al.en.ts_us % 1000 != 0 ||
 		    memchr(al.type, '\0', sizeof(al.type)) == NULL ||
 		    memchr(al.ip, '\0', sizeof(al.ip)) == NULL ||
@@ -34,30 +34,30 @@ check_line(const char *line, size_t size)
 		    memchr(al.op, '\0', sizeof(al.op)) == NULL ||
 		    memchr(al.note, '\0', sizeof(al.note)) == NULL ||
 		    al.en.line_len != size || memcmp(al.line, line, size) != 0 ||
-		    al.en.type != al.type)
+		    al.en.type_name != al.type)
 			abort();
 	}
-	auditdb_line_free(&al);
+	arecord_line_free(&al);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct aq_filter f;
-	unsigned char	 prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
+	struct aquery_filter f;
+	unsigned char	 prev[ARECORD_HASH_LEN], hash[ARECORD_HASH_LEN];
 	unsigned int	 hours;
 	uint64_t	 seq;
 	char		*s, *line;
 	size_t		 i, n;
-	unsigned int	 hl = AUDIT_HASH_LEN;
+	unsigned int	 hl = ARECORD_HASH_LEN;
 	int		 ok;
 
 	if ((s = malloc(size + 1)) == NULL)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (aq_parse_query(s, 1000000000000000ull, &f, &hours) == PG_OK) {
-		if (hours == 0 || hours > AQ_HOURS_MAX || f.sev >= SEV__MAX ||
+	if (aquery_parse(s, 1000000000000000ull, &f, &hours) == PG_OK) {
+		if (hours == 0 || hours > AINDEX_HOURS_MAX || f.sev >= SEV__MAX ||
 		    memchr(f.type, '\0', sizeof(f.type)) == NULL ||
 		    memchr(f.ip, '\0', sizeof(f.ip)) == NULL)
 			abort();
@@ -75,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((line = malloc(size ? size : 1)) == NULL)
 		return 0;
 	memcpy(line, data, size);
-	(void)audit_chain_parse(line, size, &seq, prev, hash, &ok);
+	(void)arecord_chain_parse(line, size, &seq, prev, hash, &ok);
 	check_line(line, size);
 	free(line);
 	/* The input as the body of a record with a valid chain tail, so that
@@ -86,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size + (size_t)snprintf(line + size, 256, ",\"seq\":7,\"prev\":\"%064d\"", 0);
 	EVP_Digest(line, n, hash, &hl, EVP_sha256(), NULL);
 	n += (size_t)snprintf(line + n, 256 - (n - size), ",\"hash\":\"");
-	for (i = 0; i < AUDIT_HASH_LEN; i++)
+	for (i = 0; i < ARECORD_HASH_LEN; i++)
 		n += (size_t)snprintf(line + n, 3, "%02x", hash[i]);
 	line[n++] = '"';
 	line[n++] = '}';

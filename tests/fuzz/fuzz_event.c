@@ -17,6 +17,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Accepted events satisfy the documented shape. */
 		if (strncmp(ev.id, "evt_", 4) != 0 || ev.type[0] == '\0')
 			abort();
+		/* Thin events parse an RFC 3339 created; both kinds may carry
+		 * an account, which is always an acct_ id. */
+		if (ev.kind != EVENT_SNAPSHOT && ev.kind != EVENT_THIN)
+			abort();
+		if (ev.kind == EVENT_THIN && ev.api_version[0] != '\0')
+			abort();
+		if (ev.account[0] != '\0' &&
+		    strncmp(ev.account, "acct_", 5) != 0)
+			abort();
+		if (strcmp(event_kind_name(ev.kind), "thin") != 0 &&
+		    strcmp(event_kind_name(ev.kind), "snapshot") != 0)
+			abort();
 	} else if (why == NULL)
 		abort();
 	return 0;

@@ -421,7 +421,7 @@ curl_status() {
 # ----------------------------------------------------------- handler
 # make_handler: $HOUT/handler (root 0755), run by webhook.fcgi / payguard
 # as www-data without a shell.  Each run appends "ID TYPE LIVEMODE" to
-# $HOUT/runs.log and saves stdin as $HOUT/ev.ID.PID.  Behaviour files in
+# $HOUT/runs.log, "ID KIND ACCOUNT" to $HOUT/kinds.log and saves stdin as $HOUT/ev.ID.PID.  Behaviour files in
 # $HOUT: sleep (seconds), fail_once.ID (fail once for ID), fail_always.
 make_handler() {
 	HANDLER=$BASE/handler
@@ -431,6 +431,7 @@ d=$HOUT
 id="\$PAYGUARD_EVENT_ID"
 /bin/cat > "\$d/ev.\$id.\$\$"
 printf '%s %s %s\n' "\$id" "\${PAYGUARD_EVENT_TYPE-unset}" "\${PAYGUARD_EVENT_LIVEMODE-unset}" >> "\$d/runs.log"
+printf '%s %s %s\n' "\$id" "\${PAYGUARD_EVENT_KIND-unset}" "\${PAYGUARD_EVENT_ACCOUNT-unset}" >> "\$d/kinds.log"
 [ -f "\$d/sleep" ] && /bin/sleep "\$(/bin/cat "\$d/sleep")"
 if [ -f "\$d/fail_once.\$id" ]; then /bin/rm -f "\$d/fail_once.\$id"; exit 1; fi
 [ -f "\$d/fail_always" ] && exit 3

@@ -1,4 +1,4 @@
-/* Unit tests: lib/audit + lib/auditdb (hash chain and verify, the index
+/* Unit tests: the audit subsystem, lib/a*.c (hash chain and verify, the index
  * and its queries, per-minute stats, retention, rebuilding the index
  * after a reboot, hostile values). */
 #include <stdarg.h>
@@ -15,7 +15,11 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "auditdb.h"
+#include "aindex.h"
+#include "aout.h"
+#include "aquery.h"
+#include "ascan.h"
+#include "astats.h"
 #include "store.h"
 
 static char	 dir[4096], logpath[4200];
@@ -49,14 +53,14 @@ open_store(void)
 }
 
 static void
-emit(struct store *st, const char *type, enum audit_sev sev, int ok,
+emit(struct store *st, enum aevent type, enum audit_sev sev, int ok,
     const char *ip, const char *ua, struct json_object *d)
 {
 	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL };
-	struct audit_rec rec;
+	struct arecord rec;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.event_type = type;
+	rec.type = type;
 	rec.severity = sev;
 	rec.success = ok;
 	rec.resource = "webhook";
@@ -94,7 +98,7 @@ static void
 t_chain_verify(void **state)
 {
 	static char	 lines[16][4096], orig[16][4096];
-	struct audit_verify v;
+	struct ascan_verify v;
 	struct store	*st;
 	size_t		 n, i;
 	char		*p;
@@ -102,9 +106,9 @@ t_chain_verify(void **state)
 	(void)state;
 	st = open_store();
 	for (i = 0; i < 6; i++)
-		emit(i % 2 ? st : NULL, "webhook_validated", SEV_LOW, 1,
+		emit(i % 2 ? st : NULL, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    "10.0.0.1", "ua", NULL);
-	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 6);
 	assert_int_equal(v.first_seq, 1);
@@ -118,13 +122,13 @@ t_chain_verify(void **state)
 	p = strstr(lines[2], "10.0.0.1");
 	p[1] = '1';
 	write_lines(lines, n, 99);
-	audit_verify_file(logpath, st, &v);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_ALTERED);
 	assert_int_equal(v.line, 3);
 
 	/* Removed from the middle. */
 	write_lines(orig, n, 3);
-	audit_verify_file(logpath, st, &v);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_REMOVED);
 	assert_int_equal(v.line, 4);
 	assert_non_null(strstr(v.msg, "seq 4..4"));
@@ -140,7 +144,7 @@ t_chain_verify(void **state)
 		}
 		fclose(fp);
 	}
-	audit_verify_file(logpath, st, &v);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_INSERTED);
 	assert_int_equal(v.line, 3);
 
@@ -154,29 +158,29 @@ t_chain_verify(void **state)
 		}
 		fclose(fp);
 	}
-	audit_verify_file(logpath, st, &v);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_INSERTED);
 	assert_int_equal(v.line, 5);
 
 	/* The tail cut: only the store's head can tell. */
 	write_lines(orig, n, 5);
-	audit_verify_file(logpath, NULL, &v);
+	ascan_verify_file(logpath, NULL, &v);
 	assert_int_equal(v.status, AV_OK);
-	audit_verify_file(logpath, st, &v);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_REMOVED);
 
 	/* Restored: intact again, and appends continue the chain. */
 	write_lines(orig, n, 99);
-	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	audit_verify_file(logpath, st, &v);
+	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 7);
 
 	/* Rotation: a fresh file continues from the store's head. */
 	rename(logpath, "/dev/null/nope");	/* no-op, keep the name */
 	unlink(logpath);
-	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	audit_verify_file(logpath, st, &v);
+	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	ascan_verify_file(logpath, st, &v);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.first_seq, 8);
 	store_close(st);
@@ -185,7 +189,7 @@ t_chain_verify(void **state)
 static void
 t_chain_processes(void **state)
 {
-	struct audit_verify v;
+	struct ascan_verify v;
 	struct store	*st;
 	pid_t		 pids[4];
 	int		 i, j, status;
@@ -198,7 +202,7 @@ t_chain_processes(void **state)
 			if (i % 2 == 0 && store_open(dir, STORE_NOSYNC, &cst) != PG_OK)
 				_exit(1);
 			for (j = 0; j < 50; j++)
-				emit(cst, "webhook_invalid_signature", SEV_HIGH, 0,
+				emit(cst, AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, 0,
 				    "10.9.9.9", "ua", NULL);
 			store_close(cst);
 			_exit(0);
@@ -209,10 +213,10 @@ t_chain_processes(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	st = open_store();
-	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 200);
-	assert_int_equal(auditdb_count(st), 100);
+	assert_int_equal(aindex_count(st), 100);
 	store_close(st);
 }
 
@@ -223,7 +227,7 @@ struct rows {
 };
 
 static int
-collect(const struct aq_row *r, void *arg)
+collect(const struct aquery_row *r, void *arg)
 {
 	struct rows	*rs = arg;
 
@@ -245,11 +249,11 @@ seed(struct store *st)
 	int	 i;
 
 	for (i = 0; i < 10; i++)
-		emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+		emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
 	for (i = 0; i < 5; i++)
-		emit(st, "webhook_invalid_ip", SEV_HIGH, 0, "192.0.2.7", "ua", NULL);
+		emit(st, AEV_WEBHOOK_INVALID_IP, SEV_HIGH, 0, "192.0.2.7", "ua", NULL);
 	for (i = 0; i < 3; i++)
-		emit(st, "webhook_invalid_signature", SEV_HIGH, 0, "10.0.0.1",
+		emit(st, AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, 0, "10.0.0.1",
 		    "ua", NULL);
 }
 
@@ -257,7 +261,7 @@ static void
 t_index_queries(void **state)
 {
 	struct store	*st;
-	struct aq_filter f;
+	struct aquery_filter f;
 	struct rows	 r;
 	int		 more, i;
 
@@ -265,9 +269,9 @@ t_index_queries(void **state)
 	st = open_store();
 	seed(st);
 
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(auditdb_query(st, &f, collect, &r, &more), PG_OK);
+	assert_int_equal(aquery_run(st, &f, collect, &r, &more), PG_OK);
 	assert_int_equal(r.n, 18);
 	assert_false(more);
 	/* Newest first. */
@@ -276,50 +280,50 @@ t_index_queries(void **state)
 		assert_true(r.ts[i] < r.ts[i - 1] ||
 		    (r.ts[i] == r.ts[i - 1] && r.seq[i] < r.seq[i - 1]));
 
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	f.sev = SEV_HIGH;
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
+	aquery_run(st, &f, collect, &r, NULL);
 	assert_int_equal(r.n, 8);
 
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	snprintf(f.ip, sizeof(f.ip), "10.0.0.1");
 	f.sev = SEV_HIGH;
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
+	aquery_run(st, &f, collect, &r, NULL);
 	assert_int_equal(r.n, 3);
 
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	snprintf(f.type, sizeof(f.type), "webhook_invalid_ip");
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
+	aquery_run(st, &f, collect, &r, NULL);
 	assert_int_equal(r.n, 5);
 	assert_non_null(strstr(r.first, "192.0.2.7"));
 
 	/* Paging: 7 + 7 + 4, no row twice. */
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	f.limit = 7;
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, &more);
+	aquery_run(st, &f, collect, &r, &more);
 	assert_int_equal(r.n, 7);
 	assert_true(more);
 	f.before_ts = r.ts[6];
 	f.before_seq = r.seq[6];
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, &more);
+	aquery_run(st, &f, collect, &r, &more);
 	assert_int_equal(r.n, 7);
 	f.before_ts = r.ts[6];
 	f.before_seq = r.seq[6];
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, &more);
+	aquery_run(st, &f, collect, &r, &more);
 	assert_int_equal(r.n, 4);
 	assert_false(more);
 
 	/* A time window in the future is empty. */
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	f.since_us = store_now_us() + 3600000000ull;
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
+	aquery_run(st, &f, collect, &r, NULL);
 	assert_int_equal(r.n, 0);
 
 	store_close(st);
@@ -337,14 +341,14 @@ rl_records(struct store *st, int n)
 		json_object_object_add(d, "operation",
 		    json_object_new_string("customer"));
 		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
-		struct audit_rec rec = { "api_rate_limit_exceeded", SEV_MEDIUM,
+		struct arecord rec = { AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
 		    0, "api:customer", d, 1, "request_rejected" };
 		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
 	}
 }
 
 static int
-check_mit(const struct aq_row *r, void *arg)
+check_mit(const struct aquery_row *r, void *arg)
 {
 	*(int *)arg = r->mitigated && strcmp(r->mitigation, "blocked") == 0;
 	return 0;
@@ -353,15 +357,18 @@ check_mit(const struct aq_row *r, void *arg)
 static void
 t_stats(void **state)
 {
-	struct audit_stats *s = calloc(1, sizeof(*s));
+	struct astats *s = calloc(1, sizeof(*s));
 	struct store	*st;
 
 	(void)state;
 	st = open_store();
 	seed(st);
 	rl_records(st, 4);
-	emit(st, "webhook_replay_detected", SEV_MEDIUM, 1, "10.0.0.3", "ua", NULL);
-	assert_int_equal(auditdb_stats(st, 0, 24, s), PG_OK);
+	emit(st, AEV_WEBHOOK_REPLAY_DETECTED, SEV_MEDIUM, 1, "10.0.0.3", "ua", NULL);
+	/* The inbox backlog is the caller's, passed through. */
+	assert_int_equal(astats_compute(st, 0, 24, 7, 1234, s), PG_OK);
+	assert_int_equal(s->backlog, 7);
+	assert_int_equal(s->oldest_pending_ms, 1234);
 	assert_int_equal(s->total, 18 + 4 + 1);
 	assert_int_equal(s->sig_ok, 10);
 	assert_int_equal(s->sig_bad, 3);
@@ -387,8 +394,8 @@ t_stats(void **state)
 	assert_true(s->requests >= 23);
 	assert_true(s->req_peak_min >= 1);
 	/* Counters only: nothing for an hour window in the past. */
-	assert_int_equal(auditdb_stats(st, store_now_us() - 7200000000ull, 1,
-	    s), PG_OK);
+	assert_int_equal(astats_compute(st, store_now_us() - 7200000000ull, 1,
+	    0, 0, s), PG_OK);
 	assert_int_equal(s->total, 0);
 	store_close(st);
 	free(s);
@@ -414,7 +421,7 @@ struct firstrow {
 };
 
 static int
-first_row(const struct aq_row *r, void *arg)
+first_row(const struct aquery_row *r, void *arg)
 {
 	struct firstrow	*f = arg;
 
@@ -425,7 +432,7 @@ first_row(const struct aq_row *r, void *arg)
 
 /*
  * The index lives in the volatile environment: a reboot empties it and
- * auditdb_ensure_indexed rebuilds it from the log - the same rows, the
+ * ascan_ensure_indexed rebuilds it from the log - the same rows, the
  * same counters, the admin's mitigation marks - exactly once however
  * often it runs.  The durable checkpoint of the chain head still shows a
  * tail cut while the machine was down.
@@ -433,10 +440,10 @@ first_row(const struct aq_row *r, void *arg)
 static void
 t_reindex(void **state)
 {
-	struct audit_stats *s1 = calloc(1, sizeof(*s1)), *s2 = calloc(1, sizeof(*s2));
-	struct auditdb_reindex_res r;
-	struct audit_verify v;
-	struct aq_filter f;
+	struct astats *s1 = calloc(1, sizeof(*s1)), *s2 = calloc(1, sizeof(*s2));
+	struct ascan_reindex_res r;
+	struct ascan_verify v;
+	struct aquery_filter f;
 	struct firstrow	 fr;
 	struct rows	 rows;
 	struct store	*st;
@@ -451,10 +458,10 @@ t_reindex(void **state)
 	seed(st);
 	rl_records(st, 4);
 	/* An admin marks the newest invalid-IP record, as audit.cgi does. */
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	snprintf(f.type, sizeof(f.type), "webhook_invalid_ip");
-	assert_int_equal(auditdb_query(st, &f, first_row, &fr, NULL), PG_OK);
-	assert_int_equal(auditdb_mitigate(st, fr.ts, fr.seq, "blocked"), PG_OK);
+	assert_int_equal(aquery_run(st, &f, first_row, &fr, NULL), PG_OK);
+	assert_int_equal(aindex_mitigate(st, fr.ts, fr.seq, "blocked"), PG_OK);
 	snprintf(key, sizeof(key), "%llu.%03llu:%llu",
 	    (unsigned long long)(fr.ts / 1000000),
 	    (unsigned long long)(fr.ts / 1000 % 1000),
@@ -462,25 +469,25 @@ t_reindex(void **state)
 	d = json_object_new_object();
 	json_object_object_add(d, "record", json_object_new_string(key));
 	json_object_object_add(d, "note", json_object_new_string("blocked"));
-	emit(st, "audit_event_mitigated", SEV_LOW, 1, "127.0.0.1", "ua", d);
-	assert_int_equal(auditdb_stats(st, 0, 24, s1), PG_OK);
+	emit(st, AEV_AUDIT_EVENT_MITIGATED, SEV_LOW, 1, "127.0.0.1", "ua", d);
+	assert_int_equal(astats_compute(st, 0, 24, 0, 0, s1), PG_OK);
 	assert_int_equal(s1->total, 18 + 4 + 1);
-	assert_int_equal(auditdb_checkpoint(st, 0), PG_OK);
+	assert_int_equal(aindex_checkpoint(st, 0), PG_OK);
 	/* Not again within the gap. */
-	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	assert_int_equal(auditdb_checkpoint(st, 60000), PG_OK);
+	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	assert_int_equal(aindex_checkpoint(st, 60000), PG_OK);
 	store_close(st);
 
 	reboot();
 	st = open_store();
-	assert_int_equal(auditdb_count(st), 0);
-	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
+	assert_int_equal(aindex_count(st), 0);
+	assert_int_equal(ascan_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_true(r.ran);
 	assert_int_equal(r.added, 24);
 	assert_int_equal(r.lines, 24);
 	assert_int_equal(r.skipped, 0);
-	assert_int_equal(auditdb_count(st), 24);
-	assert_int_equal(auditdb_stats(st, 0, 24, s2), PG_OK);
+	assert_int_equal(aindex_count(st), 24);
+	assert_int_equal(astats_compute(st, 0, 24, 0, 0, s2), PG_OK);
 	assert_int_equal(s2->total, s1->total + 1);
 	assert_int_equal(s2->sig_ok, s1->sig_ok + 1);
 	assert_int_equal(s2->sig_bad, s1->sig_bad);
@@ -491,25 +498,25 @@ t_reindex(void **state)
 	assert_int_equal(s2->rl_ids[0].n, 4);
 	assert_string_equal(s2->top_ips[0].name, "192.0.2.7");
 	assert_int_equal(s2->top_ips[0].n, 5);
-	assert_int_equal(auditdb_get(st, fr.ts, fr.seq, check_mit, &mit), PG_OK);
+	assert_int_equal(aquery_get(st, fr.ts, fr.seq, check_mit, &mit), PG_OK);
 	assert_true(mit);
 	/* Marked complete for this boot; a forced rerun adds nothing. */
-	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
+	assert_int_equal(ascan_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_false(r.ran);
-	assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
 	assert_int_equal(r.added, 0);
-	assert_int_equal(auditdb_stats(st, 0, 24, s2), PG_OK);
+	assert_int_equal(astats_compute(st, 0, 24, 0, 0, s2), PG_OK);
 	assert_int_equal(s2->total, s1->total + 1);
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	memset(&rows, 0, sizeof(rows));
-	assert_int_equal(auditdb_query(st, &f, collect, &rows, NULL), PG_OK);
+	assert_int_equal(aquery_run(st, &f, collect, &rows, NULL), PG_OK);
 	assert_int_equal(rows.n, 24);
 	/* New records after the rebuild continue the chain. */
-	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 25);
-	assert_int_equal(auditdb_checkpoint(st, 0), PG_OK);
+	assert_int_equal(aindex_checkpoint(st, 0), PG_OK);
 	store_close(st);
 
 	/* A tail cut while the machine was down: the rebuilt index starts
@@ -519,9 +526,9 @@ t_reindex(void **state)
 	write_lines(lines, n - 1, n);
 	reboot();
 	st = open_store();
-	assert_int_equal(auditdb_ensure_indexed(st, dir, 0, &r), PG_OK);
+	assert_int_equal(ascan_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_int_equal(r.added, 24);
-	assert_int_equal(audit_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_REMOVED);
 	store_close(st);
 	free(s1);
@@ -532,8 +539,8 @@ t_reindex(void **state)
 static void
 t_reindex_race(void **state)
 {
-	struct audit_stats *s = calloc(1, sizeof(*s));
-	struct auditdb_reindex_res r;
+	struct astats *s = calloc(1, sizeof(*s));
+	struct ascan_reindex_res r;
 	struct store	*st;
 	const char	*paths[1] = { logpath };
 	pid_t		 pid;
@@ -542,7 +549,7 @@ t_reindex_race(void **state)
 	(void)state;
 	st = open_store();
 	for (i = 0; i < 50; i++)
-		emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+		emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
 	store_close(st);
 	reboot();
 	st = open_store();
@@ -552,19 +559,19 @@ t_reindex_race(void **state)
 		if (store_open(dir, STORE_NOSYNC, &cst) != PG_OK)
 			_exit(1);
 		for (i = 0; i < 300; i++)
-			emit(cst, "webhook_invalid_ip", SEV_HIGH, 0, "192.0.2.9",
+			emit(cst, AEV_WEBHOOK_INVALID_IP, SEV_HIGH, 0, "192.0.2.9",
 			    "ua", NULL);
 		store_close(cst);
 		_exit(0);
 	}
 	st = open_store();
 	for (i = 0; i < 20; i++)
-		assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
+		assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(auditdb_reindex(st, paths, 1, &r), PG_OK);
-	assert_int_equal(auditdb_count(st), 350);
-	assert_int_equal(auditdb_stats(st, 0, 1, s), PG_OK);
+	assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(aindex_count(st), 350);
+	assert_int_equal(astats_compute(st, 0, 1, 0, 0, s), PG_OK);
 	assert_int_equal(s->total, 350);
 	assert_int_equal(s->sig_ok, 50);
 	assert_int_equal(s->invalid_ip, 300);
@@ -576,7 +583,7 @@ static void
 t_retention(void **state)
 {
 	struct store	*st;
-	struct aq_filter f;
+	struct aquery_filter f;
 	struct rows	 r;
 	size_t		 n, before;
 	int		 ok = 0;
@@ -584,42 +591,42 @@ t_retention(void **state)
 	(void)state;
 	st = open_store();
 	seed(st);
-	aq_filter_init(&f);
+	aquery_filter_init(&f);
 	f.limit = 1;
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
-	assert_int_equal(auditdb_mitigate(st, r.ts[0], r.seq[0], "blocked"),
+	aquery_run(st, &f, collect, &r, NULL);
+	assert_int_equal(aindex_mitigate(st, r.ts[0], r.seq[0], "blocked"),
 	    PG_OK);
-	auditdb_get(st, r.ts[0], r.seq[0], check_mit, &ok);
+	aquery_get(st, r.ts[0], r.seq[0], check_mit, &ok);
 	assert_true(ok);
-	before = auditdb_count(st);
+	before = aindex_count(st);
 	assert_int_equal(before, 18);
 	/* Nothing is older than an hour ago. */
-	assert_int_equal(auditdb_sweep(st, store_now_us() - 3600000000ull, 16,
+	assert_int_equal(aindex_sweep(st, store_now_us() - 3600000000ull, 16,
 	    &n), PG_OK);
 	assert_int_equal(n, 0);
 	/* Everything is older than two minutes from now (counters are
 	 * per minute: a minute goes when all of it is past the cutoff);
 	 * small batches. */
-	assert_int_equal(auditdb_sweep(st, store_now_us() + 120000000, 16, &n),
+	assert_int_equal(aindex_sweep(st, store_now_us() + 120000000, 16, &n),
 	    PG_OK);
 	assert_int_equal(n, before);
-	assert_int_equal(auditdb_count(st), 0);
-	aq_filter_init(&f);
+	assert_int_equal(aindex_count(st), 0);
+	aquery_filter_init(&f);
 	memset(&r, 0, sizeof(r));
-	auditdb_query(st, &f, collect, &r, NULL);
+	aquery_run(st, &f, collect, &r, NULL);
 	assert_int_equal(r.n, 0);
 	/* Counters went too. */
 	{
-		struct audit_stats *s = calloc(1, sizeof(*s));
-		auditdb_stats(st, 0, 24, s);
+		struct astats *s = calloc(1, sizeof(*s));
+		astats_compute(st, 0, 24, 0, 0, s);
 		assert_int_equal(s->total, 0);
 		free(s);
 	}
 	/* Retention setting: new keys expire after it (1 day here). */
-	assert_int_equal(auditdb_set_retention(st, 1), PG_OK);
-	emit(st, "webhook_validated", SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	assert_int_equal(auditdb_count(st), 1);
+	assert_int_equal(aindex_set_retention(st, 1), PG_OK);
+	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
+	assert_int_equal(aindex_count(st), 1);
 	store_close(st);
 }
 
@@ -636,7 +643,7 @@ t_hostile(void **state)
 	d = json_object_new_object();
 	json_object_object_add(d, "note", json_object_new_string(
 	    "<img src=x onerror=alert(1)> card 4242 4242 4242 4242"));
-	emit(st, "security_validation_failed", SEV_LOW, 0, "10.0.0.1",
+	emit(st, AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, 0, "10.0.0.1",
 	    "Mozilla\r\n{\"forged\":true}\n<script>", d);
 	n = read_lines(lines, 64);
 	/* One line, JSON, the CR/LF turned into spaces, the PAN masked. */
@@ -651,15 +658,47 @@ t_hostile(void **state)
 	store_close(st);
 }
 
+/* The event table: names map back to their enum (what the rebuild and
+ * the stats rely on), and the suspicious-IP rule holds per type. */
+static void
+t_event_table(void **state)
+{
+	int	 i, j;
+
+	(void)state;
+	for (i = 0; i < AEV__MAX; i++) {
+		assert_int_equal(aevent_parse(aevent_name((enum aevent)i)), i);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(aevent_name((enum aevent)i),
+			    aevent_name((enum aevent)j));
+	}
+	assert_int_equal(aevent_parse("webhook_validatd"), AEV__MAX);
+	assert_int_equal(aevent_parse(NULL), AEV__MAX);
+	assert_string_equal(aevent_name(AEV__MAX), "unknown");
+	assert_true(aevent_suspicious(AEV_WEBHOOK_REPLAY_DETECTED, 1));
+	assert_true(aevent_suspicious(AEV_WEBHOOK_INVALID_IP, 0));
+	assert_false(aevent_suspicious(AEV_WEBHOOK_INVALID_IP, 1));
+	assert_false(aevent_suspicious(AEV_STORE_FAILURE, 0));
+	assert_false(aevent_suspicious(AEV_WEBHOOK_DELIVERY_FAILED, 0));
+	assert_true(aevent_suspicious(AEV__MAX, 0));
+	assert_int_equal(aevent_metric(AEV_API_RATE_LIMIT_EXCEEDED),
+	    AEM_RATE_LIMIT);
+	assert_int_equal(aevent_metric(AEV_ADMIN_ACCESS_DENIED), AEM_AUTH);
+	assert_int_equal(aevent_metric(AEV__MAX), AEM_NONE);
+	assert_true(aevent_is_request(AEV_SECURITY_VALIDATION_FAILED));
+	assert_false(aevent_is_request(AEV_ADMIN_ACCESS));
+	assert_int_equal(aevent_sev(AEV_WEBHOOK_INVALID_SIGNATURE), SEV_HIGH);
+}
+
 static void
 t_parse_query(void **state)
 {
-	struct aq_filter f;
+	struct aquery_filter f;
 	unsigned int	 h;
 	uint64_t	 now = 100ull * 3600000000ull;
 
 	(void)state;
-	assert_int_equal(aq_parse_query("hours=2&severity=high&type=webhook_"
+	assert_int_equal(aquery_parse("hours=2&severity=high&type=webhook_"
 	    "invalid_ip&ip=10.0.0.1&before=123-4&x=%3Cy%3E", now, &f, &h),
 	    PG_OK);
 	assert_int_equal(h, 2);
@@ -669,22 +708,22 @@ t_parse_query(void **state)
 	assert_int_equal(f.before_ts, 123);
 	assert_int_equal(f.before_seq, 4);
 	assert_int_equal(f.since_us, now - 2 * 3600000000ull);
-	assert_int_equal(aq_parse_query("", now, &f, &h), PG_OK);
+	assert_int_equal(aquery_parse("", now, &f, &h), PG_OK);
 	assert_int_equal(h, 24);
 	assert_int_equal(f.sev, -1);
 	/* Hostile values are refused, not passed on. */
-	assert_int_equal(aq_parse_query("type=%3Cscript%3E", now, &f, &h),
+	assert_int_equal(aquery_parse("type=%3Cscript%3E", now, &f, &h),
 	    PG_EINVAL);
-	assert_int_equal(aq_parse_query("ip=1.2.3.4%0d%0a", now, &f, &h),
+	assert_int_equal(aquery_parse("ip=1.2.3.4%0d%0a", now, &f, &h),
 	    PG_EINVAL);
-	assert_int_equal(aq_parse_query("hours=0", now, &f, &h), PG_EINVAL);
-	assert_int_equal(aq_parse_query("hours=99999", now, &f, &h), PG_EINVAL);
-	assert_int_equal(aq_parse_query("hours=1x", now, &f, &h), PG_EINVAL);
-	assert_int_equal(aq_parse_query("severity=urgent", now, &f, &h),
+	assert_int_equal(aquery_parse("hours=0", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("hours=99999", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("hours=1x", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("severity=urgent", now, &f, &h),
 	    PG_EINVAL);
-	assert_int_equal(aq_parse_query("before=12", now, &f, &h), PG_EINVAL);
-	assert_int_equal(aq_parse_query("type=a%2", now, &f, &h), PG_EINVAL);
-	assert_int_equal(aq_parse_query("type=a%00b", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("before=12", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("type=a%2", now, &f, &h), PG_EINVAL);
+	assert_int_equal(aquery_parse("type=a%00b", now, &f, &h), PG_EINVAL);
 }
 
 int
@@ -699,6 +738,7 @@ main(void)
 		cmocka_unit_test_setup(t_reindex, setup),
 		cmocka_unit_test_setup(t_reindex_race, setup),
 		cmocka_unit_test_setup(t_hostile, setup),
+		cmocka_unit_test_setup(t_event_table, setup),
 		cmocka_unit_test_setup(t_parse_query, setup),
 	};
 

@@ -93,12 +93,20 @@ test_accept_dedup_queue(void **s)
 	char		 id[EVENT_ID_MAX + 1];
 	unsigned char	*b = NULL;
 	size_t		 len;
+	uint64_t	 n, oldest;
 
 	(void)s;
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_PENDING);
+	/* The backlog the audit metrics are given: one pending event. */
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(oldest, h.received_ms);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    0, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
@@ -115,6 +123,9 @@ test_accept_dedup_queue(void **s)
 	assert_int_equal(inbox_complete(st, &cfg, "evt_A1", 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_get(st, &ring, "evt_A1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.state, EV_DELIVERED);
+	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
 	/* Still a duplicate after delivery. */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
@@ -214,6 +225,41 @@ test_handler_env_and_timeout(void **s)
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=true\n"));
 	assert_null(strstr(buf, "whsec_must_not_leak"));
 	assert_non_null(strstr(buf, body));	/* raw event on stdin */
+	assert_null(strstr(buf, "PAYGUARD_EVENT_KIND"));
+	/* An event: its kind, and its account when it has one. */
+	{
+		struct event_info ev;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.id, sizeof(ev.id), "evt_K1");
+		snprintf(ev.type, sizeof(ev.type), "v1.billing.meter.x");
+		snprintf(ev.account, sizeof(ev.account), "acct_1Conn");
+		ev.kind = EVENT_THIN;
+		script[0] = '\0';
+		snprintf(script, sizeof(script), "%s/env.sh", hdir);
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		assert_true(r.ok);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=thin\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT=acct_1Conn\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=false\n"));
+		ev.kind = EVENT_SNAPSHOT;
+		ev.account[0] = '\0';
+		assert_int_equal(deliver_run_event(script, 5, &ev, body,
+		    strlen(body), &r), PG_OK);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=snapshot\n"));
+		assert_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT"));
+	}
 	/* A hanging handler is killed at the limit. */
 	write_script("hang.sh", "#!/bin/sh\nsleep 30\n");
 	snprintf(script, sizeof(script), "%s/hang.sh", hdir);

@@ -68,7 +68,7 @@ test_shipped_file(void **s)
 	assert_int_equal(set.n, 12);
 	assert_true(ipset_match(&set, "54.187.216.72"));
 	assert_false(ipset_match(&set, "127.0.0.1"));
-	assert_int_equal(ipset_load_file("/nonexistent/ips", &set), PG_SYSTEM);
+	assert_int_equal(ipset_load_file("/nonexistent/ips", &set), PG_NOTFOUND);
 }
 
 static void

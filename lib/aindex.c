@@ -1,0 +1,650 @@
+/*
+ * payguard - the audit index over the store (layout in aindex.h): adding
+ * a record, the chain head and its checkpoint, mitigation marks,
+ * retention.
+ *
+ * Everything here lives in the store's volatile environment: it is
+ * rebuilt from the log file (ascan_reindex), so it never costs an fsync
+ * in a request.  Reads use one read transaction per call (no long-lived
+ * readers: LMDB caveat).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aindex.h"
+#include "buf.h"
+
+#define HDR_LEN		16	/* index value header, see pack_val */
+/* Bookkeeping beside the index, in NS_AUDIT_X under kind 'Z'. */
+#define RET_KEY		"Zretention_ms"
+#define HEAD_KEY	"Zhead"
+#define DONE_KEY	"Zreindexed"	/* present once this boot's index
+					   holds the whole log */
+/* The durable checkpoint of the chain head, in NS_META. */
+#define CKPT_KEY	"audit.head"
+
+static void
+be16(unsigned char *p, size_t v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+static size_t
+get16(const unsigned char *p)
+{
+	return (size_t)p[0] << 8 | p[1];
+}
+
+static uint64_t
+retention_ms(struct store_txn *t)
+{
+	const void	*v;
+	size_t		 n;
+
+	if (store_get(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, &v, &n,
+	    NULL) == PG_OK && n == 8)
+		return be64_get(v);
+	return AINDEX_RETENTION_DAYS * AINDEX_DAY_MS;
+}
+
+/*
+ * Index value: [0] version, [1] sev, [2] success, [3] mitigated,
+ * [4..5] type len, [6..7] ip len, [8..11] line len, [12..13] action len,
+ * [14..15] 0; then type, ip, line, action.
+ */
+int
+aindex_val_unpack(const void *p, size_t n, struct aindex_val *v)
+{
+	const unsigned char *u = p;
+
+	if (n < HDR_LEN || u[0] != 1)
+		return -1;
+	v->sev = u[1];
+	v->success = u[2];
+	v->mitigated = u[3];
+	v->tlen = get16(u + 4);
+	v->iplen = get16(u + 6);
+	v->llen = (size_t)u[8] << 24 | (size_t)u[9] << 16 |
+	    (size_t)u[10] << 8 | u[11];
+	v->alen = get16(u + 12);
+	if (v->sev >= SEV__MAX ||
+	    HDR_LEN + v->tlen + v->iplen + v->llen + v->alen != n)
+		return -1;
+	v->type = (const char *)u + HDR_LEN;
+	v->ip = v->type + v->tlen;
+	v->line = v->ip + v->iplen;
+	v->action = v->line + v->llen;
+	return 0;
+}
+
+static enum pg_err
+pack_val(struct buf *b, const struct aindex_val *v)
+{
+	unsigned char	 h[HDR_LEN];
+
+	memset(h, 0, sizeof(h));
+	h[0] = 1;
+	h[1] = (unsigned char)v->sev;
+	h[2] = (unsigned char)(v->success != 0);
+	h[3] = (unsigned char)(v->mitigated != 0);
+	be16(h + 4, v->tlen);
+	be16(h + 6, v->iplen);
+	h[8] = (unsigned char)(v->llen >> 24);
+	h[9] = (unsigned char)(v->llen >> 16);
+	h[10] = (unsigned char)(v->llen >> 8);
+	h[11] = (unsigned char)v->llen;
+	be16(h + 12, v->alen);
+	buf_reset(b);
+	if (buf_append(b, h, sizeof(h)) != PG_OK ||
+	    buf_append(b, v->type, v->tlen) != PG_OK ||
+	    buf_append(b, v->ip, v->iplen) != PG_OK ||
+	    buf_append(b, v->line, v->llen) != PG_OK ||
+	    buf_append(b, v->action, v->alen) != PG_OK)
+		return PG_TOOLARGE;
+	return PG_OK;
+}
+
+size_t
+aindex_xkey(unsigned char *k, char kind, const char *val, size_t vlen,
+    uint64_t ts, uint64_t seq)
+{
+	if (vlen > AINDEX_STR_MAX)
+		vlen = AINDEX_STR_MAX;
+	k[0] = (unsigned char)kind;
+	memcpy(k + 1, val, vlen);
+	k[1 + vlen] = 0;
+	be64_put(k + 2 + vlen, ts);
+	be64_put(k + 10 + vlen, seq);
+	return 18 + vlen;
+}
+
+void
+aindex_sev_key(int sev, char s[2])
+{
+	s[0] = (char)('0' + sev);
+	s[1] = '\0';
+}
+
+/* Adds one to the counter at key. */
+static enum pg_err
+bump(struct store_txn *t, const unsigned char *k, size_t klen, uint64_t exp)
+{
+	unsigned char	 c[8];
+	const void	*v;
+	size_t		 n;
+	uint64_t	 cur = 0;
+
+	if (store_get(t, NS_AUDIT_X, k, klen, &v, &n, NULL) == PG_OK && n == 8)
+		cur = be64_get(v);
+	be64_put(c, cur + 1);
+	return store_put(t, NS_AUDIT_X, k, klen, c, 8, exp, STORE_DERIVED);
+}
+
+/* 'K' | be64 minute | s (n bytes) [| 0 | s2]: a counter key. */
+static size_t
+ckey(unsigned char *k, char kind, uint64_t minute, const char *s, size_t n,
+    const char *s2)
+{
+	size_t	 len, n2;
+
+	if (n > 200)
+		n = 200;
+	k[0] = (unsigned char)kind;
+	be64_put(k + 1, minute);
+	memcpy(k + 9, s, n);
+	len = 9 + n;
+	if (s2 != NULL) {
+		n2 = strlen(s2);
+		if (n2 > 200)
+			n2 = 200;
+		k[len++] = 0;
+		memcpy(k + len, s2, n2);
+		len += n2;
+	}
+	return len;
+}
+
+/* The identity a rate-limit violation is charged to. */
+static void
+rl_identity(const struct arecord_entry *en, char *out, size_t outsz)
+{
+	/* Webhooks are limited per client address, not per "stripe". */
+	if (strcmp(en->identity, "stripe") == 0 ||
+	    strcmp(en->identity, "anonymous") == 0 || en->identity[0] == '\0')
+		snprintf(out, outsz, "ip:%s", en->ip);
+	else
+		snprintf(out, outsz, "%s", en->identity);
+}
+
+enum pg_err
+aindex_add(struct store_txn *t, const struct arecord_entry *en)
+{
+	unsigned char	 k[STORE_KEY_MAX];
+	char		 sv[2], ident[AINDEX_STR_MAX * 2 + 8], tb[201];
+	struct aindex_val	 v;
+	struct buf	 b;
+	const void	*pv;
+	uint64_t	 exp, minute = en->ts_us / AINDEX_MIN_US;
+	size_t		 klen, tlen, pn;
+	enum pg_err	 e;
+
+	/* Indexed already (a reindex racing the live writer, or run
+	 * twice): the counters must not count it again. */
+	be64_put(k, en->ts_us);
+	be64_put(k + 8, en->seq);
+	if (store_get(t, NS_AUDIT, k, 16, &pv, &pn, NULL) == PG_OK)
+		return PG_OK;
+	exp = en->ts_us / 1000 + retention_ms(t);
+	memset(&v, 0, sizeof(v));
+	v.sev = en->sev;
+	v.success = en->success;
+	v.type = en->type_name;
+	v.tlen = strlen(v.type) > AINDEX_STR_MAX ? AINDEX_STR_MAX : strlen(v.type);
+	v.ip = en->ip;
+	v.iplen = strlen(en->ip) > AINDEX_STR_MAX ? AINDEX_STR_MAX : strlen(en->ip);
+	v.line = en->line;
+	v.llen = en->line_len;
+	v.action = "";
+	buf_init(&b, (1u << 20));
+	be64_put(k, en->ts_us);
+	be64_put(k + 8, en->seq);
+	if ((e = pack_val(&b, &v)) != PG_OK ||
+	    (e = store_put(t, NS_AUDIT, k, 16, b.data, b.len, exp,
+	    STORE_DERIVED)) != PG_OK)
+		goto out;
+	aindex_sev_key(en->sev, sv);
+	klen = aindex_xkey(k, 't', v.type, v.tlen, en->ts_us, en->seq);
+	if ((e = store_put(t, NS_AUDIT_X, k, klen, "", 0, exp,
+	    STORE_DERIVED)) != PG_OK)
+		goto out;
+	klen = aindex_xkey(k, 's', sv, 1, en->ts_us, en->seq);
+	if ((e = store_put(t, NS_AUDIT_X, k, klen, "", 0, exp,
+	    STORE_DERIVED)) != PG_OK)
+		goto out;
+	klen = aindex_xkey(k, 'i', v.ip, v.iplen, en->ts_us, en->seq);
+	if ((e = store_put(t, NS_AUDIT_X, k, klen, "", 0, exp,
+	    STORE_DERIVED)) != PG_OK)
+		goto out;
+	/* Counters: the sev byte, then the type. */
+	tlen = v.tlen > 199 ? 199 : v.tlen;
+	tb[0] = sv[0];
+	memcpy(tb + 1, v.type, tlen);
+	klen = ckey(k, AINDEX_K_MINUTE, minute, tb, tlen + 1, NULL);
+	if ((e = bump(t, k, klen, exp)) != PG_OK)
+		goto out;
+	if (aevent_suspicious(en->type, en->success)) {
+		klen = ckey(k, AINDEX_K_SUSPECT, minute, v.ip, v.iplen, NULL);
+		if ((e = bump(t, k, klen, exp)) != PG_OK)
+			goto out;
+	}
+	if (en->op != NULL) {
+		rl_identity(en, ident, sizeof(ident));
+		klen = ckey(k, AINDEX_K_RATE, minute, en->op, strlen(en->op), ident);
+		if ((e = bump(t, k, klen, exp)) != PG_OK)
+			goto out;
+	}
+	e = PG_OK;
+out:
+	buf_free(&b);
+	return e;
+}
+
+static enum pg_err
+head_read(struct store_txn *t, enum store_ns ns, const char *key,
+    uint64_t *seq, unsigned char hash[ARECORD_HASH_LEN], uint64_t *at_ms)
+{
+	const void	*v;
+	size_t		 n;
+	enum pg_err	 e;
+
+	if ((e = store_get(t, ns, key, strlen(key), &v, &n, NULL)) != PG_OK)
+		return e;
+	if (n != 16 + ARECORD_HASH_LEN)
+		return PG_NOTFOUND;
+	*seq = be64_get(v);
+	memcpy(hash, (const unsigned char *)v + 8, ARECORD_HASH_LEN);
+	if (at_ms != NULL)
+		*at_ms = be64_get((const unsigned char *)v + 8 +
+		    ARECORD_HASH_LEN);
+	return PG_OK;
+}
+
+/* Writes the head at key unless the one there is as far along already
+ * (appends and their index transactions may commit out of order). */
+static enum pg_err
+head_write(struct store_txn *t, enum store_ns ns, const char *key,
+    uint64_t seq, const unsigned char hash[ARECORD_HASH_LEN])
+{
+	unsigned char	 v[16 + ARECORD_HASH_LEN], h[ARECORD_HASH_LEN];
+	uint64_t	 cur;
+
+	if (head_read(t, ns, key, &cur, h, NULL) == PG_OK && cur >= seq)
+		return PG_OK;
+	be64_put(v, seq);
+	memcpy(v + 8, hash, ARECORD_HASH_LEN);
+	be64_put(v + 8 + ARECORD_HASH_LEN, store_now_ms());
+	return store_put(t, ns, key, strlen(key), v, sizeof(v), 0,
+	    STORE_DERIVED);
+}
+
+enum pg_err
+aindex_head_get(struct store_txn *t, uint64_t *seq,
+    unsigned char hash[ARECORD_HASH_LEN])
+{
+	return head_read(t, NS_AUDIT_X, HEAD_KEY, seq, hash, NULL);
+}
+
+enum pg_err
+aindex_head_put(struct store_txn *t, uint64_t seq,
+    const unsigned char hash[ARECORD_HASH_LEN])
+{
+	return head_write(t, NS_AUDIT_X, HEAD_KEY, seq, hash);
+}
+
+/* One head record: where it lives (volatile head or durable checkpoint). */
+struct headctx {
+	enum store_ns	 ns;
+	const char	*key;
+	uint64_t	 seq, at_ms;
+	unsigned char	 hash[ARECORD_HASH_LEN];
+	enum pg_err	 e;
+};
+
+static void
+head_at(struct headctx *h, int durable)
+{
+	memset(h, 0, sizeof(*h));
+	h->ns = durable ? NS_META : NS_AUDIT_X;
+	h->key = durable ? CKPT_KEY : HEAD_KEY;
+}
+
+static enum pg_err
+head_get_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	h->e = head_read(t, h->ns, h->key, &h->seq, h->hash, &h->at_ms);
+	return PG_OK;
+}
+
+static enum pg_err
+head_put_txn(struct store_txn *t, void *arg)
+{
+	struct headctx	*h = arg;
+
+	return head_write(t, h->ns, h->key, h->seq, h->hash);
+}
+
+enum pg_err
+aindex_head_durable(struct store *st, uint64_t *seq,
+    unsigned char hash[ARECORD_HASH_LEN])
+{
+	struct headctx	 h;
+	enum pg_err	 e;
+
+	head_at(&h, 1);
+	if ((e = store_run(st, 0, head_get_txn, &h)) != PG_OK)
+		return e;
+	if (h.e == PG_OK) {
+		*seq = h.seq;
+		memcpy(hash, h.hash, ARECORD_HASH_LEN);
+	}
+	return h.e;
+}
+
+enum pg_err
+aindex_checkpoint(struct store *st, uint64_t min_gap_ms)
+{
+	struct headctx	 v, d;
+	enum pg_err	 e;
+
+	head_at(&v, 0);
+	head_at(&d, 1);
+	if ((e = store_run(st, 0, head_get_txn, &v)) != PG_OK ||
+	    (e = store_run(st, 0, head_get_txn, &d)) != PG_OK)
+		return e;
+	if (v.e != PG_OK || (d.e == PG_OK && (d.seq >= v.seq ||
+	    store_now_ms() < d.at_ms + min_gap_ms)))
+		return PG_OK;
+	/* The volatile head, written to the checkpoint: STORE_DERIVED, so
+	 * synced without the meta page, and rarely. */
+	v.ns = d.ns;
+	v.key = d.key;
+	return store_run(st, 1, head_put_txn, &v);
+}
+
+enum pg_err
+aindex_prime(struct store *st)
+{
+	struct headctx	 v, d;
+	enum pg_err	 e;
+
+	head_at(&v, 0);
+	head_at(&d, 1);
+	if ((e = store_run(st, 0, head_get_txn, &v)) != PG_OK)
+		return e;
+	if (v.e == PG_OK)
+		return PG_OK;
+	if ((e = store_run(st, 0, head_get_txn, &d)) != PG_OK || d.e != PG_OK)
+		return e;
+	/* The checkpoint, written as the volatile head. */
+	d.ns = v.ns;
+	d.key = v.key;
+	return store_run(st, 1, head_put_txn, &d);
+}
+
+
+struct mitctx {
+	uint64_t	 ts_us, seq;
+	const char	*action;
+};
+
+enum pg_err
+aindex_mitigate_txn(struct store_txn *t, uint64_t ts_us, uint64_t seq,
+    const char *action)
+{
+	unsigned char	 k[16];
+	const void	*p;
+	size_t		 n;
+	uint64_t	 exp;
+	struct aindex_val	 v;
+	struct buf	 b;
+	enum pg_err	 e;
+
+	be64_put(k, ts_us);
+	be64_put(k + 8, seq);
+	if ((e = store_get(t, NS_AUDIT, k, 16, &p, &n, &exp)) != PG_OK)
+		return e;
+	if (aindex_val_unpack(p, n, &v) != 0)
+		return PG_STORE;
+	v.mitigated = 1;
+	v.action = action;
+	v.alen = strlen(action) > AINDEX_ACTION_MAX ? AINDEX_ACTION_MAX :
+	    strlen(action);
+	buf_init(&b, 1u << 20);
+	/* pack_val copies from p, which stays valid until our put. */
+	if ((e = pack_val(&b, &v)) == PG_OK)
+		e = store_put(t, NS_AUDIT, k, 16, b.data, b.len, exp,
+		    STORE_DERIVED);
+	buf_free(&b);
+	return e;
+}
+
+static enum pg_err
+mit_txn(struct store_txn *t, void *arg)
+{
+	struct mitctx	*m = arg;
+
+	return aindex_mitigate_txn(t, m->ts_us, m->seq, m->action);
+}
+
+enum pg_err
+aindex_mitigate(struct store *st, uint64_t ts_us, uint64_t seq,
+    const char *action)
+{
+	struct mitctx	 m = { ts_us, seq, action };
+
+	return store_run(st, 1, mit_txn, &m);
+}
+
+/* ---------------------------------------------------------- retention */
+
+struct retctx {
+	uint32_t	 days;
+};
+
+static enum pg_err
+ret_txn(struct store_txn *t, void *arg)
+{
+	struct retctx	*r = arg;
+	unsigned char	 v[8];
+
+	be64_put(v, (uint64_t)r->days * AINDEX_DAY_MS);
+	return store_put(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, v, 8, 0,
+	    STORE_DERIVED);
+}
+
+enum pg_err
+aindex_set_retention(struct store *st, uint32_t days)
+{
+	struct retctx	 r = { days == 0 ? AINDEX_RETENTION_DAYS : days };
+
+	return store_run(st, 1, ret_txn, &r);
+}
+
+struct swctx {
+	uint64_t	 cutoff_us;
+	size_t		 budget, done;
+	struct buf	 keys;		/* [u16 ns][u16 len][key]... */
+	size_t		 nkeys;
+};
+
+static void
+sw_push(struct swctx *c, int ns, const void *k, size_t klen)
+{
+	unsigned char	 h[4];
+
+	be16(h, (size_t)ns);
+	be16(h + 2, klen);
+	if (buf_append(&c->keys, h, 4) == PG_OK &&
+	    buf_append(&c->keys, k, klen) == PG_OK)
+		c->nkeys++;
+}
+
+static int
+sw_main(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct swctx	*c = arg;
+	unsigned char	 k[STORE_KEY_MAX];
+	const unsigned char *mk = key;
+	struct aindex_val	 v;
+	char		 sv[2];
+
+	(void)exp;
+	if (c->nkeys >= c->budget)
+		return 1;
+	sw_push(c, NS_AUDIT, key, klen);
+	if (klen != 16 || aindex_val_unpack(val, vlen, &v) != 0)
+		return 0;
+	aindex_sev_key(v.sev, sv);
+	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 't', v.type, v.tlen,
+	    be64_get(mk), be64_get(mk + 8)));
+	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 's', sv, 1, be64_get(mk),
+	    be64_get(mk + 8)));
+	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 'i', v.ip, v.iplen,
+	    be64_get(mk), be64_get(mk + 8)));
+	return 0;
+}
+
+static int
+sw_counter(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct swctx	*c = arg;
+
+	(void)val; (void)vlen; (void)exp;
+	if (c->nkeys >= c->budget)
+		return 1;
+	sw_push(c, NS_AUDIT_X, key, klen);
+	return 0;
+}
+
+static enum pg_err
+sweep_txn(struct store_txn *t, void *arg)
+{
+	struct swctx	*c = arg;
+	unsigned char	 end[16], s[9], e[9];
+	const unsigned char *p;
+	const char	*kinds = "MPR";
+	size_t		 off, klen;
+	int		 ns;
+	enum pg_err	 err;
+
+	buf_reset(&c->keys);
+	c->nkeys = 0;
+	c->done = 0;
+	be64_put(end, c->cutoff_us);
+	be64_put(end + 8, 0);
+	if ((err = store_scan(t, NS_AUDIT, NULL, 0, end, 16, 0, sw_main,
+	    c)) != PG_OK)
+		return err;
+	for (; *kinds != '\0' && c->nkeys < c->budget; kinds++) {
+		s[0] = e[0] = (unsigned char)*kinds;
+		be64_put(s + 1, 0);
+		be64_put(e + 1, c->cutoff_us / AINDEX_MIN_US);
+		if ((err = store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, sw_counter,
+		    c)) != PG_OK)
+			return err;
+	}
+	/* The scans are over: now the deletes (scan callbacks may not
+	 * write). */
+	for (off = 0; off + 4 <= c->keys.len; off += 4 + klen) {
+		p = (const unsigned char *)c->keys.data + off;
+		ns = (int)get16(p);
+		klen = get16(p + 2);
+		err = store_del(t, (enum store_ns)ns, p + 4, klen);
+		if (err != PG_OK && err != PG_NOTFOUND)
+			return err;
+		if (err == PG_OK && ns == NS_AUDIT)
+			c->done++;
+	}
+	return PG_OK;
+}
+
+enum pg_err
+aindex_sweep(struct store *st, uint64_t cutoff_us, size_t budget, size_t *n)
+{
+	struct swctx	 c;
+	enum pg_err	 e;
+
+	memset(&c, 0, sizeof(c));
+	*n = 0;
+	c.cutoff_us = cutoff_us;
+	c.budget = budget < 16 ? 16 : budget;
+	buf_init(&c.keys, 64u << 20);
+	do {
+		if ((e = store_run(st, 1, sweep_txn, &c)) != PG_OK)
+			break;
+		*n += c.done;
+	} while (c.nkeys > 0);
+	buf_free(&c.keys);
+	return e;
+}
+
+static enum pg_err
+count_txn(struct store_txn *t, void *arg)
+{
+	*(size_t *)arg = store_count(t, NS_AUDIT);
+	return PG_OK;
+}
+
+size_t
+aindex_count(struct store *st)
+{
+	size_t	 n = 0;
+
+	store_run(st, 0, count_txn, &n);
+	return n;
+}
+
+static enum pg_err
+ret_get_txn(struct store_txn *t, void *arg)
+{
+	*(uint64_t *)arg = retention_ms(t);
+	return PG_OK;
+}
+
+enum pg_err
+aindex_retention(struct store *st, uint64_t *ms)
+{
+	*ms = 0;
+	return store_run(st, 0, ret_get_txn, ms);
+}
+
+static enum pg_err
+done_txn(struct store_txn *t, void *arg)
+{
+	const void	*v;
+	size_t		 n;
+
+	*(int *)arg = store_get(t, NS_AUDIT_X, DONE_KEY, sizeof(DONE_KEY) - 1,
+	    &v, &n, NULL) == PG_OK;
+	return PG_OK;
+}
+
+enum pg_err
+aindex_complete_get(struct store *st, int *done)
+{
+	*done = 0;
+	return store_run(st, 0, done_txn, done);
+}
+
+enum pg_err
+aindex_complete_put(struct store_txn *t)
+{
+	return store_put(t, NS_AUDIT_X, DONE_KEY, sizeof(DONE_KEY) - 1, "1", 1,
+	    0, STORE_DERIVED);
+}

@@ -1,0 +1,336 @@
+/*
+ * payguard - queries over the audit index (see aquery.h).  Reads use one
+ * read transaction per call (no long-lived readers: LMDB caveat).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aquery.h"
+#include "buf.h"
+
+void
+aquery_filter_init(struct aquery_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->sev = -1;
+}
+
+enum pg_err
+aquery_urldecode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= n)
+				return PG_EINVAL;
+			if ((hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0)
+				return PG_EINVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= outsz)
+			return PG_EINVAL;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return PG_OK;
+}
+
+/* Decimal, no sign, no garbage, at most max. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || x > (max - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(*s - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+/* Event types and similar names: [A-Za-z0-9_.:-]. */
+static int
+valid_name(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' &&
+		    *s != ':' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* IPv4/IPv6 text: hex digits, '.', ':'. */
+static int
+valid_ip(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isxdigit((unsigned char)*s) && *s != '.' && *s != ':')
+			return 0;
+	return 1;
+}
+
+static enum pg_err
+apply_param(struct aquery_filter *f, const char *k, size_t klen, const char *val,
+    uint64_t *hours)
+{
+	enum audit_sev	 sev;
+	char		*dash;
+	uint64_t	 a, b;
+
+	if (klen == 5 && memcmp(k, "hours", 5) == 0) {
+		if (val[0] == '\0')
+			return PG_OK;
+		if (parse_u64(val, AINDEX_HOURS_MAX, hours) != 0 || *hours == 0)
+			return PG_EINVAL;
+	} else if (klen == 8 && memcmp(k, "severity", 8) == 0) {
+		if (val[0] == '\0' || strcasecmp(val, "any") == 0)
+			f->sev = -1;
+		else if (aevent_sev_parse(val, &sev) == PG_OK)
+			f->sev = (int)sev;
+		else
+			return PG_EINVAL;
+	} else if (klen == 4 && memcmp(k, "type", 4) == 0) {
+		if (!valid_name(val))
+			return PG_EINVAL;
+		snprintf(f->type, sizeof(f->type), "%s", val);
+	} else if (klen == 2 && memcmp(k, "ip", 2) == 0) {
+		if (strlen(val) > 64 || !valid_ip(val))
+			return PG_EINVAL;
+		snprintf(f->ip, sizeof(f->ip), "%s", val);
+	} else if (klen == 6 && memcmp(k, "before", 6) == 0) {
+		if (val[0] == '\0') {
+			f->before_ts = f->before_seq = 0;
+			return PG_OK;
+		}
+		if ((dash = strchr(val, '-')) == NULL)
+			return PG_EINVAL;
+		*dash = '\0';
+		if (parse_u64(val, UINT64_MAX, &a) != 0 ||
+		    parse_u64(dash + 1, UINT64_MAX, &b) != 0)
+			return PG_EINVAL;
+		f->before_ts = a;
+		f->before_seq = b;
+	}
+	return PG_OK;
+}
+
+enum pg_err
+aquery_parse(const char *qs, uint64_t now_us, struct aquery_filter *f,
+    unsigned int *hours_out)
+{
+	const char	*p = qs, *amp, *eq;
+	char		 val[AINDEX_STR_MAX];
+	uint64_t	 hours = 24;
+	size_t		 n;
+	enum pg_err	 e;
+
+	aquery_filter_init(f);
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		n = amp ? (size_t)(amp - p) : strlen(p);
+		eq = memchr(p, '=', n);
+		if (eq != NULL) {
+			if (aquery_urldecode(eq + 1, n - (size_t)(eq + 1 - p), val,
+			    sizeof(val)) != PG_OK)
+				return PG_EINVAL;
+			if ((e = apply_param(f, p, (size_t)(eq - p), val,
+			    &hours)) != PG_OK)
+				return e;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	f->until_us = now_us + 1000000;
+	f->since_us = now_us > hours * AINDEX_HOUR_US ? now_us - hours * AINDEX_HOUR_US : 0;
+	if (hours_out != NULL)
+		*hours_out = (unsigned int)hours;
+	return PG_OK;
+}
+
+struct qctx {
+	const struct aquery_filter	*f;
+	aquery_fn			 fn;
+	void			*arg;
+	size_t			 limit, n;
+	int			 more, stop;
+	struct store_txn	*t;
+	char			 mit[AINDEX_ACTION_MAX + 1];
+};
+
+/* Applies the filters to a main-index record and hands it over. */
+static int
+deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
+{
+	const struct aquery_filter	*f = q->f;
+	struct aquery_row		 row;
+	struct aindex_val		 v;
+	size_t			 n;
+
+	if (aindex_val_unpack(val, vlen, &v) != 0)
+		return 0;
+	if (f->sev >= 0 && v.sev != f->sev)
+		return 0;
+	if (f->type[0] != '\0' && (v.tlen != strlen(f->type) ||
+	    memcmp(v.type, f->type, v.tlen) != 0))
+		return 0;
+	if (f->ip[0] != '\0' && (v.iplen != strlen(f->ip) ||
+	    memcmp(v.ip, f->ip, v.iplen) != 0))
+		return 0;
+	if (q->n >= q->limit) {
+		q->more = 1;
+		return 1;
+	}
+	q->n++;
+	row.ts_us = be64_get(key);
+	row.seq = be64_get(key + 8);
+	row.sev = (enum audit_sev)v.sev;
+	row.success = v.success;
+	row.mitigated = v.mitigated;
+	n = v.alen > AINDEX_ACTION_MAX ? AINDEX_ACTION_MAX : v.alen;
+	memcpy(q->mit, v.action, n);
+	q->mit[n] = '\0';
+	row.mitigation = q->mit;
+	row.line = v.line;
+	row.line_len = v.llen;
+	return q->fn(&row, q->arg) != 0;
+}
+
+static int
+main_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	(void)exp;
+	if (klen != 16)
+		return 0;
+	return deliver(arg, key, val, vlen);
+}
+
+static int
+x_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct qctx	*q = arg;
+	const void	*mv;
+	size_t		 mn;
+	const unsigned char *mk = (const unsigned char *)key + klen - 16;
+
+	(void)val; (void)vlen; (void)exp;
+	if (klen < 18)
+		return 0;
+	/* The main record may have been swept first: skip it. */
+	if (store_get(q->t, NS_AUDIT, mk, 16, &mv, &mn, NULL) != PG_OK)
+		return 0;
+	return deliver(q, mk, mv, mn);
+}
+
+static enum pg_err
+query_txn(struct store_txn *t, void *arg)
+{
+	struct qctx		*q = arg;
+	const struct aquery_filter	*f = q->f;
+	unsigned char		 s[STORE_KEY_MAX], e[STORE_KEY_MAX], cur[16];
+	uint64_t		 until = f->until_us;
+	char			 sv[2];
+	size_t			 slen, elen;
+	int			 cursor;
+
+	q->t = t;
+	q->n = 0;
+	q->more = 0;
+	if (until == 0)
+		until = UINT64_MAX;
+	/* The paging cursor, when older than the window's end, is the
+	 * end: rows strictly before (before_ts, before_seq). */
+	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
+	    f->before_ts < until;
+	be64_put(cur, cursor ? f->before_ts : until);
+	be64_put(cur + 8, cursor ? f->before_seq : 0);
+	if (f->ip[0] != '\0') {
+		slen = aindex_xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
+		elen = aindex_xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
+	} else if (f->type[0] != '\0') {
+		slen = aindex_xkey(s, 't', f->type, strlen(f->type), f->since_us, 0);
+		elen = aindex_xkey(e, 't', f->type, strlen(f->type), 0, 0);
+	} else if (f->sev >= 0) {
+		aindex_sev_key(f->sev, sv);
+		slen = aindex_xkey(s, 's', sv, 1, f->since_us, 0);
+		elen = aindex_xkey(e, 's', sv, 1, 0, 0);
+	} else {
+		be64_put(s, f->since_us);
+		be64_put(s + 8, 0);
+		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
+	}
+	memcpy(e + elen - 16, cur, 16);
+	return store_scan(t, NS_AUDIT_X, s, slen, e, elen, 1, x_one, q);
+}
+
+enum pg_err
+aquery_run(struct store *st, const struct aquery_filter *f, aquery_fn fn,
+    void *arg, int *more)
+{
+	struct qctx	 q;
+	enum pg_err	 e;
+
+	memset(&q, 0, sizeof(q));
+	q.f = f;
+	q.fn = fn;
+	q.arg = arg;
+	q.limit = f->limit == 0 || f->limit > AQUERY_LIMIT_MAX ? AQUERY_LIMIT_MAX :
+	    f->limit;
+	e = store_run(st, 0, query_txn, &q);
+	if (more != NULL)
+		*more = q.more;
+	return e;
+}
+
+struct getctx {
+	struct qctx	 q;
+	unsigned char	 k[16];
+	int		 found;
+};
+
+static enum pg_err
+get_txn(struct store_txn *t, void *arg)
+{
+	struct getctx	*g = arg;
+	const void	*v;
+	size_t		 n;
+	enum pg_err	 e;
+
+	if ((e = store_get(t, NS_AUDIT, g->k, 16, &v, &n, NULL)) != PG_OK)
+		return e;
+	g->found = 1;
+	deliver(&g->q, g->k, v, n);
+	return PG_OK;
+}
+
+enum pg_err
+aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
+    void *arg)
+{
+	struct aquery_filter f;
+	struct getctx	 g;
+
+	aquery_filter_init(&f);
+	memset(&g, 0, sizeof(g));
+	g.q.f = &f;
+	g.q.fn = fn;
+	g.q.arg = arg;
+	g.q.limit = 1;
+	be64_put(g.k, ts_us);
+	be64_put(g.k + 8, seq);
+	return store_run(st, 0, get_txn, &g);
+}

@@ -1,0 +1,287 @@
+/*
+ * payguard - audit metrics from the per-minute counters (see astats.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aevent.h"
+#include "astats.h"
+#include "buf.h"
+
+#define AGG_MAX		4096	/* distinct names aggregated per stats call */
+
+/* A small open-addressing table of name -> count. */
+struct agg {
+	struct astats_count	*e;
+	size_t		 cap, n;
+	uint64_t	 overflow;
+};
+
+static uint64_t
+fnv(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static void
+agg_add(struct agg *a, const char *s, size_t n, uint64_t c)
+{
+	size_t	 i;
+
+	if (a->e == NULL)
+		return;
+	if (n >= ASTATS_NAME)
+		n = ASTATS_NAME - 1;
+	for (i = fnv(s, n) % a->cap; a->e[i].name[0] != '\0' || a->e[i].n;
+	    i = (i + 1) % a->cap)
+		if (strlen(a->e[i].name) == n && memcmp(a->e[i].name, s, n) == 0) {
+			a->e[i].n += c;
+			return;
+		}
+	/* Keep a quarter free so probing stays short; beyond, "other". */
+	if (a->n * 4 >= a->cap * 3) {
+		a->overflow += c;
+		return;
+	}
+	memcpy(a->e[i].name, s, n);
+	a->e[i].name[n] = '\0';
+	a->e[i].n = c;
+	a->n++;
+}
+
+static int
+cnt_desc(const void *a, const void *b)
+{
+	const struct astats_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The top max entries of a into out, by count. */
+static size_t
+agg_top(struct agg *a, struct astats_count *out, size_t max)
+{
+	size_t	 i, n = 0;
+
+	if (a->e == NULL)
+		return 0;
+	for (i = 0; i < a->cap; i++)
+		if (a->e[i].n > 0)
+			a->e[n++] = a->e[i];
+	qsort(a->e, n, sizeof(*a->e), cnt_desc);
+	if (n > max)
+		n = max;
+	memcpy(out, a->e, n * sizeof(*out));
+	return n;
+}
+
+struct sctx {
+	struct astats	*s;
+	struct agg		 types, ips, ops, ids;
+	uint64_t		 min_minute, cur_minute, cur_req;
+};
+
+/* Whether the type named by n bytes at name records a request served. */
+static int
+is_request(const char *name, size_t n)
+{
+	char	 nm[ASTATS_NAME];
+
+	if (n >= sizeof(nm))
+		return 0;
+	memcpy(nm, name, n);
+	nm[n] = '\0';
+	return aevent_is_request(aevent_parse(nm));
+}
+
+static void
+peak_flush(struct sctx *c)
+{
+	if (c->cur_req > c->s->req_peak_min)
+		c->s->req_peak_min = c->cur_req;
+	c->cur_req = 0;
+}
+
+static int
+m_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct sctx	*c = arg;
+	struct astats *s = c->s;
+	const unsigned char *k = key;
+	const char	*type = (const char *)k + 10;
+	uint64_t	 minute, n, us;
+	size_t		 tlen = klen - 10, h;
+	int		 sev;
+
+	(void)exp;
+	if (klen < 11 || vlen != 8)
+		return 0;
+	minute = be64_get(k + 1);
+	sev = k[9] - '0';
+	if (sev < 0 || sev >= SEV__MAX)
+		return 0;
+	n = be64_get(val);
+	if (minute != c->cur_minute) {
+		peak_flush(c);
+		c->cur_minute = minute;
+	}
+	s->total += n;
+	s->by_sev[sev] += n;
+	us = minute * AINDEX_MIN_US;
+	h = us <= s->since_us ? 0 : (size_t)((us - s->since_us) / AINDEX_HOUR_US);
+	if (h >= s->nhours)
+		h = s->nhours - 1;
+	s->hourly[h][sev] += n;
+	agg_add(&c->types, type, tlen, n);
+	if (is_request(type, tlen)) {
+		s->requests += n;
+		c->cur_req += n;
+	}
+	return 0;
+}
+
+static int
+p_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct sctx	*c = arg;
+
+	(void)exp;
+	if (klen < 10 || vlen != 8)
+		return 0;
+	agg_add(&c->ips, (const char *)key + 9, klen - 9, be64_get(val));
+	return 0;
+}
+
+static int
+r_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct sctx	*c = arg;
+	const char	*op = (const char *)key + 9, *z;
+	uint64_t	 n;
+
+	(void)exp;
+	if (klen < 10 || vlen != 8)
+		return 0;
+	n = be64_get(val);
+	if ((z = memchr(op, '\0', klen - 9)) == NULL)
+		return 0;
+	agg_add(&c->ops, op, (size_t)(z - op), n);
+	agg_add(&c->ids, z + 1, klen - 9 - (size_t)(z + 1 - op), n);
+	return 0;
+}
+
+
+
+static enum pg_err
+scan_kind(struct store_txn *t, char kind, uint64_t from_min, uint64_t to_min,
+    store_scan_fn fn, void *arg)
+{
+	unsigned char	 s[9], e[9];
+
+	s[0] = e[0] = (unsigned char)kind;
+	be64_put(s + 1, from_min);
+	be64_put(e + 1, to_min + 1);
+	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, fn, arg);
+}
+
+static enum pg_err
+stats_txn(struct store_txn *t, void *arg)
+{
+	struct sctx	*c = arg;
+	struct astats *s = c->s;
+	uint64_t	 from = s->since_us / AINDEX_MIN_US, to = (s->until_us - 1) / AINDEX_MIN_US;
+	enum pg_err	 e;
+
+	c->cur_minute = UINT64_MAX;
+	if ((e = scan_kind(t, AINDEX_K_MINUTE, from, to, m_one, c)) != PG_OK)
+		return e;
+	peak_flush(c);
+	if ((e = scan_kind(t, AINDEX_K_SUSPECT, from, to, p_one, c)) != PG_OK)
+		return e;
+	return scan_kind(t, AINDEX_K_RATE, from, to, r_one, c);
+}
+
+
+static void
+derive(struct astats *s, struct agg *types)
+{
+	size_t	 i;
+
+	/* Named metrics come from the full aggregate, not the top list. */
+	for (i = 0; types->e != NULL && i < types->cap; i++) {
+		uint64_t c = types->e[i].n;
+
+		if (c == 0)
+			continue;
+		switch (aevent_metric(aevent_parse(types->e[i].name))) {
+		case AEM_SIG_OK:	s->sig_ok += c; break;
+		case AEM_SIG_BAD:	s->sig_bad += c; break;
+		case AEM_INVALID_IP:	s->invalid_ip += c; break;
+		case AEM_REPLAY:	s->replay += c; break;
+		case AEM_PAYLOAD:	s->payload_bad += c; break;
+		case AEM_RATE_LIMIT:	s->rate_limited += c; break;
+		case AEM_PCI:		s->pci_violations += c; break;
+		case AEM_EXPOSURE:	s->data_exposure += c; break;
+		case AEM_AUTH:		s->auth_failures += c; break;
+		case AEM_NONE:
+		case AEM__MAX:
+			break;
+		}
+	}
+	s->sig_rate = s->sig_ok + s->sig_bad == 0 ? -1.0 :
+	    100.0 * (double)s->sig_ok / (double)(s->sig_ok + s->sig_bad);
+	s->req_avg_min = (double)s->requests /
+	    ((double)(s->until_us - s->since_us) / (double)AINDEX_MIN_US);
+}
+
+enum pg_err
+astats_compute(struct store *st, uint64_t until_us, unsigned int hours,
+    uint64_t backlog, uint64_t oldest_pending_ms, struct astats *s)
+{
+	struct sctx	 c;
+	enum pg_err	 e = PG_ENOMEM;
+
+	memset(s, 0, sizeof(*s));
+	memset(&c, 0, sizeof(c));
+	if (hours == 0 || hours > AINDEX_HOURS_MAX)
+		return PG_EINVAL;
+	if (until_us == 0)
+		until_us = store_now_us();
+	s->until_us = until_us;
+	s->since_us = until_us - (uint64_t)hours * AINDEX_HOUR_US;
+	s->nhours = hours;
+	c.s = s;
+	c.types.cap = c.ips.cap = c.ops.cap = c.ids.cap = AGG_MAX;
+	if ((c.types.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL ||
+	    (c.ips.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL ||
+	    (c.ops.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL ||
+	    (c.ids.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL)
+		goto out;
+	if ((e = store_run(st, 0, stats_txn, &c)) != PG_OK)
+		goto out;
+	derive(s, &c.types);
+	s->ntypes = agg_top(&c.types, s->types, ASTATS_TYPES);
+	s->ntop_ips = agg_top(&c.ips, s->top_ips, ASTATS_TOP);
+	s->nrl_ops = agg_top(&c.ops, s->rl_ops, ASTATS_TOP);
+	s->nrl_ids = agg_top(&c.ids, s->rl_ids, ASTATS_TOP);
+	s->backlog = backlog;
+	s->oldest_pending_ms = oldest_pending_ms;
+	e = PG_OK;
+out:
+	free(c.types.e);
+	free(c.ips.e);
+	free(c.ops.e);
+	free(c.ids.e);
+	return e;
+}

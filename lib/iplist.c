@@ -1,0 +1,290 @@
+/*
+ * payguard - Stripe's webhook IP list: search order, Stripe's JSON,
+ * atomic replacement (see iplist.h).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "asset.h"
+#include "iplist.h"
+
+#define LIST_MAX	(1u << 20)	/* bytes of a list file */
+
+/* Appends the file at path to b.  PG_NOTFOUND when it does not exist. */
+static enum pg_err
+read_file(const char *path, struct buf *b)
+{
+	char		 chunk[4096];
+	ssize_t		 r;
+	int		 fd;
+	enum pg_err	 e = PG_OK;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = PG_SYSTEM;
+			break;
+		}
+		if ((e = buf_append(b, chunk, (size_t)r)) != PG_OK)
+			break;
+	}
+	close(fd);
+	return e;
+}
+
+enum pg_err
+iplist_read(const struct config *c, struct buf *text, char *from,
+    size_t fromsz)
+{
+	const unsigned char	*a;
+	const char		*dirs[2];
+	char			 path[4096];
+	size_t			 alen, i;
+	enum pg_err		 e;
+
+	snprintf(from, fromsz, "%s", "built-in");
+	if (c->wh_ips_file != NULL) {
+		snprintf(from, fromsz, "%s", c->wh_ips_file);
+		return read_file(c->wh_ips_file, text);
+	}
+	dirs[0] = c->state_dir;
+	dirs[1] = c->data_dir;
+	for (i = 0; i < 2; i++) {
+		if (dirs[i] == NULL)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dirs[i],
+		    IPLIST_NAME) >= sizeof(path))
+			continue;
+		if ((e = read_file(path, text)) == PG_NOTFOUND)
+			continue;
+		snprintf(from, fromsz, "%s", path);
+		return e;
+	}
+	if ((e = asset_find(IPLIST_NAME, &a, &alen)) != PG_OK)
+		return e;
+	return buf_append(text, a, alen);
+}
+
+enum pg_err
+iplist_load(const struct config *c, struct ipset *set, char *from,
+    size_t fromsz)
+{
+	struct buf	 b;
+	size_t		 bad;
+	enum pg_err	 e;
+
+	buf_init(&b, LIST_MAX);
+	if ((e = iplist_read(c, &b, from, fromsz)) == PG_OK)
+		e = ipset_parse(b.data ? b.data : "", set, &bad);
+	buf_free(&b);
+	return e;
+}
+
+enum pg_err
+iplist_update_path(const struct config *c, char *out, size_t outsz)
+{
+	int	 n;
+
+	if (c->wh_ips_file != NULL)
+		n = snprintf(out, outsz, "%s", c->wh_ips_file);
+	else
+		n = snprintf(out, outsz, "%s/%s",
+		    c->state_dir ? c->state_dir : ".", IPLIST_NAME);
+	return n < 0 || (size_t)n >= outsz ? PG_TOOLARGE : PG_OK;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum pg_err
+iplist_from_json(const char *json, size_t len, const char *source,
+    struct buf *out, size_t *n)
+{
+	struct json_tokener	*tok = NULL;
+	struct json_object	*root = NULL, *arr;
+	struct ipset		*one = NULL;
+	const char		*v[IP_MAX_ENTRIES];
+	size_t			 cnt, i, k = 0, bad;
+	enum pg_err		 e = PG_TOOLARGE;
+
+	*n = 0;
+	if (len > IPLIST_JSON_MAX)
+		goto out;
+	e = PG_ENOMEM;
+	if ((tok = json_tokener_new()) == NULL ||
+	    (one = malloc(sizeof(*one))) == NULL)
+		goto out;
+	e = PG_EINVAL;
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	/* Nothing but white space after the object. */
+	for (i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (strchr(" \t\r\n", json[i]) == NULL || json[i] == '\0')
+			goto out;
+	if (!json_object_object_get_ex(root, "WEBHOOKS", &arr) ||
+	    !json_object_is_type(arr, json_type_array) ||
+	    (cnt = json_object_array_length(arr)) == 0)
+		goto out;
+	e = PG_TOOLARGE;
+	if (cnt > IP_MAX_ENTRIES)
+		goto out;
+	e = PG_EINVAL;
+	for (i = 0; i < cnt; i++) {
+		struct json_object *s = json_object_array_get_idx(arr, i);
+		const char *str;
+		if (!json_object_is_type(s, json_type_string))
+			goto out;
+		str = json_object_get_string(s);
+		/* One entry, exactly: no separators smuggling in more. */
+		if (str[0] == '\0' || strpbrk(str, " \t\r\n,#") != NULL ||
+		    ipset_parse(str, one, &bad) != PG_OK || one->n != 1)
+			goto out;
+		v[k++] = str;
+	}
+	qsort(v, k, sizeof(v[0]), cmp_str);
+	e = buf_printf(out, "# Stripe webhook source addresses, written by "
+	    "`payguard ips update`\n# from %s; one address or CIDR per line.\n",
+	    source);
+	for (i = 0; e == PG_OK && i < k; i++) {
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if ((e = buf_printf(out, "%s\n", v[i])) == PG_OK)
+			(*n)++;
+	}
+out:
+	json_object_put(root);
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(one);
+	return e;
+}
+
+void
+iplist_entries_free(char **entries)
+{
+	size_t	 i;
+
+	if (entries == NULL)
+		return;
+	for (i = 0; entries[i] != NULL; i++)
+		free(entries[i]);
+	free(entries);
+}
+
+enum pg_err
+iplist_entries(const char *text, char ***entries, size_t *n)
+{
+	char		**v = NULL, **nv;
+	const char	 *p = text, *end;
+	size_t		  cnt = 0, cap = 0, l;
+	enum pg_err	  e = PG_OK;
+
+	*entries = NULL;
+	*n = 0;
+	while (*p != '\0') {
+		end = p + strcspn(p, "\n");
+		/* Trim blanks and a comment. */
+		l = strcspn(p, "#\n");
+		while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t' ||
+		    p[l - 1] == '\r'))
+			l--;
+		while (l > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			l--;
+		}
+		if (l > 0) {
+			if (cnt + 2 > cap) {
+				cap = cap ? cap * 2 : 64;
+				if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+					e = PG_ENOMEM;
+					break;
+				}
+				v = nv;
+			}
+			if ((v[cnt] = strndup(p, l)) == NULL) {
+				e = PG_ENOMEM;
+				break;
+			}
+			v[++cnt] = NULL;
+		}
+		p = *end == '\n' ? end + 1 : end;
+	}
+	if (e == PG_OK && v == NULL && (v = calloc(1, sizeof(*v))) == NULL)
+		e = PG_ENOMEM;
+	if (e != PG_OK) {
+		if (v != NULL)
+			v[cnt] = NULL;
+		iplist_entries_free(v);
+		return e;
+	}
+	*entries = v;
+	*n = cnt;
+	return PG_OK;
+}
+
+enum pg_err
+iplist_write(const char *path, const char *text, size_t len)
+{
+	char		 tmp[4096], dir[4096];
+	size_t		 off = 0;
+	ssize_t		 w;
+	int		 fd = -1, dfd = -1, n, made = 0;
+	enum pg_err	 e = PG_TOOLARGE;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+		goto out;
+	e = PG_SYSTEM;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) < 0)
+		goto out;
+	made = 1;
+	/* umask must not narrow it: the web server reads this file. */
+	if (fchmod(fd, 0644) != 0)
+		goto out;
+	while (off < len) {
+		if ((w = write(fd, text + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	made = 0;
+	/* The rename is durable once the directory is. */
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	e = PG_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		unlink(tmp);
+	return e;
+}
