@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "harden.h"
 #include "alert.h"
 #include "audit.h"
 #include "aout.h"
@@ -902,6 +903,7 @@ main(void)
 	enum pg_err		 e;
 
 	log_init("audit.cgi");
+	(void)harden_nocore();	/* before any secret is loaded */
 	memset(&p, 0, sizeof(p));
 	if (config_load(&p.cfg, 0, err, sizeof(err)) != PG_OK)
 		log_warnx("%s", err);

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "aindex.h"
+#include "harden.h"
 #include "log.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
@@ -21,6 +22,7 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	enum pg_err	 e;
 
 	log_init(prog);
+	(void)harden_nocore();	/* before any secret is loaded */
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	memset(c, 0, sizeof(*c));

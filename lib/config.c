@@ -510,15 +510,20 @@ config_rate_limit(const struct config *c, const char *op)
 	return 100;
 }
 
-/* Prefix (through the last '_' of a known Stripe-style prefix) and the
- * last four characters; short values show nothing. */
+/*
+ * Secrets under SECRET_SHOW_MIN characters show nothing at all (four of
+ * 15 would be a quarter of a pepper); longer ones their Stripe-style
+ * prefix (sk_live_, whsec_: the kind, not secret material) and at most
+ * the last four characters.
+ */
+#define SECRET_SHOW_MIN	32
 static void
 mask_value(const char *s, char *out, size_t outsz)
 {
 	size_t		 n = strlen(s), pre = 0;
 	const char	*u;
 
-	if (n < 12) {
+	if (n < SECRET_SHOW_MIN) {
 		snprintf(out, outsz, "****");
 		return;
 	}

@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 
 struct command {
@@ -170,6 +171,7 @@ main(int argc, char *argv[])
 	int		 rc = 2;
 
 	log_init("payguard");
+	(void)harden_nocore();	/* before any secret is loaded */
 	if (argc < 2)
 		usage();
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
