@@ -54,7 +54,12 @@ struct rq {
 	struct audit_ctx	 actx;
 	const char		*path;
 	const char		*method;
-	char			 identity[TOKEN_NAME_MAX + 1];
+	char			 identity[TOKEN_NAME_MAX + 1];	/* shown */
+	/* Whose idempotency records and rate windows: one namespace per
+	 * kind of identity, so none can collide with another ("tok:" the
+	 * token's immutable hash, never its reusable name; "usr:" a web
+	 * user; "ip:" an address or IPv6 prefix). */
+	char			 key_id[96];
 	struct token_rec	 trec;
 	int			 trusted_user;	/* REMOTE_USER: full scope */
 	const struct route	*route;
@@ -104,12 +109,17 @@ authenticate(struct rq *q, const struct app *a, const char **code)
 	*code = "missing_token";
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
 		*code = "invalid_token";
-		return token_verify(a->c.st, &a->tok, h + 7, q->identity,
-		    &q->trec) == PG_OK ? 0 : -1;
+		if (token_verify(a->c.st, &a->tok, h + 7, q->identity,
+		    &q->trec) != PG_OK)
+			return -1;
+		memcpy(q->key_id, "tok:", 4);
+		hex_encode(q->trec.hash, 16, q->key_id + 4);
+		return 0;
 	}
 	if (h == NULL && a->c.cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
 	    token_valid_name(ru)) {
 		snprintf(q->identity, sizeof(q->identity), "%s", ru);
+		snprintf(q->key_id, sizeof(q->key_id), "usr:%s", ru);
 		q->trusted_user = 1;
 		return 0;
 	}
@@ -339,7 +349,7 @@ generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
 
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
-	snprintf(seed, sizeof(seed), "%s|%s|%lld|", q->route->op, q->identity,
+	snprintf(seed, sizeof(seed), "%s|%s|%lld|", q->route->op, q->key_id,
 	    (long long)store_now_us());
 	{
 		EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -376,7 +386,7 @@ proxy(struct rq *q, const struct app *a)
 {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
-	struct buf		 qs, body, canon;
+	struct buf		 qs, body, canon, cquery;
 	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
 	const char		*hk = http_header(q->req, "Idempotency-Key");
 	const char		*upkey = NULL;
@@ -391,6 +401,7 @@ proxy(struct rq *q, const struct app *a)
 	buf_init(&qs, 64 << 10);
 	buf_init(&body, a->c.cfg.max_body * 3 + 1024);
 	buf_init(&canon, a->c.cfg.max_body * 3 + 1024);
+	buf_init(&cquery, 64 << 10);
 	if (form_encode(&q->query, &qs) != PG_OK ||
 	    form_encode(&q->body, &body) != PG_OK) {
 		http_resp_error(&q->resp, 400, "invalid_request_error",
@@ -406,11 +417,15 @@ proxy(struct rq *q, const struct app *a)
 			goto out;
 		}
 		have_key = 1;
-		if ((e = form_canonical(&q->body, &canon)) == PG_OK)
-			e = idem_fingerprint(q->method, q->path,
+		/* The query string goes upstream too: it is part of what
+		 * the key stands for. */
+		if ((e = form_canonical(&q->body, &canon)) == PG_OK &&
+		    (e = form_canonical(&q->query, &cquery)) == PG_OK)
+			e = idem_fingerprint_query(q->method, q->path,
+			    cquery.data ? cquery.data : "", cquery.len,
 			    canon.data ? canon.data : "", canon.len, fp);
 		if (e == PG_OK)
-			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->identity,
+			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->key_id,
 			    ckey, fp, &ir);
 		if (e != PG_OK) {
 			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
@@ -456,7 +471,7 @@ proxy(struct rq *q, const struct app *a)
 	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
 	if (e != PG_OK) {
 		if (have_key)
-			idem_release(a->c.st, q->identity, ckey);
+			idem_release(a->c.st, q->key_id, ckey);
 		http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
 		    NULL, "Could not connect to Stripe. The request may be "
 		    "retried safely with the same Idempotency-Key.");
@@ -469,9 +484,9 @@ proxy(struct rq *q, const struct app *a)
 	if (have_key) {
 		/* Stripe keeps every result but rate limiting; so do we. */
 		if (sr.status == 429)
-			idem_forget(a->c.st, q->identity, ckey);
+			idem_forget(a->c.st, q->key_id, ckey);
 		else
-			idem_finish(a->c.st, &a->c.ring, q->identity, ckey,
+			idem_finish(a->c.st, &a->c.ring, q->key_id, ckey,
 			    (int)sr.status, sr.body.data, sr.body.len);
 	}
 	pass_through(q, &sr, post ? (have_key ? hk : gkey) : NULL, 0,
@@ -490,6 +505,7 @@ out:
 	buf_free(&qs);
 	buf_free(&body);
 	buf_free(&canon);
+	buf_free(&cquery);
 }
 
 /* PATH_INFO, or the request URI past the script name. */
@@ -537,12 +553,14 @@ handle(void *arg, struct http_req *req)
 	authed = authenticate(&q, a, &acode) == 0;
 	if (authed)
 		q.actx.identity = q.identity;
-	else	/* anonymous callers share a window per source address */
-		snprintf(q.identity, sizeof(q.identity), "ip:%.60s",
-		    req->remote_addr);
+	else {	/* anonymous callers share a window per source address */
+		rl_ip_key(req->remote_addr, a->c.cfg.rl_ipv6_prefix, q.key_id,
+		    sizeof(q.key_id));
+		snprintf(q.identity, sizeof(q.identity), "%s", q.key_id);
+	}
 	q.route = route_match(&a->routes, q.method, q.path);
 	op = q.route != NULL ? q.route->op : "default";
-	e = rl_check(a->c.st, &a->c.cfg, op, q.identity, &rl);
+	e = rl_check(a->c.st, &a->c.cfg, op, q.key_id, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, "failed_open");

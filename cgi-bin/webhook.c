@@ -246,6 +246,7 @@ handle(void *arg, struct http_req *req)
 	struct rl_result	 rl;
 	struct event_info	 ev;
 	const char		*code = NULL;
+	char			 rlkey[96];
 	int			 st;
 	enum pg_err		 e;
 
@@ -270,7 +271,9 @@ handle(void *arg, struct http_req *req)
 		goto send;
 	}
 	/* 1. Rate limit, before any other work. */
-	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
+	/* IPv4 by address, IPv6 by prefix: a /64 is one client. */
+	rl_ip_key(q.client, a->c.cfg.rl_ipv6_prefix, rlkey, sizeof(rlkey));
+	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, rlkey, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0,

@@ -55,6 +55,7 @@ static const struct cfg_var cfg_vars[] = {
 	{ "STRIPE_RATE_LIMIT_ENABLED", T_BOOL, F(rl_enabled), "true", 0 },
 	{ "STRIPE_RATE_LIMIT_WINDOW", T_U32, F(rl_window), "60", 86400 },
 	{ "PAYGUARD_RATE_LIMITS", T_SPECIAL, 0, NULL, 0 },
+	{ "PAYGUARD_IPV6_PREFIX", T_U32, F(rl_ipv6_prefix), "64", 128 },
 	{ "STRIPE_WEBHOOK_SECRET", T_SPECIAL, 0, NULL, 0 },
 	{ "STRIPE_WEBHOOK_TOLERANCE", T_U32, F(wh_tolerance), "300", 86400 },
 	{ "STRIPE_WEBHOOK_ALLOWED_IPS", T_STR, F(wh_allowed_ips), NULL, 0 },
