@@ -31,6 +31,7 @@
 #include "http.h"
 #include "idem.h"
 #include "log.h"
+#include "metrics.h"
 #include "pci.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -386,6 +387,7 @@ proxy(struct rq *q, const struct app *a)
 {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
+	struct timespec		 t0, t1;
 	struct buf		 qs, body, canon, cquery;
 	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
 	const char		*hk = http_header(q->req, "Idempotency-Key");
@@ -433,6 +435,10 @@ proxy(struct rq *q, const struct app *a)
 			audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 			goto out;
 		}
+		(void)metrics_count(a->c.st, MC_IDEMPOTENCY,
+		    ir.outcome == IDEM_MISMATCH ? "mismatch" :
+		    ir.outcome == IDEM_IN_PROGRESS ? "in_flight" :
+		    ir.outcome == IDEM_REPLAY ? "replayed" : "new");
 		switch (ir.outcome) {
 		case IDEM_MISMATCH:
 			refuse(q, 400, "idempotency_error", "idempotency_key_reused",
@@ -467,8 +473,15 @@ proxy(struct rq *q, const struct app *a)
 		generate_key(q, gkey);
 		upkey = gkey;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	e = stripe_request(a->stripe, q->method, q->path, qs.data,
 	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
+	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
+	    e != PG_OK || sr.status < 100 || sr.status > 599 ? "none" :
+	    sr.status < 200 ? "1xx" : sr.status < 300 ? "2xx" :
+	    sr.status < 400 ? "3xx" : sr.status < 500 ? "4xx" : "5xx");
 	if (e != PG_OK) {
 		if (have_key)
 			idem_release(a->c.st, q->key_id, ckey);

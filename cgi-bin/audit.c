@@ -38,6 +38,7 @@
 #include "http.h"
 #include "inbox.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "template.h"
 #include "rand.h"
@@ -733,6 +734,23 @@ stylesheet(struct page *p)
 	free(src);
 }
 
+/* GET /metrics: the Prometheus exposition (lib/metrics.h), for a scrape
+ * with basic auth.  Aggregates only, no record: not audited per scrape
+ * (a refused scrape is, as every refused admin request). */
+static void
+metrics_page(struct page *p)
+{
+	enum pg_err	 e;
+
+	buf_reset(&p->resp.body);
+	if ((e = metrics_render(p->st, &p->cfg, &p->resp.body)) != PG_OK) {
+		log_warnx("metrics: %s", pg_strerror(e));
+		plain(p, 500, "The metrics are not available.");
+		return;
+	}
+	p->resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 /* Finds name=value in an urlencoded form into out. */
 static int
 form_get(const char *body, const char *name, char *out, size_t outsz)
@@ -843,7 +861,7 @@ static void
 handle(struct page *p)
 {
 	const char	*qs = http_param(p->req, "QUERY_STRING");
-	const char	*code = NULL;
+	const char	*code = NULL, *pi;
 	char		 v[64], res[96];
 	int		 isget = strcmp(p->req->method, "GET") == 0 ||
 			    strcmp(p->req->method, "HEAD") == 0;
@@ -867,6 +885,11 @@ handle(struct page *p)
 	if (!isget) {
 		http_resp_header(&p->resp, "Allow", "GET, HEAD, POST");
 		plain(p, 405, "Method not allowed.");
+		return;
+	}
+	if ((pi = http_param(p->req, "PATH_INFO")) != NULL &&
+	    strcmp(pi, "/metrics") == 0) {
+		metrics_page(p);
 		return;
 	}
 	if (form_get(qs, "asset", v, sizeof(v)) == 0) {

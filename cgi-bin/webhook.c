@@ -172,6 +172,8 @@ event_detail(const struct event_info *ev, const struct ev_hdr *h)
 	json_object_object_add(d, "state",
 	    json_object_new_string(ev_state_name(h->state)));
 	json_object_object_add(d, "attempts", json_object_new_int((int)h->attempts));
+	json_object_object_add(d, "source",
+	    json_object_new_string(ev_source_name(h->source)));
 	return d;
 }
 

@@ -45,6 +45,8 @@ static const struct aevent_def defs[AEV__MAX] = {
 	{ "store_failure", SEV_HIGH, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_STORE_FAILURE */
 	{ "config_error", SEV_HIGH, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_CONFIG_ERROR */
 	{ "key_rotated", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_KEY_ROTATED */
+	{ "event_backfilled", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_EVENT_BACKFILLED */
+	{ "events_backfill", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_EVENTS_BACKFILL */
 };
 
 static const char *const sev_names[SEV__MAX] = {

@@ -45,6 +45,8 @@ enum aevent {
 	AEV_STORE_FAILURE,
 	AEV_CONFIG_ERROR,
 	AEV_KEY_ROTATED,
+	AEV_EVENT_BACKFILLED,	/* an event recovered from the Events API */
+	AEV_EVENTS_BACKFILL,	/* one `payguard events backfill` run */
 	AEV__MAX
 };
 

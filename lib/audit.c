@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "statedir.h"
 #include "store.h"
 
@@ -166,6 +167,10 @@ emit_txn(struct store_txn *t, void *arg)
 	em->en.line = em->line.data;
 	em->en.line_len = em->line.len - 1;
 	if ((e = aindex_add(t, &em->en)) != PG_OK)
+		return e;
+	/* Live records only: a rebuilt index does not count again. */
+	if ((e = metrics_audit_txn(t, em->en.type, em->en.sev, em->en.op)) !=
+	    PG_OK)
 		return e;
 	return aindex_head_put(t, em->en.seq, em->hash);
 }

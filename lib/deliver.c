@@ -16,6 +16,7 @@
 
 #include "deliver.h"
 #include "log.h"
+#include "metrics.h"
 
 /* One "NAME=value" environment entry: the longest is the event id. */
 #define EVENT_VAR_MAX	(EVENT_ID_MAX + 32)
@@ -151,8 +152,9 @@ run(const char *handler, uint32_t timeout_s, char *const envp[],
 
 /* PAYGUARD_EVENT_* in vars[] (each sz bytes), PATH and LANG into envp. */
 static void
-event_env(char vars[][EVENT_VAR_MAX], char *envp[8], const char *id,
-    const char *type, int livemode, const char *kind, const char *account)
+event_env(char vars[][EVENT_VAR_MAX], char *envp[9], const char *id,
+    const char *type, int livemode, const char *kind, const char *account,
+    const char *source)
 {
 	size_t	 n = 0;
 
@@ -172,6 +174,13 @@ event_env(char vars[][EVENT_VAR_MAX], char *envp[8], const char *id,
 		    account);
 		envp[n++] = vars[4];
 	}
+	/* A backfilled event was listed, not signed: the handler may want
+	 * to know (e.g. to re-fetch the object before acting on it). */
+	if (source != NULL) {
+		snprintf(vars[5], EVENT_VAR_MAX, "PAYGUARD_EVENT_SOURCE=%s",
+		    source);
+		envp[n++] = vars[5];
+	}
 	envp[n++] = (char *)"PATH=/usr/local/bin:/usr/bin:/bin";
 	envp[n++] = (char *)"LANG=C.UTF-8";
 	envp[n] = NULL;
@@ -182,9 +191,9 @@ deliver_run(const char *handler, uint32_t timeout_s, const char *id,
     const char *type, int livemode, const void *body, size_t len,
     struct deliver_result *res)
 {
-	char	 vars[5][EVENT_VAR_MAX], *envp[8];
+	char	 vars[6][EVENT_VAR_MAX], *envp[9];
 
-	event_env(vars, envp, id, type, livemode, NULL, NULL);
+	event_env(vars, envp, id, type, livemode, NULL, NULL, NULL);
 	return run(handler, timeout_s, envp, body, len, res);
 }
 
@@ -193,10 +202,10 @@ deliver_run_event(const char *handler, uint32_t timeout_s,
     const struct event_info *ev, const void *body, size_t len,
     struct deliver_result *res)
 {
-	char	 vars[5][EVENT_VAR_MAX], *envp[8];
+	char	 vars[6][EVENT_VAR_MAX], *envp[9];
 
 	event_env(vars, envp, ev->id, ev->type, ev->livemode,
-	    event_kind_name(ev->kind), ev->account);
+	    event_kind_name(ev->kind), ev->account, ev_source_name(ev->source));
 	return run(handler, timeout_s, envp, body, len, res);
 }
 
@@ -207,6 +216,7 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 {
 	struct event_info ev;
 	const char	*why;
+	uint64_t	 t0;
 	enum pg_err	 e;
 
 	memset(res, 0, sizeof(*res));
@@ -218,12 +228,20 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 		snprintf(ev.type, sizeof(ev.type), "%s", h->type);
 		ev.livemode = h->livemode;
 	}
+	ev.source = (int)h->source;
 	if (cfg->wh_handler == NULL) {
 		res->ok = 1;
 		res->status = 0;
-	} else if ((e = deliver_run_event(cfg->wh_handler,
-	    cfg->wh_handler_timeout, &ev, body, len, res)) != PG_OK)
-		res->ok = 0;
+	} else {
+		t0 = mono_ms();
+		if ((e = deliver_run_event(cfg->wh_handler,
+		    cfg->wh_handler_timeout, &ev, body, len, res)) != PG_OK)
+			res->ok = 0;
+		/* Best effort: a metric never fails a delivery. */
+		(void)metrics_observe(st, MH_DELIVERY,
+		    (double)(mono_ms() - t0) / 1000.0, MC_DELIVERY,
+		    res->ok ? "ok" : "failed");
+	}
 	if (!res->ok)
 		log_warnx("delivery of %s failed (attempt %u): %s", id,
 		    h->attempts, res->error);

@@ -3,8 +3,9 @@
  *
  * The handler is an executable run without a shell: the raw event on its
  * stdin; PAYGUARD_EVENT_ID, PAYGUARD_EVENT_TYPE, PAYGUARD_EVENT_LIVEMODE,
- * PAYGUARD_EVENT_KIND (snapshot or thin) and, for an event from a
- * connected account, PAYGUARD_EVENT_ACCOUNT (plus PATH and LANG) in an
+ * PAYGUARD_EVENT_KIND (snapshot or thin), PAYGUARD_EVENT_SOURCE (webhook
+ * or backfill) and, for an event from a connected account,
+ * PAYGUARD_EVENT_ACCOUNT (plus PATH and LANG) in an
  * otherwise empty environment, so no secret of
  * ours reaches it; its stdout discarded, its stderr into our log; killed
  * with its process group when the time limit runs out.  Exit 0 means

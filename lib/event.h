@@ -43,6 +43,9 @@ struct event_info {
 	int64_t		 created;	/* seconds since the epoch */
 	int		 livemode;
 	enum event_kind	 kind;
+	/* How it arrived (enum ev_source in inbox.h): 0, a webhook, unless
+	 * the caller says otherwise; event_validate leaves it 0. */
+	int		 source;
 };
 
 /*

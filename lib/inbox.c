@@ -11,7 +11,10 @@
 #include "log.h"
 #include "seal.h"
 
-#define HDR_VERSION	1
+#define HDR_VERSION	2
+/* Version 1 headers lacked the trailing source and spare fields: they
+ * read as webhook events. */
+#define HDR_V1_SIZE	(sizeof(struct ev_hdr) - 2 * sizeof(uint32_t))
 #define LEASE_MARGIN_MS	10000
 #define MAX_BACKOFF_S	3600
 #define BACKLOG_SCAN	100000	/* queue entries counted at most */
@@ -28,6 +31,17 @@ const char *
 ev_state_name(uint32_t s)
 {
 	return s < EV__MAX ? state_names[s] : "unknown";
+}
+
+static const char *const source_names[EV_SRC__MAX] = {
+	"webhook",	/* EV_SRC_WEBHOOK */
+	"backfill",	/* EV_SRC_BACKFILL */
+};
+
+const char *
+ev_source_name(uint32_t s)
+{
+	return s < EV_SRC__MAX ? source_names[s] : "unknown";
 }
 
 static void
@@ -79,11 +93,22 @@ read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
 	const char	*tok;
 	size_t		 hlen, toklen;
 
-	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
-	    hlen != sizeof(*h))
+	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK)
 		return PG_STORE;
-	memcpy(h, hdr, sizeof(*h));
-	return h->version == HDR_VERSION ? PG_OK : PG_STORE;
+	memset(h, 0, sizeof(*h));
+	if (hlen == sizeof(*h)) {
+		memcpy(h, hdr, sizeof(*h));
+		return h->version == HDR_VERSION ? PG_OK : PG_STORE;
+	}
+	if (hlen != HDR_V1_SIZE)
+		return PG_STORE;
+	/* Rewritten as version 2 by the next header update. */
+	memcpy(h, hdr, HDR_V1_SIZE);
+	if (h->version != 1)
+		return PG_STORE;
+	h->version = HDR_VERSION;
+	h->source = EV_SRC_WEBHOOK;
+	return PG_OK;
 }
 
 /* Rewrites the header of id's record, keeping its sealed body. */
@@ -177,6 +202,8 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.h.last_status = -1;
 	a.h.received_ms = now;
 	a.h.created = ev->created;
+	a.h.source = ev->source >= 0 && ev->source < EV_SRC__MAX ?
+	    (uint32_t)ev->source : EV_SRC_WEBHOOK;
 	snprintf(a.h.type, sizeof(a.h.type), "%s", ev->type);
 	if (claim) {
 		claim_hdr(&a.h, cfg, now);

@@ -30,6 +30,14 @@ enum ev_state {
 	EV__MAX
 };
 
+/* How an event reached the inbox: recorded in its header and the audit,
+ * passed to the handler as PAYGUARD_EVENT_SOURCE. */
+enum ev_source {
+	EV_SRC_WEBHOOK = 0,	/* a signed webhook from Stripe */
+	EV_SRC_BACKFILL,	/* listed by `payguard events backfill` */
+	EV_SRC__MAX
+};
+
 struct ev_hdr {
 	uint32_t	 version;
 	uint32_t	 state;
@@ -44,6 +52,8 @@ struct ev_hdr {
 	int64_t		 created;
 	char		 type[128];
 	char		 last_error[96];
+	uint32_t	 source;	/* enum ev_source (version 2 on) */
+	uint32_t	 spare;
 };
 
 enum inbox_outcome {
@@ -55,9 +65,12 @@ enum inbox_outcome {
 
 /* Returns "pending", "delivering", "delivered" or "dead". */
 const char	*ev_state_name(uint32_t s);
+/* Returns "webhook" or "backfill" ("unknown" out of range). */
+const char	*ev_source_name(uint32_t s);
 
 /*
- * Stores the event if its id is new.  With claim (sync delivery) the new
+ * Stores the event if its id is new (its header records ev->source).
+ * With claim (sync delivery) the new
  * or undelivered record is also claimed for this process.  *out tells
  * what happened; *h gets the header as stored.
  */

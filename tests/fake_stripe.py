@@ -19,7 +19,11 @@ with a Stripe-shaped 400/401 AND recorded in the request log
 
 Objects: customers (create/retrieve/update/list/delete), payment_intents
 (create needs amount+currency; confirm/capture/cancel), products and prices
-(minimal), events (GET list/retrieve, a few seeded), and a generic store for
+(minimal), events (GET retrieve and list like Stripe's Events API: newest
+first, created[gt|gte|lt|lte] or created=N, type or types[] (at most 20,
+"*" wildcards as Stripe's), limit 1..100, starting_after / ending_before
+pagination with has_more; any other parameter is a 400 parameter_unknown;
+three seeded), and a generic store for
 the other resources payguard allows (subscriptions, setup_intents, refunds,
 checkout/sessions, billing_portal/sessions, invoices).  Anything else is a
 404 resource_missing.
@@ -36,7 +40,9 @@ Control API (never logged, no auth):
   POST /__fault  {"path": "/v1/customers" (prefix), "method": "POST" (opt),
                   "responses": [{"status": 500, "body": {...} (opt),
                                  "headers": {"Stripe-Should-Retry": "true"},
-                                 "delay_ms": 0, "drop": false}, ...]}
+                                 "delay_ms": 0, "drop": false}, ...],
+                  "query": "starting_after=evt_1" (opt: the raw query
+                  string must contain it)}
       A queue consumed in order by matching requests, then normal
       behaviour.  A response without "status" (and not "drop") only delays
       and then behaves normally (a slow upstream).  "error": one of
@@ -46,6 +52,12 @@ Control API (never logged, no auth):
       >= 400 api_error.
   DELETE /__fault  drop every queued fault
   GET  /__faults what is still queued
+  POST /__events {"events": [{...}, ...], "replace": false}
+      Adds events (each needs id and created; object/type/api_version/
+      livemode/data are filled in when absent); "replace" drops the others
+      (the seeded ones) first.  Or {"generate": {"n": N, "prefix": "evt_x",
+      "start": T, "step": 1, "types": ["a", "b"]}}: N events with
+      created = start + i*step, types taken in turn.
   GET  /__log    every recorded request, a JSON array
   POST /__reset  forget requests, faults, idempotency records and objects
 
@@ -441,7 +453,128 @@ def seed_events():
 RES_RE = re.compile(r"^/v1/(checkout/sessions|billing_portal/sessions|[a-z_]+)(?:/([A-Za-z0-9_]+))?(?:/([a-z_]+))?$")
 
 
-def route(method, path, p, q):
+EVENT_LIST_PARAMS = {"created", "created[gt]", "created[gte]", "created[lt]",
+                     "created[lte]", "type", "types[]", "limit",
+                     "starting_after", "ending_before", "delivery_success",
+                     "expand[]"}
+
+
+def type_match(pattern, typ):
+    if pattern.endswith(".*"):
+        return typ.startswith(pattern[:-1])
+    return pattern == "*" or pattern == typ
+
+
+def events_list(params):
+    """GET /v1/events exactly as strict as Stripe's list endpoint."""
+    for n, _ in params:
+        if n not in EVENT_LIST_PARAMS:
+            raise StripeError(400, "invalid_request_error",
+                              "Received unknown parameter: %s" % n,
+                              code="parameter_unknown", param=n)
+    q = {}
+    types = []
+    for n, v in params:
+        if n == "types[]":
+            types.append(v)
+        elif n in q:
+            raise StripeError(400, "invalid_request_error",
+                              "Duplicate parameter: %s" % n, param=n)
+        else:
+            q[n] = v
+    if types and "type" in q:
+        raise StripeError(400, "invalid_request_error",
+                          "You may only specify one of these parameters: type, types.",
+                          param="types")
+    if len(types) > 20:
+        raise StripeError(400, "invalid_request_error",
+                          "types may contain at most 20 entries", param="types")
+    if "starting_after" in q and "ending_before" in q:
+        raise StripeError(400, "invalid_request_error",
+                          "You may only specify one of these parameters: ending_before, starting_after.",
+                          param="starting_after")
+    bounds = {}
+    for op in ("gt", "gte", "lt", "lte"):
+        v = to_int(q, "created[%s]" % op, required=False)
+        if v is not None:
+            bounds[op] = v
+    eq = to_int(q, "created", required=False)
+    limit = to_int(q, "limit", required=False)
+    if limit is None:
+        limit = 10
+    if limit < 1 or limit > 100:
+        raise StripeError(400, "invalid_request_error",
+                          "Invalid limit: must be between 1 and 100",
+                          code="parameter_invalid_integer", param="limit")
+    pats = types or ([q["type"]] if "type" in q else [])
+
+    def keep(e):
+        c = e["created"]
+        if eq is not None and c != eq:
+            return False
+        if "gt" in bounds and not c > bounds["gt"]:
+            return False
+        if "gte" in bounds and not c >= bounds["gte"]:
+            return False
+        if "lt" in bounds and not c < bounds["lt"]:
+            return False
+        if "lte" in bounds and not c <= bounds["lte"]:
+            return False
+        return not pats or any(type_match(p, e["type"]) for p in pats)
+
+    # Newest first; ties broken by id, so that pages never overlap.
+    objs = sorted((e for e in EVENTS.values() if keep(e)),
+                  key=lambda e: (e["created"], e["id"]), reverse=True)
+    if "starting_after" in q or "ending_before" in q:
+        cur = q.get("starting_after") or q.get("ending_before")
+        ids = [e["id"] for e in objs]
+        if cur not in EVENTS:
+            raise StripeError(400, "invalid_request_error",
+                              "No such event: '%s'" % cur,
+                              code="resource_missing",
+                              param="starting_after" if "starting_after" in q else "ending_before")
+        if cur not in ids:
+            objs = []
+        elif "starting_after" in q:
+            objs = objs[ids.index(cur) + 1:]
+        else:
+            objs = objs[:ids.index(cur)][-limit:]
+            return {"object": "list", "data": objs,
+                    "has_more": ids.index(cur) > len(objs), "url": "/v1/events"}
+    return {"object": "list", "data": objs[:limit],
+            "has_more": len(objs) > limit, "url": "/v1/events"}
+
+
+def add_events(spec):
+    """POST /__events (see the module docstring)."""
+    if spec.get("replace"):
+        EVENTS.clear()
+    evs = list(spec.get("events") or [])
+    g = spec.get("generate")
+    if g:
+        types = g.get("types") or ["payment_intent.succeeded"]
+        for i in range(int(g["n"])):
+            evs.append({"id": "%s%06d" % (g.get("prefix", "evt_gen"), i + 1),
+                        "created": int(g["start"]) + i * int(g.get("step", 1)),
+                        "type": types[i % len(types)]})
+    for e in evs:
+        if not isinstance(e, dict) or not isinstance(e.get("id"), str) or \
+                not isinstance(e.get("created"), int):
+            raise ValueError("an event needs a string id and an integer created")
+        e.setdefault("object", "event")
+        e.setdefault("type", "payment_intent.succeeded")
+        e.setdefault("api_version", API_VERSION)
+        e.setdefault("livemode", False)
+        e.setdefault("pending_webhooks", 0)
+        e.setdefault("request", {"id": None, "idempotency_key": None})
+        e.setdefault("data", {"object": {"id": "obj_" + e["id"][4:],
+                                         "object": "payment_intent",
+                                         "amount": 2000, "currency": "eur"}})
+        EVENTS[e["id"]] = e
+    return len(evs)
+
+
+def route(method, path, p, q, params=None):
     """Returns (status, body) or raises StripeError."""
     m = RES_RE.match(path)
     if not m:
@@ -451,11 +584,7 @@ def route(method, path, p, q):
         if method != "GET" or action:
             raise unknown_url(method, path)
         if oid is None:
-            objs = sorted(EVENTS.values(), key=lambda e: e["created"], reverse=True)
-            if "type" in q:
-                objs = [e for e in objs if e["type"] == q["type"]]
-            return 200, {"object": "list", "data": objs, "has_more": False,
-                         "url": "/v1/events"}
+            return 200, events_list(params or [])
         if oid not in EVENTS:
             raise missing("event", oid)
         return 200, EVENTS[oid]
@@ -507,12 +636,14 @@ def route(method, path, p, q):
 
 
 # ------------------------------------------------------------- server
-def take_fault(method, path):
+def take_fault(method, path, query=""):
     with LOCK:
         for f in FAULTS:
             if not f["responses"]:
                 continue
             if not path.startswith(f.get("path", "/")):
+                continue
+            if f.get("query") and f["query"] not in query:
                 continue
             if f.get("method") and f["method"].upper() != method:
                 continue
@@ -624,6 +755,13 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 FAULTS.clear()
             return self.send_json(200, {"cleared": True})
+        if path == "/__events" and self.command == "POST":
+            try:
+                with LOCK:
+                    n = add_events(json.loads(body or b"{}"))
+            except Exception as e:
+                return self.send_json(400, {"error": "bad events: %r" % e})
+            return self.send_json(200, {"added": n, "total": len(EVENTS)})
         if path == "/__faults" and self.command == "GET":
             with LOCK:
                 data = [dict(f) for f in FAULTS]
@@ -740,7 +878,7 @@ class Handler(BaseHTTPRequestHandler):
                                   "Unsupported method %s" % method)
 
         # --- injected faults
-        fault = take_fault(method, path)
+        fault = take_fault(method, path, query)
         if fault is not None:
             rec["fault"] = fault
             d = fault.get("delay_ms") or 0
@@ -785,7 +923,7 @@ class Handler(BaseHTTPRequestHandler):
                                        "Original-Request": entry["req"]}, idem)
         try:
             with LOCK:
-                status, out = route(method, path, p, dict(params))
+                status, out = route(method, path, p, dict(params), params)
         except StripeError as e:
             status, out = e.status, e.body
         if entry is not None:

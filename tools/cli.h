@@ -7,6 +7,8 @@
 #define PG_CLI_H
 
 #include "config.h"
+#include "crypto.h"
+#include "store.h"
 
 typedef int (*cli_fn)(int argc, char **argv, const struct config *cfg);
 
@@ -22,12 +24,20 @@ int	cmd_decrypt(int, char **, const struct config *);
 int	cmd_rotate_keys(int, char **, const struct config *);
 int	cmd_mask(int, char **, const struct config *);
 
+/* tools/cmd_events.c */
+int	cmd_events(int, char **, const struct config *);
+/* tools/cmd_metrics.c */
+int	cmd_metrics(int, char **, const struct config *);
 /* tools/cmd_token.c */
 int	cmd_token(int, char **, const struct config *);
 /* tools/cmd_audit.c */
 int	cmd_audit(int, char **, const struct config *);
 int	cmd_alerts(int, char **, const struct config *);
 
+/* Opens the store and key ring of cfg; prints the reason and returns -1
+ * on failure.  Release with store_close and keyring_wipe. */
+int	cli_open_state(const struct config *cfg, struct store **st,
+	    struct keyring *ring);
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);
 

@@ -75,26 +75,6 @@ cmd_sign(int argc, char **argv, const struct config *cfg)
 	return rc;
 }
 
-/* Opens the store and key ring of cfg; prints the reason on failure. */
-static int
-open_state(const struct config *cfg, struct store **st, struct keyring *ring)
-{
-	enum pg_err	 e;
-
-	if ((e = keyring_load(cfg->enc_keys, cfg->state_dir, ring)) != PG_OK) {
-		fprintf(stderr, "payguard: encryption key: %s\n", pg_strerror(e));
-		return -1;
-	}
-	if ((e = store_open(cfg->state_dir, cfg->sync ? 0 : STORE_NOSYNC,
-	    st)) != PG_OK) {
-		fprintf(stderr, "payguard: cannot open the store in %s: %s\n",
-		    cfg->state_dir, pg_strerror(e));
-		keyring_wipe(ring);
-		return -1;
-	}
-	return 0;
-}
-
 static struct json_object *
 hdr_json(const char *id, const struct ev_hdr *h)
 {
@@ -104,6 +84,8 @@ hdr_json(const char *id, const struct ev_hdr *h)
 	json_object_object_add(o, "type", json_object_new_string(h->type));
 	json_object_object_add(o, "state",
 	    json_object_new_string(ev_state_name(h->state)));
+	json_object_object_add(o, "source",
+	    json_object_new_string(ev_source_name(h->source)));
 	json_object_object_add(o, "attempts", json_object_new_int((int)h->attempts));
 	json_object_object_add(o, "livemode", json_object_new_boolean(h->livemode));
 	json_object_object_add(o, "created", json_object_new_int64(h->created));
@@ -185,7 +167,7 @@ cmd_inbox(int argc, char **argv, const struct config *cfg)
 		    "retry ID | purge [--dead|--all] | drain\n");
 		return 2;
 	}
-	if (open_state(cfg, &st, &ring) < 0)
+	if (cli_open_state(cfg, &st, &ring) < 0)
 		return 1;
 	if (strcmp(argv[1], "list") == 0) {
 		if (argc > 2 && strcmp(argv[2], "--json") == 0)
@@ -247,7 +229,7 @@ cmd_worker(int argc, char **argv, const struct config *cfg)
 			return 2;
 		}
 	}
-	if (open_state(cfg, &st, &ring) < 0)
+	if (cli_open_state(cfg, &st, &ring) < 0)
 		return 1;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

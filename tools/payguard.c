@@ -8,6 +8,8 @@
  *   payguard config check       effective configuration, secrets masked
  *   payguard keygen | encrypt [--key K] | decrypt [--ttl N] | rotate-keys
  *   payguard mask card|card_bin|email|secret|auto|text VALUE
+ *   payguard events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]
+ *   payguard metrics            Prometheus text exposition
  *   payguard token create --name N --scope read|write [--ops a,b] | list | revoke N
  *
  * Configuration comes from the same environment / PAYGUARD_CONFIG file as
@@ -47,6 +49,10 @@ static const struct command commands[] = {
 	{ "rotate-keys", cmd_rotate_keys, "rotate-keys [--batch N]" },
 	{ "mask", cmd_mask, "mask card|card_bin|email|secret|auto|text VALUE" },
 	{ "token", cmd_token, "token create --name NAME --scope read|write [--ops a,b] | list [--json] | revoke NAME" },
+	/* cmd_events.c */
+	{ "events", cmd_events, "events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]" },
+	/* cmd_metrics.c */
+	{ "metrics", cmd_metrics, "metrics   (Prometheus text format)" },
 	/* cmd_audit.c */
 	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
@@ -62,6 +68,26 @@ usage(void)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(stderr, "  payguard %s\n", commands[i].usage);
 	exit(2);
+}
+
+int
+cli_open_state(const struct config *cfg, struct store **st,
+    struct keyring *ring)
+{
+	enum pg_err	 e;
+
+	if ((e = keyring_load(cfg->enc_keys, cfg->state_dir, ring)) != PG_OK) {
+		fprintf(stderr, "payguard: encryption key: %s\n", pg_strerror(e));
+		return -1;
+	}
+	if ((e = store_open(cfg->state_dir, cfg->sync ? 0 : STORE_NOSYNC,
+	    st)) != PG_OK) {
+		fprintf(stderr, "payguard: cannot open the store in %s: %s\n",
+		    cfg->state_dir, pg_strerror(e));
+		keyring_wipe(ring);
+		return -1;
+	}
+	return 0;
 }
 
 int

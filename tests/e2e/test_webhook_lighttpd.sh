@@ -32,30 +32,8 @@ is "$(for p in $workers; do stat -c %U /proc/$p; done | sort -u)" "$WWW" "bin-pa
 check "bin-path: they got the bin-environment" \
     bash -c 'tr "\0" "\n" < "/proc/$1/environ" | grep -qx "PAYGUARD_CONFIG=$2"' _ "$(echo $workers | cut -d" " -f1)" "$INI"
 
-newev; A=$EV; AF=$EVF
-post_event "$LT_URL" "$AF" "$(sign "$AF")" -H 'X-Request-ID: lighttpd.1'
-expect_status 200 "bin-path: valid event (sync delivery)"
-check_headers "bin-path 200"
-is "$(hdr X-Request-ID)" lighttpd.1 "bin-path: X-Request-ID echoed"
-is "$(runs "$A")" 1 "bin-path: handler ran once, as part of the request"
-post_event "$LT_URL" "$AF" "$(sign "$AF")"
-is "$RS/$(jb .duplicate)/$(runs "$A")" "200/true/1" "bin-path: repeat is a duplicate"
-n=$(audit_n)
-post_event "$LT_URL" "$AF" "$(sign "$AF" $(( $(now) - 1000 )))"
-expect_error 400 timestamp_too_old "bin-path: old timestamp"
-expect_audit "$n" "" "bin-path: old timestamp"
-http DELETE "$LT_URL"
-expect_error 405 method_not_allowed "bin-path: DELETE"
-is "$(hdr Allow)" POST "bin-path: Allow: POST"
-head -c 600000 /dev/zero | tr '\0' x > "$BASE/huge.json"
-post_event "$LT_URL" "$BASE/huge.json" "$(sign "$BASE/huge.json")"
-expect_error 413 payload_too_large "bin-path: 600 KB body answered by payguard"
-newev
-touch "$HOUT/fail_once.$EV"
-post_event "$LT_URL" "$EVF" "$(sign "$EVF")"
-is "$RS/$(jb .error.code)" "500/handler_failed" "bin-path: failing handler -> 500 (Stripe retries)"
-post_event "$LT_URL" "$EVF" "$(sign "$EVF")"
-is "$RS/$(runs "$EV")" "200/2" "bin-path: the retry is delivered"
+webhook_server_cases bin-path "$LT_URL" lighttpd
+A=$SC_EV AF=$SC_EVF
 
 # ------------------------------------------------- 2. spawn-fcgi pool
 start_spawn_fcgi sp "$INI" 2

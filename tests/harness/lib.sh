@@ -17,6 +17,9 @@
 #       start_lighttpd       lighttpd bin-path, including
 #                            apache-conf/lighttpd-payguard.conf
 #       start_spawn_fcgi + start_lighttpd_ext  spawn-fcgi pool + lighttpd
+#       start_fcgi_sock + start_nginx  spawn-fcgi sockets (webhook.fcgi,
+#                            api.fcgi, fcgiwrap) + nginx including
+#                            apache-conf/nginx-payguard.conf
 #   - cgi_run: webhook.fcgi as plain CGI from the shell (env -i ... < body)
 #   - http: curl wrapper setting RS (status), RH (headers file), RB (body)
 #   - pgcli: the payguard CLI as www-data on the same state dir
@@ -421,7 +424,7 @@ curl_status() {
 # ----------------------------------------------------------- handler
 # make_handler: $HOUT/handler (root 0755), run by webhook.fcgi / payguard
 # as www-data without a shell.  Each run appends "ID TYPE LIVEMODE" to
-# $HOUT/runs.log, "ID KIND ACCOUNT" to $HOUT/kinds.log and saves stdin as $HOUT/ev.ID.PID.  Behaviour files in
+# $HOUT/runs.log, "ID KIND ACCOUNT" to $HOUT/kinds.log, "ID SOURCE" to $HOUT/sources.log and saves stdin as $HOUT/ev.ID.PID.  Behaviour files in
 # $HOUT: sleep (seconds), fail_once.ID (fail once for ID), fail_always.
 make_handler() {
 	HANDLER=$BASE/handler
@@ -432,6 +435,7 @@ id="\$PAYGUARD_EVENT_ID"
 /bin/cat > "\$d/ev.\$id.\$\$"
 printf '%s %s %s\n' "\$id" "\${PAYGUARD_EVENT_TYPE-unset}" "\${PAYGUARD_EVENT_LIVEMODE-unset}" >> "\$d/runs.log"
 printf '%s %s %s\n' "\$id" "\${PAYGUARD_EVENT_KIND-unset}" "\${PAYGUARD_EVENT_ACCOUNT-unset}" >> "\$d/kinds.log"
+printf '%s %s\n' "\$id" "\${PAYGUARD_EVENT_SOURCE-unset}" >> "\$d/sources.log"
 [ -f "\$d/sleep" ] && /bin/sleep "\$(/bin/cat "\$d/sleep")"
 if [ -f "\$d/fail_once.\$id" ]; then /bin/rm -f "\$d/fail_once.\$id"; exit 1; fi
 [ -f "\$d/fail_always" ] && exit 3
@@ -441,6 +445,44 @@ EOF
 }
 # runs ID: how many times the handler ran for ID
 runs() { if [ -f "$HOUT/runs.log" ]; then grep -c "^$1 " "$HOUT/runs.log"; else echo 0; fi; }
+
+# ------------------------------------------------- shared server cases
+# webhook_server_cases LABEL URL RID: the request-level cases every web
+# server recipe must pass (test_webhook_lighttpd.sh, test_webhook_nginx.sh),
+# with PAYGUARD_WEBHOOK_DELIVERY=sync, 127.0.0.1 allowed and the handler
+# from make_handler: a valid event delivered inside the request, the
+# security headers, X-Request-ID (RID.1) echoed, a duplicate, an old
+# timestamp (audited), DELETE -> 405, a 600 KB body answered by payguard
+# itself (413, so the server's body limit must be above PAYGUARD_MAX_BODY),
+# a failing handler -> 500 and the retry delivered.  Sets SC_EV / SC_EVF
+# (the first event, delivered once) for the caller's own checks.
+webhook_server_cases() {
+	local l=$1 u=$2 rid=$3.1 n
+	newev; SC_EV=$EV; SC_EVF=$EVF
+	post_event "$u" "$SC_EVF" "$(sign "$SC_EVF")" -H "X-Request-ID: $rid"
+	expect_status 200 "$l: valid event (sync delivery)"
+	check_headers "$l 200"
+	is "$(hdr X-Request-ID)" "$rid" "$l: X-Request-ID echoed"
+	is "$(runs "$SC_EV")" 1 "$l: handler ran once, as part of the request"
+	post_event "$u" "$SC_EVF" "$(sign "$SC_EVF")"
+	is "$RS/$(jb .duplicate)/$(runs "$SC_EV")" "200/true/1" "$l: repeat is a duplicate"
+	n=$(audit_n)
+	post_event "$u" "$SC_EVF" "$(sign "$SC_EVF" $(( $(now) - 1000 )))"
+	expect_error 400 timestamp_too_old "$l: old timestamp"
+	expect_audit "$n" "" "$l: old timestamp"
+	http DELETE "$u"
+	expect_error 405 method_not_allowed "$l: DELETE"
+	is "$(hdr Allow)" POST "$l: Allow: POST"
+	head -c 600000 /dev/zero | tr '\0' x > "$BASE/huge.json"
+	post_event "$u" "$BASE/huge.json" "$(sign "$BASE/huge.json")"
+	expect_error 413 payload_too_large "$l: 600 KB body answered by payguard"
+	newev
+	touch "$HOUT/fail_once.$EV"
+	post_event "$u" "$EVF" "$(sign "$EVF")"
+	is "$RS/$(jb .error.code)" "500/handler_failed" "$l: failing handler -> 500 (Stripe retries)"
+	post_event "$u" "$EVF" "$(sign "$EVF")"
+	is "$RS/$(runs "$EV")" "200/2" "$l: the retry is delivered"
+}
 
 # ------------------------------------------------------------ servers
 # Each start_* sets the URL of /webhook in WH_URL and the server's error
@@ -647,4 +689,89 @@ fastcgi.server += ( "/webhook" => ((
     "socket" => "$3", "check-local" => "disable" )))
 EOF
 	_lighttpd_run "$1" "$2"
+}
+
+# start_fcgi_sock NAME SOCK N PROG [ARGS...]: spawn-fcgi starting N copies
+# of PROG (as www-data, socket www-data 0660) on SOCK, with the
+# environment in ${FCGI_ENV[@]}; the pids are tracked.  N=0: no fork (-n),
+# spawn-fcgi execs PROG, whose pid is then tracked (fcgiwrap: run it
+# without -c, a single process, so stopping it by pid leaves nothing).
+start_fcgi_sock() {
+	local name=$1 sock=$2 n=$3 prog=$4 p pidf; shift 4
+	pidf=${sock%.sock}.pid
+	rm -f "$sock"	# fcgiwrap will not start on a stale socket (gotcha 24)
+	if [ "$n" = 0 ]; then
+		env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
+		    spawn-fcgi -n -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+		    -- "$prog" "$@" > "$BASE/$name.log" 2>&1 &
+		track $!
+		p=100
+		while [ ! -S "$sock" ] && [ $p -gt 0 ]; do sleep 0.05; p=$((p - 1)); done
+		[ -S "$sock" ] || bail "$name: spawn-fcgi -n starts $prog"
+		return 0
+	fi
+	env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
+	    spawn-fcgi -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+	    -F "$n" -P "$pidf" -- "$prog" "$@" > "$BASE/$name.log" 2>&1 ||
+	    bail "$name: spawn-fcgi starts $prog"
+	for p in $(cat "$pidf"; echo); do track "$p"; done
+}
+
+# nginx_dirs NAME: $N = $BASE/NAME with run/ (www-data: the sockets),
+# logs/, tmp/ and etc/ (payguard.ini, audit.htpasswd)
+nginx_dirs() {
+	N=$BASE/$1
+	mkdir -p "$N/run" "$N/logs" "$N/tmp" "$N/etc"
+	chown $WWW:$WWW "$N/run"
+	chmod 0755 "$N" "$N/etc"
+}
+# start_nginx NAME PORT: nginx (foreground, master root, workers www-data)
+# with one server on 127.0.0.1:PORT that includes the shipped
+# apache-conf/nginx-payguard.conf as is, with only its paths replaced:
+# /run/payguard/ -> $N/run/, the cgi-bin -> $BIN/, /etc/payguard/ -> $N/etc/.
+# Start webhook.sock, api.sock, fcgiwrap.sock in $N/run first.  Sets
+# NGINX_PID, ERRLOG, WH_URL, API_URL, AUDIT_URL.
+start_nginx() {
+	local out
+	[ -n "${N:-}" ] || bail "$1: nginx_dirs first"
+	sed -e "s|/run/payguard/|$N/run/|g" \
+	    -e "s|/usr/local/lib/payguard/cgi-bin/|$BIN/|g" \
+	    -e "s|/etc/payguard/|$N/etc/|g" \
+	    "$SRC/apache-conf/nginx-payguard.conf" > "$N/payguard-site.conf"
+	# Every path of the shipped file was one of the three above.
+	if grep -vE '^[[:space:]]*#' "$N/payguard-site.conf" | grep -qE '/run/payguard/|/etc/payguard/|/usr/local/'; then
+		bail "$1: nginx-payguard.conf uses only the documented paths"
+	fi
+	cat > "$N/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid run/nginx.pid;
+error_log logs/error.log warn;
+user $WWW;
+events { worker_connections 64; }
+http {
+    access_log logs/access.log;
+    client_body_temp_path tmp/body;
+    fastcgi_temp_path tmp/fastcgi;
+    proxy_temp_path tmp/proxy;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    server {
+        listen 127.0.0.1:$2;
+        include $N/payguard-site.conf;
+    }
+}
+EOF
+	if ! out=$(nginx -t -p "$N" -c "$N/nginx.conf" 2>&1); then
+		echo "$out" | sed 's/^/# /'
+		bail "$1: nginx -t accepts the configuration"
+	fi
+	nginx -p "$N" -c "$N/nginx.conf" > "$N/logs/stdout.log" 2>&1 &
+	NGINX_PID=$!
+	track $NGINX_PID
+	wait_port "$2" 10 || bail "$1: nginx listens on 127.0.0.1:$2"
+	ERRLOG=$N/logs/error.log
+	WH_URL=http://127.0.0.1:$2/webhook
+	API_URL=http://127.0.0.1:$2/api
+	AUDIT_URL=http://127.0.0.1:$2/audit
 }

@@ -17,6 +17,7 @@
 
 #include "deliver.h"
 #include "inbox.h"
+#include "seal.h"
 
 static char dir[4096], hdir[4200];
 static struct config cfg;
@@ -224,6 +225,87 @@ test_retries_dead_letter(void **s)
 	cfg.wh_handler = NULL;
 }
 
+struct put_arg {
+	const char	*id;
+	const void	*rec;
+	size_t		 len;
+};
+
+static enum pg_err
+put_raw(struct store_txn *t, void *arg)
+{
+	struct put_arg	*p = arg;
+
+	return store_put(t, NS_EVENT, p->id, strlen(p->id), p->rec, p->len,
+	    0, 0);
+}
+
+static void
+test_source_and_v1_header(void **s)
+{
+	struct event_info ev = mkev("evt_B1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h, v1;
+	struct put_arg	 pa;
+	char		 id[EVENT_ID_MAX + 1];
+	unsigned char	*b = NULL;
+	void		*rec = NULL;
+	size_t		 len;
+
+	(void)s;
+	/* A backfilled event says so in its header, also after a claim. */
+	ev.source = EV_SRC_BACKFILL;
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_NEW);
+	assert_int_equal(h.source, EV_SRC_BACKFILL);
+	assert_string_equal(ev_source_name(h.source), "backfill");
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
+	free(b);
+	assert_int_equal(h.source, EV_SRC_BACKFILL);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_B1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_get(st, &ring, "evt_B1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.source, EV_SRC_BACKFILL);
+	assert_int_equal(h.state, EV_DELIVERED);
+	/* A record written before the source field (version 1, 8 bytes
+	 * shorter) reads as a webhook event and is updated in place. */
+	memset(&v1, 0, sizeof(v1));
+	v1.version = 1;
+	v1.state = EV_PENDING;
+	v1.last_status = -1;
+	snprintf(v1.type, sizeof(v1.type), "invoice.paid");
+	assert_int_equal(seal_pack(&ring, &v1, sizeof(v1) - 2 * sizeof(uint32_t),
+	    body, strlen(body), &rec, &len), PG_OK);
+	pa.id = "evt_V1";
+	pa.rec = rec;
+	pa.len = len;
+	assert_int_equal(store_run(st, 1, put_raw, &pa), PG_OK);
+	free(rec);
+	assert_int_equal(inbox_get(st, &ring, "evt_V1", &h, &b, &len), PG_OK);
+	assert_int_equal(len, strlen(body));
+	free(b);
+	assert_int_equal(h.version, 2);
+	assert_int_equal(h.source, EV_SRC_WEBHOOK);
+	assert_string_equal(h.type, "invoice.paid");
+	assert_int_equal(inbox_retry(st, "evt_V1"), PG_OK);
+	assert_int_equal(inbox_get(st, &ring, "evt_V1", &h, NULL, NULL), PG_OK);
+	assert_string_equal(h.type, "invoice.paid");
+	assert_int_equal(h.state, EV_PENDING);
+	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
+	free(b);
+	assert_string_equal(id, "evt_V1");
+	assert_int_equal(inbox_complete(st, &cfg, "evt_V1", 1, 0, NULL), PG_OK);
+	/* A header of any other size is not an inbox record. */
+	assert_int_equal(seal_pack(&ring, &v1, 10, body, strlen(body), &rec,
+	    &len), PG_OK);
+	pa.id = "evt_V0";
+	pa.rec = rec;
+	pa.len = len;
+	assert_int_equal(store_run(st, 1, put_raw, &pa), PG_OK);
+	free(rec);
+	assert_int_equal(inbox_get(st, &ring, "evt_V0", &h, NULL, NULL), PG_STORE);
+}
+
 static void
 test_handler_env_and_timeout(void **s)
 {
@@ -249,6 +331,7 @@ test_handler_env_and_timeout(void **s)
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_ID=evt_E1\n"));
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_TYPE=invoice.paid\n"));
 	assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=true\n"));
+	assert_null(strstr(buf, "PAYGUARD_EVENT_SOURCE"));
 	assert_null(strstr(buf, "whsec_must_not_leak"));
 	assert_non_null(strstr(buf, body));	/* raw event on stdin */
 	assert_null(strstr(buf, "PAYGUARD_EVENT_KIND"));
@@ -274,7 +357,9 @@ test_handler_env_and_timeout(void **s)
 		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=thin\n"));
 		assert_non_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT=acct_1Conn\n"));
 		assert_non_null(strstr(buf, "PAYGUARD_EVENT_LIVEMODE=false\n"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_SOURCE=webhook\n"));
 		ev.kind = EVENT_SNAPSHOT;
+		ev.source = EV_SRC_BACKFILL;
 		ev.account[0] = '\0';
 		assert_int_equal(deliver_run_event(script, 5, &ev, body,
 		    strlen(body), &r), PG_OK);
@@ -285,6 +370,7 @@ test_handler_env_and_timeout(void **s)
 		fclose(f);
 		assert_non_null(strstr(buf, "PAYGUARD_EVENT_KIND=snapshot\n"));
 		assert_null(strstr(buf, "PAYGUARD_EVENT_ACCOUNT"));
+		assert_non_null(strstr(buf, "PAYGUARD_EVENT_SOURCE=backfill\n"));
 	}
 	/* A hanging handler is killed at the limit. */
 	write_script("hang.sh", "#!/bin/sh\nsleep 30\n");
@@ -365,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_sync_claims),
 		cmocka_unit_test(test_retries_dead_letter),
 		cmocka_unit_test(test_handler_env_and_timeout),
+		cmocka_unit_test(test_source_and_v1_header),
 		cmocka_unit_test(test_encrypted_at_rest),
 		cmocka_unit_test(test_lease_takeover),
 	};
