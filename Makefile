@@ -6,7 +6,8 @@
 #   make asan       the tests again under ASan+UBSan
 #   make fuzz       libFuzzer targets, each run for FUZZ_SECONDS
 #   make bench      benchmarks (not tests)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (programs, units, logrotate, nginx)
+#   make uninstall  the same variables: removes what install wrote
 #
 # lib/*.c becomes build/libpayguard.a; cgi-bin/NAME.c becomes
 # build/NAME.fcgi (audit.c becomes audit.cgi: plain CGI); tools/*.c is the
@@ -55,7 +56,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 # Keep objects: they are not throw-away intermediates.
 .SECONDARY:
 
-.PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install clean lint
+.PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install uninstall clean lint
 
 all: $(PROGS) $(O)/payguard $(HELPERS)
 
@@ -166,14 +167,43 @@ lint:
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|strtok|atoi|strncpy)\(' \
 	    lib/*.c cgi-bin/*.c tools/*.c || { echo "lint: banned function"; exit 1; }
 
+# Deployment files: units, logrotate, the nginx snippet name /usr/local
+# paths; install rewrites them for PREFIX.  SYSTEMDDIR and SYSCONFDIR are
+# outside PREFIX on purpose (systemd and logrotate only look there).
+SYSCONFDIR ?= /etc
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+UNITS	   := $(sort $(wildcard systemd/*.service systemd/*.socket systemd/*.timer))
+PREFIXED   := apache-conf/nginx-payguard.conf $(UNITS)
+SHARE	    = $(DESTDIR)$(PREFIX)/share/payguard
+# Every file install writes, for uninstall (paths under DESTDIR).
+INSTALLED   = $(DESTDIR)$(PREFIX)/bin/payguard \
+	      $(PROGS:$(O)/%=$(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin/%) \
+	      $(addprefix $(SHARE)/,$(notdir $(wildcard data/*))) \
+	      $(addprefix $(SHARE)/templates/,$(notdir $(wildcard templates/*))) \
+	      $(addprefix $(SHARE)/apache-conf/,$(notdir $(wildcard apache-conf/*))) \
+	      $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS))) \
+	      $(DESTDIR)$(SYSCONFDIR)/logrotate.d/payguard
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin \
-	    $(DESTDIR)$(PREFIX)/share/payguard/templates $(DESTDIR)$(PREFIX)/share/payguard/apache-conf
+	    $(SHARE)/templates $(SHARE)/apache-conf \
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 0755 $(O)/payguard $(DESTDIR)$(PREFIX)/bin/payguard
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin/
-	install -m 0644 data/* $(DESTDIR)$(PREFIX)/share/payguard/
-	for f in templates/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/payguard/templates/; done; true
-	install -m 0644 apache-conf/* $(DESTDIR)$(PREFIX)/share/payguard/apache-conf/
+	install -m 0644 data/* $(SHARE)/
+	for f in templates/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(SHARE)/templates/; done; true
+	install -m 0644 $(filter-out $(PREFIXED),$(wildcard apache-conf/*)) $(SHARE)/apache-conf/
+	sed 's|/usr/local/|$(PREFIX)/|g' apache-conf/nginx-payguard.conf > $(SHARE)/apache-conf/nginx-payguard.conf
+	for f in $(UNITS); do sed 's|/usr/local/|$(PREFIX)/|g' "$$f" > $(DESTDIR)$(SYSTEMDDIR)/$${f#systemd/} || exit 1; done
+	chmod 0644 $(SHARE)/apache-conf/nginx-payguard.conf $(addprefix $(DESTDIR)$(SYSTEMDDIR)/,$(notdir $(UNITS)))
+	install -m 0644 logrotate/payguard $(DESTDIR)$(SYSCONFDIR)/logrotate.d/payguard
+
+# Removes exactly what install wrote, then payguard's own directories if
+# that left them empty (never bin/, the unit or logrotate directories).
+uninstall:
+	rm -f $(INSTALLED)
+	-rmdir $(DESTDIR)$(PREFIX)/lib/payguard/cgi-bin $(DESTDIR)$(PREFIX)/lib/payguard \
+	    $(SHARE)/templates $(SHARE)/apache-conf $(SHARE) 2>/dev/null
 
 clean:
 	rm -rf build build-asan

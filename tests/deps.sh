@@ -2,7 +2,7 @@
 # Installs the Debian packages payguard builds and tests with, when missing.
 # As root: apt-get, non-interactive.  Otherwise: print the exact line, fail.
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libfcgi-dev libfcgi-bin
-spawn-fcgi nginx fcgiwrap libssl-dev libjson-c-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev
+spawn-fcgi nginx fcgiwrap logrotate systemd libssl-dev libjson-c-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev
 libinih-dev libcmocka-dev apache2 apache2-utils libapache2-mod-fcgid lighttpd wrk
 valgrind curl python3 python3-stripe python3-cryptography redis-server
 libhiredis-dev chromium jq iproute2 procps prometheus"
