@@ -47,6 +47,7 @@ static const struct aevent_def defs[AEV__MAX] = {
 	{ "key_rotated", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_KEY_ROTATED */
 	{ "event_backfilled", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_EVENT_BACKFILLED */
 	{ "events_backfill", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_EVENTS_BACKFILL */
+	{ "audit_flood_summary", SEV_MEDIUM, SUSP_NEVER, AEM_NONE, 0 },	/* AEV_AUDIT_FLOOD_SUMMARY */
 };
 
 static const char *const sev_names[SEV__MAX] = {

@@ -47,6 +47,7 @@ enum aevent {
 	AEV_KEY_ROTATED,
 	AEV_EVENT_BACKFILLED,	/* an event recovered from the Events API */
 	AEV_EVENTS_BACKFILL,	/* one `payguard events backfill` run */
+	AEV_AUDIT_FLOOD_SUMMARY,	/* records of a flood counted, not kept */
 	AEV__MAX
 };
 

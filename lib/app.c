@@ -63,8 +63,14 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			store_maintain(c->st, SWEEP_BUDGET);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
+				struct audit_ctx ac = { c->cfg.state_dir, "", "",
+				    "", "payguard", c->st, &c->alog };
+
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
+				/* Floods of minutes that are over: their
+				 * summary records (audit.h). */
+				(void)audit_flood_flush(&ac);
 			}
 		}
 	}
