@@ -66,7 +66,7 @@ enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct arecord *rec);
  * So a flood costs at most AUDIT_FLOOD_WHOLE + 1 records per minute and
  * per (type, address, identity).
  */
-#define AUDIT_FLOOD_WHOLE	20
+#define AUDIT_FLOOD_WHOLE	100
 #define AUDIT_FLOOD_KIND	'F'	/* its counters in NS_AUDIT_X */
 #define AUDIT_FLOOD_KEEP_MS	(10u * 60u * 1000u)
 #define AUDIT_FLOOD_BATCH	64	/* summaries written per flush */
