@@ -85,7 +85,8 @@ FORGED=$("$PY" - <<'EOF'
 import base64, os, struct, time
 raw = b"\x80" + struct.pack(">Q", int(time.time())) + os.urandom(16 + 16 + 32)
 t = base64.urlsafe_b64encode(raw).decode()
-print(t[:40] + "4242424242424242" + t[56:])
+# Letters around it: a longer digit run would not be a PAN at all.
+print(t[:39] + "x4242424242424242y" + t[57:])
 EOF
 )
 refused "forged Fernet framing hiding a PAN" POST /v1/customers "metadata[n]=$FORGED"

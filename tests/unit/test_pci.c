@@ -262,7 +262,7 @@ test_validate_forged_fernet(void **state)
 	    PG_OK);
 	/* Splice a PAN into the base64 text, 4-aligned: framing intact. */
 	assert_true(len > 60);
-	memcpy(tok + 40, "4242424242424242", 16);
+	memcpy(tok + 39, "x4242424242424242y", 18);	/* no digit run around */
 	assert_int_equal(fernet_timestamp(tok, len, &ts), PG_OK);
 	assert_int_equal(pci_validate_pairs_ring(names, vals, 1, &ring, &res),
 	    PG_EINVAL);
