@@ -56,7 +56,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 # Keep objects: they are not throw-away intermediates.
 .SECONDARY:
 
-.PHONY: all test unit e2e deps asan fuzz fuzz-build bench run install uninstall clean lint
+.PHONY: all test unit e2e deps node-deps asan fuzz fuzz-build bench run install uninstall clean lint
 
 all: $(PROGS) $(O)/payguard $(HELPERS)
 
@@ -110,12 +110,17 @@ $(O)/tests/%: tests/unit/%.c $(TESTHELP) $(O)/libpayguard.a
 deps:
 	@sh tests/deps.sh
 
+# npm packages of the Node tests (stripe-node, standardwebhooks), from the
+# lockfile; skipped when node_modules already matches it.
+node-deps:
+	@sh tests/node-deps.sh
+
 # Unit tests: every cmocka program, each in its own scratch state dir.
 unit: all $(TESTS)
 	@O=$(O) sh tests/run-unit.sh $(TESTS)
 
 # End to end: real Apache + mod_fcgid, lighttpd, spawn-fcgi and plain CGI.
-e2e: all
+e2e: all node-deps
 	@O=$(O) sh tests/run-e2e.sh
 
 test: deps

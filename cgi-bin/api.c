@@ -4,7 +4,10 @@
  * The site's own code calls payguard instead of api.stripe.com, with a
  * scoped gateway token (or, when trusted, the web server's REMOTE_USER);
  * the Stripe secret key never leaves this process.  Paths are Stripe's
- * (PATH_INFO /v1/...), bodies form-encoded with bracket notation or JSON.
+ * (PATH_INFO /v1/...), bodies form-encoded with bracket notation or JSON;
+ * v2 routes (/v2/...) take JSON, passed upstream as JSON.  Connect's
+ * Stripe-Account (and v2's Stripe-Context) go upstream for tokens allowed
+ * that account, and scope the rate limit and the idempotency records.
  * Each request: authenticate, allowlisted route, scope, per-identity
  * per-operation rate limit, parameters, PCI screening (no card data ever
  * leaves), idempotency, then Stripe with stripe-python's retries; Stripe's
@@ -40,6 +43,9 @@
 #include "token.h"
 #include "rand.h"
 
+/* Longest Stripe-Context accepted: a few "acct_..." ids joined by '/'. */
+#define CONTEXT_MAX	127
+
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
 	struct app_core		 c;	/* configuration, store, key ring */
@@ -67,6 +73,11 @@ struct rq {
 	struct form		 query;
 	struct form		 body;
 	char			 resource[ROUTE_PATH_MAX + 16];
+	const char		*account;	/* Stripe-Account or NULL */
+	const char		*context;	/* Stripe-Context or NULL */
+	/* identity, plus "@account" when the request names one: the rate
+	 * limit and the idempotency records are per connected account. */
+	char			 scope_id[96 + CONTEXT_MAX + 8];
 };
 
 static void
@@ -79,6 +90,12 @@ audit(struct rq *q, enum aevent type, enum audit_sev sev, int ok,
 	if (q->route != NULL)
 		json_object_object_add(d, "operation",
 		    json_object_new_string(q->route->op));
+	if (q->account != NULL)
+		json_object_object_add(d, "account",
+		    json_object_new_string(q->account));
+	if (q->context != NULL)
+		json_object_object_add(d, "context",
+		    json_object_new_string(q->context));
 	audit_event(&q->actx, type, sev, ok, q->resource, d, action);
 }
 
@@ -156,6 +173,16 @@ read_params(struct rq *q, const struct app *a)
 		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
 		return -1;
 	}
+	if (q->route != NULL && q->route->v2 && q->req->body.len > 0 &&
+	    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
+		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
+		    NULL, "v2 API requests take a JSON body "
+		    "(Content-Type: application/json).",
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		return -1;
+	}
+	/* JSON is flattened for screening and the fingerprint either way;
+	 * a v2 body then goes upstream as sent, a v1 body form-encoded. */
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
 		e = form_from_json(q->req->body.data, q->req->body.len, &q->body);
 	else if (ct == NULL || q->req->body.len == 0 ||
@@ -387,6 +414,7 @@ proxy(struct rq *q, const struct app *a)
 {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
+	struct stripe_opts	 so;
 	struct timespec		 t0, t1;
 	struct buf		 qs, body, canon, cquery;
 	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
@@ -427,7 +455,7 @@ proxy(struct rq *q, const struct app *a)
 			    cquery.data ? cquery.data : "", cquery.len,
 			    canon.data ? canon.data : "", canon.len, fp);
 		if (e == PG_OK)
-			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->key_id,
+			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
 			    ckey, fp, &ir);
 		if (e != PG_OK) {
 			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
@@ -449,7 +477,10 @@ proxy(struct rq *q, const struct app *a)
 			    AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM, NULL);
 			goto out;
 		case IDEM_IN_PROGRESS:
+			/* The SDKs retry a 409 anyway; the header makes it
+			 * explicit and Retry-After spaces the retry. */
 			http_resp_header(&q->resp, "Retry-After", "1");
+			http_resp_header(&q->resp, "Stripe-Should-Retry", "true");
 			refuse(q, 409, "idempotency_error", "idempotency_key_in_use",
 			    NULL, "The idempotency key provided is currently being "
 			    "used in another request. This occurs if your "
@@ -473,9 +504,24 @@ proxy(struct rq *q, const struct app *a)
 		generate_key(q, gkey);
 		upkey = gkey;
 	}
+	memset(&so, 0, sizeof(so));
+	so.idem_key = upkey;
+	so.account = q->account;
+	so.context = q->context;
+	so.json = q->route->v2;
+	if (post && q->route->v2) {
+		/* v2: the JSON exactly as sent (it parsed strictly above). */
+		buf_reset(&body);
+		if (q->req->body.len > 0 && buf_append(&body, q->req->body.data,
+		    q->req->body.len) != PG_OK) {
+			http_resp_error(&q->resp, 400, "invalid_request_error",
+			    "parameter_invalid", NULL, "The body is too large.");
+			goto out;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	e = stripe_request(a->stripe, q->method, q->path, qs.data,
-	    post ? (body.data ? body.data : "") : NULL, upkey, &sr);
+	e = stripe_request_ex(a->stripe, q->method, q->path, qs.data,
+	    post ? (body.data ? body.data : "") : NULL, &so, &sr);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
 	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
@@ -484,7 +530,7 @@ proxy(struct rq *q, const struct app *a)
 	    sr.status < 400 ? "3xx" : sr.status < 500 ? "4xx" : "5xx");
 	if (e != PG_OK) {
 		if (have_key)
-			idem_release(a->c.st, q->key_id, ckey);
+			idem_release(a->c.st, q->scope_id, ckey);
 		http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
 		    NULL, "Could not connect to Stripe. The request may be "
 		    "retried safely with the same Idempotency-Key.");
@@ -497,9 +543,9 @@ proxy(struct rq *q, const struct app *a)
 	if (have_key) {
 		/* Stripe keeps every result but rate limiting; so do we. */
 		if (sr.status == 429)
-			idem_forget(a->c.st, q->key_id, ckey);
+			idem_forget(a->c.st, q->scope_id, ckey);
 		else
-			idem_finish(a->c.st, &a->c.ring, q->key_id, ckey,
+			idem_finish(a->c.st, &a->c.ring, q->scope_id, ckey,
 			    (int)sr.status, sr.body.data, sr.body.len);
 	}
 	pass_through(q, &sr, post ? (have_key ? hk : gkey) : NULL, 0,
@@ -521,6 +567,54 @@ out:
 	buf_free(&cquery);
 }
 
+/* Every '/'-separated part of s is an acct_ id. */
+static int
+account_path_ok(const char *s)
+{
+	size_t	 n;
+
+	if (strlen(s) > CONTEXT_MAX)
+		return 0;
+	for (;; s += n + 1) {
+		n = strcspn(s, "/");
+		if (!token_valid_account(s, n))
+			return 0;
+		if (s[n] == '\0')
+			return 1;
+	}
+}
+
+/*
+ * Reads Stripe-Account and Stripe-Context into q and makes q->scope_id.
+ * Returns 0 when one is present but malformed (it is then ignored, and
+ * refused after authentication), else 1.
+ */
+static int
+connect_headers(struct rq *q)
+{
+	const char	*acct = http_header(q->req, "Stripe-Account");
+	const char	*ctx = http_header(q->req, "Stripe-Context");
+	int		 ok = 1;
+
+	if (acct != NULL) {
+		if (token_valid_account(acct, strlen(acct)))
+			q->account = acct;
+		else
+			ok = 0;
+	}
+	if (ctx != NULL) {
+		if (account_path_ok(ctx))
+			q->context = ctx;
+		else
+			ok = 0;
+	}
+	/* The namespaced identity (key_id), never the reusable name. */
+	snprintf(q->scope_id, sizeof(q->scope_id), "%s%s%s%s%s", q->key_id,
+	    q->account ? "@" : "", q->account ? q->account : "",
+	    q->context ? "@ctx:" : "", q->context ? q->context : "");
+	return ok;
+}
+
 /* PATH_INFO, or the request URI past the script name. */
 static const char *
 stripe_path(const struct http_req *req)
@@ -537,7 +631,7 @@ handle(void *arg, struct http_req *req)
 	struct rq		 q;
 	struct rl_result	 rl;
 	const char		*acode = NULL, *op;
-	int			 authed;
+	int			 authed, acct_ok;
 	enum pg_err		 e;
 
 	memset(&q, 0, sizeof(q));
@@ -571,14 +665,19 @@ handle(void *arg, struct http_req *req)
 		    sizeof(q.key_id));
 		snprintf(q.identity, sizeof(q.identity), "%s", q.key_id);
 	}
+	acct_ok = connect_headers(&q);
 	q.route = route_match(&a->routes, q.method, q.path);
 	op = q.route != NULL ? q.route->op : "default";
-	e = rl_check(a->c.st, &a->c.cfg, op, q.key_id, &rl);
+	e = rl_check(a->c.st, &a->c.cfg, op, q.scope_id, &rl);
 	rl_headers(&rl, op, &q.resp);
 	if (rl.failed_open)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, "failed_open");
 	(void)e;
 	if (!rl.allowed) {
+		/* The SDKs retry only when told to, and honour Retry-After
+		 * only up to 60 s: tell them to retry when it will work. */
+		http_resp_header(&q.resp, "Stripe-Should-Retry", "%s",
+		    rl.retry_after <= 60 ? "true" : "false");
 		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
 		    "Too many requests for this operation; retry after the time "
 		    "in Retry-After.", AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM, NULL);
@@ -605,6 +704,24 @@ handle(void *arg, struct http_req *req)
 		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
 		    "This API token does not allow this operation.",
 		    AEV_PERMISSION_DENIED, SEV_HIGH, NULL);
+		goto send;
+	}
+	if (!acct_ok) {
+		refuse(&q, 400, "invalid_request_error", "account_invalid", NULL,
+		    "Stripe-Account must be an acct_ id and Stripe-Context one or "
+		    "more acct_ ids joined by '/'.",
+		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		goto send;
+	}
+	/* A token acts on connected accounts only when created for them;
+	 * the trusted REMOTE_USER has full scope. */
+	if (!q.trusted_user && ((q.account != NULL &&
+	    !token_allows_account(&q.trec, q.account)) ||
+	    (q.context != NULL && !token_allows_account(&q.trec, q.context)))) {
+		refuse(&q, 403, "permission_error", "account_not_allowed", NULL,
+		    "This API token may not act on the connected account named "
+		    "in Stripe-Account or Stripe-Context.", AEV_PERMISSION_DENIED,
+		    SEV_HIGH, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q, a) != 0)

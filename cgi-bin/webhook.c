@@ -27,6 +27,7 @@
 #include "crypto.h"
 #include "deliver.h"
 #include "event.h"
+#include "forward.h"
 #include "http.h"
 #include "inbox.h"
 #include "ipallow.h"
@@ -325,6 +326,7 @@ send:
 static void
 setup(struct app *a)
 {
+	char		 why[192];
 	char		 from[4096];
 	size_t		 bad = 0;
 
@@ -352,6 +354,10 @@ setup(struct app *a)
 	if (event_kinds_parse(a->c.cfg.wh_event_kinds, &a->kinds) != PG_OK) {
 		log_warnx("refusing to serve: PAYGUARD_EVENT_KINDS: expected "
 		    "snapshot, thin or snapshot,thin");
+		return;
+	}
+	if (forward_check(&a->c.cfg, why, sizeof(why)) != PG_OK) {
+		log_warnx("refusing to serve: %s", why);
 		return;
 	}
 	if (sig_ctx_new(&a->sig) != PG_OK) {

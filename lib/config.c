@@ -70,6 +70,8 @@ static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_RETRY_BASE", T_U32, F(wh_retry_base), "10", 86400 },
 	{ "PAYGUARD_DEDUP_TTL", T_U32, F(wh_dedup_ttl), "2592000", 31536000 },
 	{ "PAYGUARD_EVENT_KINDS", T_STR, F(wh_event_kinds), "snapshot,thin", 0 },
+	{ "PAYGUARD_WEBHOOK_FORWARD_URL", T_STR, F(wh_forward_url), NULL, 0 },
+	{ "PAYGUARD_FORWARD_SECRET", T_SECRET, F(forward_secret), NULL, 0 },
 	{ "STRIPE_ENCRYPTION_KEY", T_SECRET, F(enc_keys), NULL, 0 },
 	{ "STRIPE_SECRET_KEY", T_SECRET, F(stripe_key), NULL, 0 },
 	{ "STRIPE_API_BASE", T_STR, F(api_base), "https://api.stripe.com", 0 },

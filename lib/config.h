@@ -59,6 +59,8 @@ struct config {
 	uint32_t	 wh_retry_base;		/* PAYGUARD_RETRY_BASE (10 s) */
 	uint32_t	 wh_dedup_ttl;		/* PAYGUARD_DEDUP_TTL (30 days) */
 	char		*wh_event_kinds;	/* PAYGUARD_EVENT_KINDS (snapshot,thin) */
+	char		*wh_forward_url;	/* PAYGUARD_WEBHOOK_FORWARD_URL or NULL */
+	char		*forward_secret;	/* PAYGUARD_FORWARD_SECRET or NULL */
 
 	/* Encryption at rest. */
 	char		*enc_keys;		/* STRIPE_ENCRYPTION_KEY or NULL */

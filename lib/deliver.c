@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "forward.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -229,7 +230,9 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 		ev.livemode = h->livemode;
 	}
 	ev.source = (int)h->source;
-	if (cfg->wh_handler == NULL) {
+	if (cfg->wh_forward_url != NULL)
+		(void)forward_post(cfg, &ev, body, len, res);
+	else if (cfg->wh_handler == NULL) {
 		res->ok = 1;
 		res->status = 0;
 	} else {
@@ -260,6 +263,14 @@ deliver_due(struct store *st, const struct keyring *ring,
 	enum pg_err	 e = PG_OK;
 
 	*done = *failed = 0;
+	/* A forwarding misconfiguration must not burn the events' attempts. */
+	{
+		char why[192];
+		if (forward_check(cfg, why, sizeof(why)) != PG_OK) {
+			log_warnx("not delivering: %s", why);
+			return PG_CONFIG;
+		}
+	}
 	while (max == 0 || *done + *failed < max) {
 		e = inbox_claim_next(st, ring, cfg, id, &h, &body, &len);
 		if (e == PG_NOTFOUND) {

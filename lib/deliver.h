@@ -9,7 +9,8 @@
  * otherwise empty environment, so no secret of
  * ours reaches it; its stdout discarded, its stderr into our log; killed
  * with its process group when the time limit runs out.  Exit 0 means
- * processed.
+ * processed.  With PAYGUARD_WEBHOOK_FORWARD_URL the attempt is an HTTP
+ * POST instead (lib/forward.h), with the same outcome handling.
  */
 #ifndef PG_DELIVER_H
 #define PG_DELIVER_H

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "asset.h"
@@ -286,5 +287,62 @@ out:
 		close(fd);
 	if (made)
 		unlink(tmp);
+	return e;
+}
+
+/* libcurl write callback: into the bounded buffer, stop past its ceiling. */
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf	*b = arg;
+
+	if (buf_append(b, p, size * n) != PG_OK)
+		return 0;	/* CURLE_WRITE_ERROR */
+	return size * n;
+}
+
+enum pg_err
+iplist_fetch(const char *url, struct buf *out, char *err, size_t errsz)
+{
+	CURL		*c;
+	CURLcode	 cc;
+	long		 status = 0;
+	enum pg_err	 e = PG_ENOMEM;
+
+	snprintf(err, errsz, "out of memory");
+	if ((c = curl_easy_init()) == NULL)
+		return e;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "payguard-ips-update/1");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	/* libcurl's codes end here: callers see pg_err and one line. */
+	if (cc == CURLE_WRITE_ERROR) {
+		e = PG_TOOLARGE;
+		snprintf(err, errsz, "the answer is larger than %zu bytes",
+		    out->max);
+	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
+		e = PG_TIMEOUT;
+		snprintf(err, errsz, "timed out");
+	} else if (cc != CURLE_OK) {
+		e = PG_UPSTREAM;
+		snprintf(err, errsz, "%s", curl_easy_strerror(cc));
+	} else if (status != 200) {
+		e = PG_UPSTREAM;
+		snprintf(err, errsz, "HTTP status %ld", status);
+	} else {
+		e = PG_OK;
+		err[0] = '\0';
+	}
 	return e;
 }

@@ -64,6 +64,17 @@ enum pg_err	 iplist_from_json(const char *json, size_t len,
 enum pg_err	 iplist_entries(const char *text, char ***entries, size_t *n);
 /* Frees what iplist_entries returned.  NULL-safe. */
 void		 iplist_entries_free(char **entries);
+#define IPLIST_URL	"https://stripe.com/files/ips/ips_webhooks.json"
+
+/*
+ * GETs url (http or https only, at most 3 redirects, 10 s to connect,
+ * 30 s in all) into out, which must be bounded (buf_init max).  PG_OK only
+ * for a 200 answer; PG_UPSTREAM (connection, TLS, other status),
+ * PG_TIMEOUT, PG_TOOLARGE (past out's ceiling) otherwise, with one line
+ * for humans in err (errsz bytes).
+ */
+enum pg_err	 iplist_fetch(const char *url, struct buf *out, char *err,
+		    size_t errsz);
 /*
  * Replaces path with text (len bytes) atomically: a temporary file in
  * the same directory, fsync, rename, fsync of the directory.  Mode 0644.

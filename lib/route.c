@@ -39,6 +39,10 @@ routes_parse(const char *spec, struct routes *rt)
 		    rt->n == ROUTE_MAX)
 			return PG_EINVAL;
 		r = &rt->r[rt->n];
+		if (eq - p > 3 && strncmp(p, "v2/", 3) == 0) {
+			r->v2 = 1;
+			p += 3;
+		}
 		rlen = (size_t)(eq - p);
 		if (rlen > 3 && strncmp(eq - 3, ":ro", 3) == 0) {
 			r->readonly = 1;
@@ -76,10 +80,12 @@ route_match(const struct routes *rt, const char *method, const char *path)
 	int		 del = strcmp(method, "DELETE") == 0;
 
 	len = strlen(path);
-	if (len > ROUTE_PATH_MAX || strncmp(path, "/v1/", 4) != 0 ||
-	    !(get || post || del))
+	if (len > ROUTE_PATH_MAX || (strncmp(path, "/v1/", 4) != 0 &&
+	    strncmp(path, "/v2/", 4) != 0) || !(get || post || del))
 		return NULL;
 	for (i = 0; i < rt->n; i++) {
+		if (rt->r[i].v2 != (path[2] == '2'))
+			continue;
 		n = strlen(rt->r[i].res);
 		if (strncmp(path + 4, rt->r[i].res, n) != 0)
 			continue;

@@ -4,8 +4,10 @@
  * PAYGUARD_API_ROUTES is a comma-separated list of "resource=operation"
  * (optionally "resource:ro=operation" for read-only); each allows GET and
  * POST on /v1/<resource>, GET, POST and DELETE on /v1/<resource>/<id>,
- * and POST on /v1/<resource>/<id>/<action>.  The operation names the
- * rate limit.  Anything else is refused before it reaches Stripe.
+ * and POST on /v1/<resource>/<id>/<action>.  A resource written
+ * "v2/<resource>" ("v2/core/accounts=account") is the same under /v2
+ * (Stripe's v2 APIs, JSON bodies).  The operation names the rate limit.
+ * Anything else is refused before it reaches Stripe.
  */
 #ifndef PG_ROUTE_H
 #define PG_ROUTE_H
@@ -29,6 +31,7 @@ struct route {
 	char	 res[ROUTE_RES_MAX];	/* "customers", "checkout/sessions" */
 	char	 op[CFG_OPNAME];
 	int	 readonly;
+	int	 v2;			/* under /v2 rather than /v1 */
 };
 
 struct routes {
@@ -39,7 +42,7 @@ struct routes {
 /* Parses spec (NULL: the default list).  PG_EINVAL on a bad entry. */
 enum pg_err	 routes_parse(const char *spec, struct routes *rt);
 /*
- * Finds the route for method and path ("/v1/...").  Returns the route,
+ * Finds the route for method and path ("/v1/..." or "/v2/...").  Returns the route,
  * or NULL when the path is malformed or not allowed for method.
  */
 const struct route *route_match(const struct routes *rt, const char *method,

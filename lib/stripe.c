@@ -268,9 +268,35 @@ stripe_request(struct stripe_client *c, const char *method, const char *path,
     const char *query, const char *body, const char *idem_key,
     struct stripe_resp *r)
 {
+	struct stripe_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.idem_key = idem_key;
+	return stripe_request_ex(c, method, path, query, body, &o, r);
+}
+
+/* Appends "name: value" to *hdrs.  0 on failure (out of memory). */
+static int
+add_header(struct curl_slist **hdrs, const char *name, const char *value)
+{
+	struct curl_slist *t;
+	char		 h[320];
+
+	if ((size_t)snprintf(h, sizeof(h), "%s: %s", name, value) >= sizeof(h))
+		return 0;
+	if ((t = curl_slist_append(*hdrs, h)) == NULL)
+		return 0;
+	*hdrs = t;
+	return 1;
+}
+
+enum pg_err
+stripe_request_ex(struct stripe_client *c, const char *method,
+    const char *path, const char *query, const char *body,
+    const struct stripe_opts *o, struct stripe_resp *r)
+{
 	struct curl_slist *hdrs = NULL, *t;
 	struct buf	 url;
-	char		 ik[300];
 	unsigned int	 n = 0;
 	enum pg_err	 e = PG_ENOMEM;
 
@@ -290,18 +316,16 @@ stripe_request(struct stripe_client *c, const char *method, const char *path,
 	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
 		goto out;
 	hdrs = t;
-	if (body != NULL) {
-		if ((t = curl_slist_append(hdrs, "Content-Type: "
-		    "application/x-www-form-urlencoded")) == NULL)
-			goto out;
-		hdrs = t;
-	}
-	if (idem_key != NULL) {
-		snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem_key);
-		if ((t = curl_slist_append(hdrs, ik)) == NULL)
-			goto out;
-		hdrs = t;
-	}
+	if (body != NULL && !add_header(&hdrs, "Content-Type", o->json ?
+	    "application/json" : "application/x-www-form-urlencoded"))
+		goto out;
+	if ((o->idem_key != NULL &&
+	    !add_header(&hdrs, "Idempotency-Key", o->idem_key)) ||
+	    (o->account != NULL &&
+	    !add_header(&hdrs, "Stripe-Account", o->account)) ||
+	    (o->context != NULL &&
+	    !add_header(&hdrs, "Stripe-Context", o->context)))
+		goto out;
 	for (;;) {
 		attempt(c, method, url.data, body, hdrs, r);
 		if (!stripe_should_retry(r, n, c->cfg->max_retries))

@@ -46,6 +46,23 @@ struct stripe_resp {
 enum pg_err	 stripe_client_new(const struct config *cfg,
 		    struct stripe_client **c);
 void		 stripe_client_free(struct stripe_client *c);
+/* What a request carries besides the method, path and body. */
+struct stripe_opts {
+	const char	*idem_key;	/* Idempotency-Key or NULL */
+	const char	*account;	/* Stripe-Account (Connect) or NULL */
+	const char	*context;	/* Stripe-Context (v2) or NULL */
+	int		 json;		/* body is JSON (v2), not a form */
+};
+
+/*
+ * Sends method path[?query] with body (form-encoded, or JSON with
+ * o->json; NULL for none) and the headers of o, retrying as above.  PG_OK
+ * when a response arrived (any status); PG_UPSTREAM when none did after
+ * every retry.  Free r with stripe_resp_free.
+ */
+enum pg_err	 stripe_request_ex(struct stripe_client *c, const char *method,
+		    const char *path, const char *query, const char *body,
+		    const struct stripe_opts *o, struct stripe_resp *r);
 /*
  * Sends method path[?query] with body (form-encoded, NULL for none) and
  * idem_key (NULL for none), retrying as above.  PG_OK when a response

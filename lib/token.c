@@ -1,6 +1,7 @@
 /*
  * payguard - gateway tokens, stored as keyed hashes.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +15,9 @@
 #include "token.h"
 #include "rand.h"
 
-#define REC_VERSION	1
+#define REC_VERSION	2
+/* A version 1 record: everything before accounts. */
+#define REC_V1_SIZE	offsetof(struct token_rec, accounts)
 #define TOKEN_PREFIX	"pgk_"
 #define TOKEN_RAND	32
 
@@ -78,6 +81,52 @@ valid_ops(const char *ops)
 	return 1;
 }
 
+int
+token_valid_account(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len < 6 || len >= TOKEN_ACCOUNT_MAX || strncmp(s, "acct_", 5) != 0)
+		return 0;
+	for (i = 5; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* "", "*" or comma-separated acct_ ids. */
+static int
+valid_accounts(const char *s)
+{
+	const char	*p, *e;
+
+	if (strlen(s) >= TOKEN_ACCOUNTS_MAX)
+		return 0;
+	if (*s == '\0' || strcmp(s, "*") == 0)
+		return 1;
+	for (p = s; ; p = e + 1) {
+		e = p + strcspn(p, ",");
+		if (!token_valid_account(p, (size_t)(e - p)))
+			return 0;
+		if (*e == '\0')
+			return 1;
+	}
+}
+
+/* A stored record of either version into r.  0 when malformed. */
+static int
+rec_load(const void *v, size_t vlen, struct token_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (vlen != sizeof(*r) && vlen != REC_V1_SIZE)
+		return 0;
+	memcpy(r, v, vlen);
+	r->accounts[sizeof(r->accounts) - 1] = '\0';
+	r->ops[sizeof(r->ops) - 1] = '\0';
+	return 1;
+}
+
 static void
 token_hash(const struct token_ctx *t, const char *tok, unsigned char out[32])
 {
@@ -117,8 +166,7 @@ create_txn(struct store_txn *txn, void *arg)
 	struct token_rec old;
 
 	if (store_get(txn, NS_TOKEN, nk, nlen, &v, &vlen, NULL) == PG_OK &&
-	    vlen == sizeof(old)) {
-		memcpy(&old, v, sizeof(old));
+	    rec_load(v, vlen, &old)) {
 		if (!old.revoked)
 			return PG_EXISTS;
 	}
@@ -131,13 +179,15 @@ create_txn(struct store_txn *txn, void *arg)
 
 enum pg_err
 token_create(struct store *st, const struct token_ctx *t, const char *name,
-    enum token_scope scope, const char *ops, char out[TOKEN_STR_MAX])
+    enum token_scope scope, const char *ops, const char *accounts,
+    char out[TOKEN_STR_MAX])
 {
 	struct create_ctx c;
 	unsigned char	 r[TOKEN_RAND];
 	enum pg_err	 e;
 
-	if (!token_valid_name(name) || ops == NULL || !valid_ops(ops))
+	if (!token_valid_name(name) || ops == NULL || !valid_ops(ops) ||
+	    accounts == NULL || !valid_accounts(accounts))
 		return PG_EINVAL;
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		return PG_CRYPTO;
@@ -150,6 +200,7 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 	c.rec.scope = scope;
 	c.rec.created_ms = store_now_ms();
 	snprintf(c.rec.ops, sizeof(c.rec.ops), "%s", ops);
+	snprintf(c.rec.accounts, sizeof(c.rec.accounts), "%s", accounts);
 	token_hash(t, out, c.rec.hash);
 	if ((e = store_run(st, 1, create_txn, &c)) != PG_OK)
 		OPENSSL_cleanse(out, TOKEN_STR_MAX);
@@ -183,9 +234,8 @@ verify_txn(struct store_txn *txn, void *arg)
 	if ((e = store_get(txn, NS_TOKEN, nk, name_key(c->name, nk), &v, &vlen,
 	    NULL)) != PG_OK)
 		return e == PG_NOTFOUND ? PG_NOTFOUND : e;
-	if (vlen != sizeof(*c->rec))
+	if (!rec_load(v, vlen, c->rec))
 		return PG_STORE;
-	memcpy(c->rec, v, sizeof(*c->rec));
 	/* The hash must be this name's current one, and still live. */
 	if (c->rec->revoked || CRYPTO_memcmp(c->rec->hash, c->hash, 32) != 0)
 		return PG_NOTFOUND;
@@ -226,9 +276,8 @@ revoke_txn(struct store_txn *txn, void *arg)
 
 	if ((e = store_get(txn, NS_TOKEN, nk, nlen, &v, &vlen, NULL)) != PG_OK)
 		return e;
-	if (vlen != sizeof(r))
+	if (!rec_load(v, vlen, &r))
 		return PG_STORE;
-	memcpy(&r, v, sizeof(r));
 	if (r.revoked)
 		return PG_NOTFOUND;
 	hash_key(r.hash, hk);
@@ -262,12 +311,11 @@ list_one(const void *k, size_t klen, const void *v, size_t vlen,
 	struct token_rec r;
 
 	(void)exp;
-	if (klen < 3 || klen - 2 > TOKEN_NAME_MAX || vlen != sizeof(r) ||
+	if (klen < 3 || klen - 2 > TOKEN_NAME_MAX || !rec_load(v, vlen, &r) ||
 	    memcmp(k, "n:", 2) != 0)
 		return 0;
 	memcpy(name, (const char *)k + 2, klen - 2);
 	name[klen - 2] = '\0';
-	memcpy(&r, v, sizeof(r));
 	return l->fn(name, &r, l->arg) != 0;
 }
 
@@ -302,4 +350,38 @@ token_allows(const struct token_rec *r, const char *method, const char *op)
 			return 1;
 	}
 	return 0;
+}
+
+/* Returns 1 if the list allows the one account a (length n). */
+static int
+list_has(const char *list, const char *a, size_t n)
+{
+	const char	*p;
+	size_t		 m;
+
+	for (p = list; *p != '\0'; p += m + (p[m] == ',')) {
+		m = strcspn(p, ",");
+		if (m == n && strncmp(p, a, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+token_allows_account(const struct token_rec *r, const char *account)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (r->accounts[0] == '\0')
+		return 0;
+	for (p = account; ; p += n + 1) {
+		n = strcspn(p, "/");
+		if (!token_valid_account(p, n))
+			return 0;
+		if (strcmp(r->accounts, "*") != 0 && !list_has(r->accounts, p, n))
+			return 0;
+		if (p[n] == '\0')
+			return 1;
+	}
 }

@@ -20,6 +20,8 @@
 #define TOKEN_NAME_MAX	64
 #define TOKEN_STR_MAX	64	/* "pgk_" + 43 + NUL fits */
 #define TOKEN_OPS_MAX	256
+#define TOKEN_ACCOUNTS_MAX 512
+#define TOKEN_ACCOUNT_MAX 64	/* one "acct_..." id */
 
 enum token_scope {
 	SCOPE_READ = 0,	/* GET only */
@@ -35,6 +37,10 @@ struct token_rec {
 	uint64_t	 revoked_ms;
 	unsigned char	 hash[32];
 	char		 ops[TOKEN_OPS_MAX];	/* "" = every operation */
+	/* Connect accounts the token may name (Stripe-Account or
+	 * Stripe-Context): "acct_1,acct_2", "*" for any, "" for none.
+	 * Absent from version 1 records, which read as "". */
+	char		 accounts[TOKEN_ACCOUNTS_MAX];
 };
 
 struct token_ctx {
@@ -49,12 +55,14 @@ void		 token_ctx_wipe(struct token_ctx *t);
 /* Returns 1 if name is 1-64 of [A-Za-z0-9._-]. */
 int		 token_valid_name(const char *name);
 /*
- * Creates token name; out gets the token (shown once).  PG_EXISTS when a
- * live token has that name; PG_EINVAL for a bad name or ops list.
+ * Creates token name; out gets the token (shown once).  accounts: the
+ * Connect accounts it may act on ("acct_1,acct_2", "*" any, "" none).
+ * PG_EXISTS when a live token has that name; PG_EINVAL for a bad name,
+ * ops list or accounts list.
  */
 enum pg_err	 token_create(struct store *st, const struct token_ctx *t,
 		    const char *name, enum token_scope scope, const char *ops,
-		    char out[TOKEN_STR_MAX]);
+		    const char *accounts, char out[TOKEN_STR_MAX]);
 /*
  * Finds the live token tok: PG_OK with its name and record, PG_NOTFOUND
  * for unknown or revoked tokens, PG_EINVAL for a malformed one.
@@ -69,6 +77,14 @@ typedef int (*token_list_fn)(const char *name, const struct token_rec *r,
 		    void *arg);
 /* Visits every token record in name order. */
 enum pg_err	 token_list(struct store *st, token_list_fn fn, void *arg);
+/* Returns 1 if s is an "acct_" id of [A-Za-z0-9], at most 63 chars. */
+int		 token_valid_account(const char *s, size_t len);
+/*
+ * Returns 1 if r may act on account (an acct_ id, or a Stripe-Context
+ * path "acct_1/acct_2": every account in it must be allowed).
+ */
+int		 token_allows_account(const struct token_rec *r,
+		    const char *account);
 /* Returns 1 if r may call method on operation op. */
 int		 token_allows(const struct token_rec *r, const char *method,
 		    const char *op);

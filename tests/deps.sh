@@ -5,12 +5,18 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libfcgi-dev libfcgi-bi
 spawn-fcgi nginx fcgiwrap logrotate systemd libssl-dev libjson-c-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev
 libinih-dev libcmocka-dev apache2 apache2-utils libapache2-mod-fcgid lighttpd wrk
 valgrind curl python3 python3-stripe python3-cryptography redis-server
+<<<<<<< HEAD
+libhiredis-dev chromium jq iproute2 procps nodejs php-cgi"
+=======
 libhiredis-dev chromium jq iproute2 procps prometheus"
+>>>>>>> main
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 	    missing="$missing $p"
 done
+# npm: part of NodeSource's nodejs, a package of its own in Debian's.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 line="apt-get install -y --no-install-recommends$missing"
 if [ "$(id -u)" != 0 ]; then

@@ -16,6 +16,14 @@ with a Stripe-shaped 400/401 AND recorded in the request log
     as Stripe's bracket notation (a[b]=c, items[0][price]=x, expand[]=y),
     valid percent escapes and UTF-8, and an Idempotency-Key (else 400)
   - GET/DELETE: no body, parameters in the query string only
+  - Stripe-Account (v1, Connect): absent, or a connected account that
+    exists (seeded acct_1FakeConnectA and acct_1FakeConnectB, or made by
+    POST /v2/core/accounts); else 403 (malformed: 400).  Objects, lists
+    and idempotency records are per account: a customer created with
+    Stripe-Account is not visible on the platform, nor on another account.
+  - /v2/...: Stripe-Context instead of Stripe-Account (same rules); POST
+    bodies Content-Type application/json holding a JSON object (empty
+    allowed), never form-encoded; Stripe-Account on /v2 is refused.
 
 Objects: customers (create/retrieve/update/list/delete), payment_intents
 (create needs amount+currency; confirm/capture/cancel), products and prices
@@ -25,8 +33,12 @@ first, created[gt|gte|lt|lte] or created=N, type or types[] (at most 20,
 pagination with has_more; any other parameter is a 400 parameter_unknown;
 three seeded), and a generic store for
 the other resources payguard allows (subscriptions, setup_intents, refunds,
-checkout/sessions, billing_portal/sessions, invoices).  Anything else is a
-404 resource_missing.
+checkout/sessions, billing_portal/sessions, invoices); v2: core/accounts
+(create/retrieve/list/update) and core/event_destinations (create/
+retrieve/list/update/delete, enable/disable), objects "v2.core.account"
+and "v2.core.event_destination" with RFC 3339 "created", lists {"data",
+"next_page_url", "previous_page_url"}.  Anything else is a 404
+resource_missing.
 
 Idempotency like Stripe: a POST's Idempotency-Key with the same method,
 path and parameters replays the stored status and body (header
@@ -93,6 +105,10 @@ FAULTS = []           # [{"path", "method", "responses": [...]}]
 IDEM = {}             # key -> {"fp", "status", "body", "done", "cond"}
 OBJS = {}             # resource -> {id: obj}
 EVENTS = {}
+ACCOUNTS = set()      # connected accounts that exist
+SEED_ACCOUNTS = ("acct_1FakeConnectA", "acct_1FakeConnectB")
+ACCT_RE = re.compile(r"^acct_[A-Za-z0-9]+$")
+CUR = threading.local()  # .acct: the account the request acts on ("" platform)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+(\[[A-Za-z0-9_.\-]*\])*$")
 BAD_PCT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -275,7 +291,7 @@ def unknown_url(method, path):
 
 # ------------------------------------------------------------- objects
 def store(res):
-    return OBJS.setdefault(res, {})
+    return OBJS.setdefault((getattr(CUR, "acct", ""), res), {})
 
 
 def as_list(res, url, q):
@@ -288,6 +304,16 @@ def as_list(res, url, q):
         raise StripeError(400, "invalid_request_error",
                           "Invalid limit: must be between 1 and 100",
                           code="parameter_invalid_integer", param="limit")
+    # Cursor pagination as Stripe does it (what auto-pagination relies on).
+    ids = [o["id"] for o in objs]
+    if q.get("starting_after"):
+        if q["starting_after"] not in ids:
+            raise missing("object", q["starting_after"])
+        objs = objs[ids.index(q["starting_after"]) + 1:]
+    elif q.get("ending_before"):
+        if q["ending_before"] not in ids:
+            raise missing("object", q["ending_before"])
+        objs = objs[:ids.index(q["ending_before"])][-limit:]
     return {"object": "list", "data": objs[:limit],
             "has_more": len(objs) > limit, "url": url}
 
@@ -448,6 +474,80 @@ def seed_events():
                        "livemode": False, "pending_webhooks": 0,
                        "request": {"id": None, "idempotency_key": None},
                        "data": {"object": {"id": "obj_%d" % i}}}
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(t))
+
+
+V2_RE = re.compile(r"^/v2/core/(accounts|event_destinations)(?:/([A-Za-z0-9_]+))?(?:/([a-z_]+))?$")
+
+
+def route_v2(method, path, p, q):
+    """v2 core resources: JSON in (p is the parsed object), JSON out."""
+    m = V2_RE.match(path)
+    if not m:
+        raise unknown_url(method, path)
+    res, oid, action = m.group(1), m.group(2), m.group(3)
+    objname = {"accounts": "v2.core.account",
+               "event_destinations": "v2.core.event_destination"}[res]
+    if oid is None:
+        if method == "POST":
+            if res == "accounts":
+                o = {"id": new_id("acct_1", 14).replace("acct_1_", "acct_1"),
+                     "object": objname, "created": rfc3339(time.time()),
+                     "livemode": False,
+                     "display_name": p.get("display_name"),
+                     "contact_email": p.get("contact_email"),
+                     "metadata": p.get("metadata") or {}}
+                ACCOUNTS.add(o["id"])
+            else:
+                for k in ("name", "type", "event_payload", "enabled_events"):
+                    if k not in p:
+                        raise StripeError(400, "invalid_request_error",
+                                          "Missing required param: %s." % k,
+                                          code="parameter_missing", param=k)
+                if not isinstance(p["enabled_events"], list):
+                    raise StripeError(400, "invalid_request_error",
+                                      "enabled_events must be an array.",
+                                      code="parameter_invalid", param="enabled_events")
+                o = dict(p)
+                o.update({"id": new_id("ed_test"), "object": objname,
+                          "created": rfc3339(time.time()), "livemode": False,
+                          "status": "enabled"})
+                o.setdefault("metadata", {})
+            o["_t"] = time.time()
+            store("v2/" + res)[o["id"]] = o
+            return 200, {k: v for k, v in o.items() if k != "_t"}
+        if method == "GET":
+            objs = sorted(store("v2/" + res).values(), key=lambda o: o["_t"],
+                          reverse=True)
+            limit = to_int(q, "limit", required=False) or 10
+            return 200, {"data": [{k: v for k, v in o.items() if k != "_t"}
+                                  for o in objs[:limit]],
+                         "next_page_url": None, "previous_page_url": None}
+        raise unknown_url(method, path)
+    obj = store("v2/" + res).get(oid)
+    if obj is None:
+        raise missing(objname, oid)
+    out = lambda: {k: v for k, v in obj.items() if k != "_t"}
+    if action:
+        if method != "POST" or res != "event_destinations" or \
+                action not in ("enable", "disable"):
+            raise unknown_url(method, path)
+        obj["status"] = action + "d"
+        return 200, out()
+    if method == "GET":
+        return 200, out()
+    if method == "POST":
+        for k, v in p.items():
+            if k not in ("id", "object", "created"):
+                obj[k] = v
+        return 200, out()
+    if method == "DELETE" and res == "event_destinations":
+        del store("v2/" + res)[oid]
+        return 200, {"id": oid, "object": objname, "deleted": True}
+    raise unknown_url(method, path)
 
 
 RES_RE = re.compile(r"^/v1/(checkout/sessions|billing_portal/sessions|[a-z_]+)(?:/([A-Za-z0-9_]+))?(?:/([a-z_]+))?$")
@@ -736,6 +836,8 @@ class Handler(BaseHTTPRequestHandler):
                 FAULTS.clear()
                 IDEM.clear()
                 OBJS.clear()
+                ACCOUNTS.clear()
+                ACCOUNTS.update(SEED_ACCOUNTS)
                 seed_events()
                 if LOG_FILE:
                     LOG_FILE.truncate(0)
@@ -798,6 +900,7 @@ class Handler(BaseHTTPRequestHandler):
                            "content_type": h.get("Content-Type"),
                            "user_agent": h.get("User-Agent"),
                            "stripe_account": h.get("Stripe-Account"),
+                           "stripe_context": h.get("Stripe-Context"),
                            "connection": h.get("Connection")},
                "http_version": self.request_version,
                "client_port": self.client_address[1],
@@ -833,6 +936,31 @@ class Handler(BaseHTTPRequestHandler):
                                   "invalid_request_error",
                                   "Stripe-Version must be %s (got %r)" % (API_VERSION, ver),
                                   code="api_version_invalid")
+        v2 = path.startswith("/v2/")
+        acct = h.get("Stripe-Context" if v2 else "Stripe-Account")
+        other = h.get("Stripe-Account" if v2 else "Stripe-Context")
+        if other is not None:
+            return self.violation(rec, "%s on %s" % (
+                "Stripe-Account" if v2 else "Stripe-Context", path[:3]), 400,
+                "invalid_request_error",
+                "Use Stripe-Context on v2 and Stripe-Account on v1 requests.")
+        if acct is not None:
+            # A v2 context may be a path of accounts: the last one acts.
+            parts = acct.split("/") if v2 else [acct]
+            if not all(ACCT_RE.match(x) for x in parts):
+                return self.violation(rec, "account header %r" % acct, 400,
+                                      "invalid_request_error",
+                                      "Invalid Stripe-Account/Stripe-Context header.")
+            if any(x not in ACCOUNTS for x in parts):
+                return self.violation(rec, "unknown account %r" % acct, 403,
+                                      "permission_error",
+                                      "The provided key does not have access to account '%s' (or that account does not exist). Application access may have been revoked." % acct,
+                                      code="account_invalid")
+            CUR.acct = parts[-1]
+        else:
+            CUR.acct = ""
+        if v2:
+            return self.process_v2(rec, method, path, query, body, h, idem)
         try:
             qparams = parse_form(query, "query string")
         except StripeError as e:
@@ -901,11 +1029,12 @@ class Handler(BaseHTTPRequestHandler):
         entry = None
         if method == "POST":
             fp = json.dumps([method, path, sorted(params)])
+            ikey = (CUR.acct, idem)   # Stripe scopes keys per account
             with LOCK:
-                entry = IDEM.get(idem)
+                entry = IDEM.get(ikey)
                 if entry is None:
                     entry = {"fp": fp, "done": False}
-                    IDEM[idem] = entry
+                    IDEM[ikey] = entry
                     owner = True
                 else:
                     owner = False
@@ -930,10 +1059,87 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 if status == 400 or status == 404:
                     # validation failure: nothing saved, the key may be reused
-                    IDEM.pop(idem, None)
+                    IDEM.pop(ikey, None)
                 else:
                     entry.update(done=True, status=status, body=out,
                                  req=self.req_id)
+        return self.send_json(status, out, idem=idem)
+
+
+    def process_v2(self, rec, method, path, query, body, h, idem):
+        try:
+            q = dict(parse_form(query, "query string"))
+        except StripeError as e:
+            rec["violations"].append("query: " + str(e))
+            return self.send_json(e.status, e.body)
+        p = {}
+        if method == "POST":
+            ct = (h.get("Content-Type") or "").split(";")[0].strip().lower()
+            if body and ct != "application/json":
+                return self.violation(rec, "v2 content-type %r" % h.get("Content-Type"),
+                                      400, "invalid_request_error",
+                                      "v2 requests take application/json bodies")
+            try:
+                p = json.loads(body.decode("utf-8", "strict")) if body else {}
+            except (UnicodeDecodeError, ValueError):
+                return self.violation(rec, "v2 body not JSON", 400,
+                                      "invalid_request_error",
+                                      "Invalid JSON body")
+            if not isinstance(p, dict):
+                return self.violation(rec, "v2 body not an object", 400,
+                                      "invalid_request_error",
+                                      "The JSON body must be an object")
+            if not idem:
+                return self.violation(rec, "idempotency-key missing", 400,
+                                      "invalid_request_error",
+                                      "POST requests must carry an Idempotency-Key (payguard contract)")
+        elif body:
+            return self.violation(rec, "%s with a body" % method, 400,
+                                  "invalid_request_error",
+                                  "%s requests take no body" % method)
+        rec["params"] = [[k, json.dumps(v)] for k, v in sorted(p.items())]
+        fault = take_fault(method, path)
+        if fault is not None and "status" in fault:
+            rec["fault"] = fault
+            st = int(fault["status"])
+            return self.send_json(st, fault.get("body") or
+                                  err_body(st, fault.get("error")),
+                                  fault.get("headers") or {}, idem)
+        entry = None
+        if method == "POST":
+            fp = json.dumps([method, path, p], sort_keys=True)
+            ikey = (CUR.acct, idem)
+            with LOCK:
+                entry = IDEM.get(ikey)
+                if entry is None:
+                    entry = {"fp": fp, "done": False}
+                    IDEM[ikey] = entry
+                    owner = True
+                else:
+                    owner = False
+            if not owner:
+                if entry["fp"] != fp:
+                    return self.send_json(400, {"error": {
+                        "type": "idempotency_error",
+                        "code": "idempotency_key_reused",
+                        "message": "Keys for idempotent requests can only be used with the same parameters they were first used with."}},
+                        idem=idem)
+                if not entry["done"]:
+                    return self.send_json(409, err_body(409), idem=idem)
+                rec["replayed"] = True
+                return self.send_json(entry["status"], entry["body"],
+                                      {"Idempotent-Replayed": "true"}, idem)
+        try:
+            with LOCK:
+                status, out = route_v2(method, path, p, q)
+        except StripeError as e:
+            status, out = e.status, e.body
+        if entry is not None:
+            with LOCK:
+                if status in (400, 404):
+                    IDEM.pop(ikey, None)
+                else:
+                    entry.update(done=True, status=status, body=out)
         return self.send_json(status, out, idem=idem)
 
 
@@ -957,6 +1163,7 @@ def main():
     if a.log:
         LOG_FILE = open(a.log, "a")
     seed_events()
+    ACCOUNTS.update(SEED_ACCOUNTS)
     srv = Server(("127.0.0.1", a.port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print("ready", flush=True)

@@ -17,6 +17,7 @@ int	cmd_sign(int, char **, const struct config *);
 int	cmd_inbox(int, char **, const struct config *);
 int	cmd_worker(int, char **, const struct config *);
 int	cmd_config(int, char **, const struct config *);
+int	cmd_forward_secret(int, char **, const struct config *);
 /* tools/cmd_crypto.c */
 int	cmd_keygen(int, char **, const struct config *);
 int	cmd_encrypt(int, char **, const struct config *);
@@ -38,6 +39,9 @@ int	cmd_alerts(int, char **, const struct config *);
  * on failure.  Release with store_close and keyring_wipe. */
 int	cli_open_state(const struct config *cfg, struct store **st,
 	    struct keyring *ring);
+/* tools/cmd_ips.c */
+int	cmd_ips(int, char **, const struct config *);
+
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);
 

@@ -17,6 +17,7 @@ tok_usage(void)
 {
 	fprintf(stderr, "usage: payguard token create --name NAME --scope "
 	    "read|write [--ops op1,op2]\n"
+	    "           [--accounts acct_1,acct_2|'*']\n"
 	    "       payguard token list [--json]\n"
 	    "       payguard token revoke NAME\n");
 	return 2;
@@ -36,6 +37,8 @@ list_cb(const char *name, const struct token_rec *r, void *arg)
 		json_object_object_add(o, "scope", json_object_new_string(
 		    r->scope == SCOPE_WRITE ? "write" : "read"));
 		json_object_object_add(o, "ops", json_object_new_string(r->ops));
+		json_object_object_add(o, "accounts",
+		    json_object_new_string(r->accounts));
 		json_object_object_add(o, "created_ms",
 		    json_object_new_int64((int64_t)r->created_ms));
 		json_object_object_add(o, "revoked",
@@ -45,10 +48,11 @@ list_cb(const char *name, const struct token_rec *r, void *arg)
 	}
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-24s %-5s %-8s %s  %s\n", name,
+	printf("%-24s %-5s %-8s %s  %s%s%s\n", name,
 	    r->scope == SCOPE_WRITE ? "write" : "read",
 	    r->revoked ? "revoked" : "active", when,
-	    r->ops[0] ? r->ops : "(all operations)");
+	    r->ops[0] ? r->ops : "(all operations)",
+	    r->accounts[0] ? "  accounts: " : "", r->accounts);
 	return 0;
 }
 
@@ -59,6 +63,7 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 	struct token_ctx	 t;
 	struct json_object	*arr = NULL;
 	const char		*name = NULL, *scope = NULL, *ops = "";
+	const char		*accounts = "";
 	char			 tok[TOKEN_STR_MAX];
 	int			 i, rc = 1;
 	enum pg_err		 e;
@@ -93,6 +98,9 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 				scope = argv[++i];
 			else if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
 				ops = argv[++i];
+			else if (strcmp(argv[i], "--accounts") == 0 &&
+			    i + 1 < argc)
+				accounts = argv[++i];
 			else {
 				rc = tok_usage();
 				goto out;
@@ -108,7 +116,7 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 			goto out;
 		}
 		e = token_create(st, &t, name, strcmp(scope, "write") == 0 ?
-		    SCOPE_WRITE : SCOPE_READ, ops, tok);
+		    SCOPE_WRITE : SCOPE_READ, ops, accounts, tok);
 		token_ctx_wipe(&t);
 		if (e == PG_OK) {
 			/* Shown this once; only its keyed hash is kept. */
@@ -119,7 +127,8 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 			fprintf(stderr, "token create: %s: %s\n", name,
 			    e == PG_EXISTS ? "a live token has that name" :
 			    e == PG_EINVAL ? "bad name (1-64 of A-Z a-z 0-9 . _ -) "
-			    "or ops (comma-separated operation names)" :
+			    "or ops (comma-separated operation names) or accounts "
+			    "(comma-separated acct_ ids, or *)" :
 			    pg_strerror(e));
 	} else if (strcmp(argv[1], "list") == 0) {
 		if (argc > 2 && strcmp(argv[2], "--json") == 0)

@@ -10,9 +10,12 @@
 
 #include <json-c/json.h>
 
+#include <openssl/crypto.h>
+
 #include "cli.h"
 #include "crypto.h"
 #include "deliver.h"
+#include "forward.h"
 #include "inbox.h"
 #include "log.h"
 #include "sig.h"
@@ -250,6 +253,27 @@ cmd_worker(int argc, char **argv, const struct config *cfg)
 	store_close(st);
 	keyring_wipe(&ring);
 	return rc;
+}
+
+/* Prints a new PAYGUARD_FORWARD_SECRET (whsec_ + base64 of 32 bytes). */
+int
+cmd_forward_secret(int argc, char **argv, const struct config *cfg)
+{
+	char	 s[FORWARD_SECRET_STR_MAX];
+
+	(void)argv;
+	(void)cfg;
+	if (argc != 1) {
+		fprintf(stderr, "usage: payguard forward-secret\n");
+		return 2;
+	}
+	if (forward_secret_new(s) != PG_OK) {
+		fprintf(stderr, "forward-secret: no randomness\n");
+		return 1;
+	}
+	printf("%s\n", s);
+	OPENSSL_cleanse(s, sizeof(s));
+	return 0;
 }
 
 /*

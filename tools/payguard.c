@@ -42,6 +42,7 @@ static const struct command commands[] = {
 	{ "inbox", cmd_inbox, "inbox list [--json] | show ID | retry ID | purge [--dead|--all] | drain" },
 	{ "worker", cmd_worker, "worker [--once] [--interval SECONDS]" },
 	{ "config", cmd_config, "config check" },
+	{ "forward-secret", cmd_forward_secret, "forward-secret   (a new PAYGUARD_FORWARD_SECRET)" },
 	/* cmd_crypto.c */
 	{ "keygen", cmd_keygen, "keygen" },
 	{ "encrypt", cmd_encrypt, "encrypt [--key K | --key-file F] < plain > token" },
@@ -56,6 +57,8 @@ static const struct command commands[] = {
 	/* cmd_audit.c */
 	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
+	/* cmd_ips.c */
+	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 

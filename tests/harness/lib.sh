@@ -114,11 +114,11 @@ wait_port_free() {
 	port_free "$1"
 }
 # pids_of_exe PATH: pids whose executable is PATH (our copies under $BASE)
+# (one find, not a readlink per process: on a busy machine the per-process
+# forks made one scan take seconds, longer than the processes it looks for)
 pids_of_exe() {
-	local d
-	for d in /proc/[0-9]*; do
-		[ "$(readlink "$d/exe" 2>/dev/null)" = "$1" ] && echo "${d#/proc/}"
-	done
+	find /proc -mindepth 2 -maxdepth 2 -name exe -lname "$1" 2>/dev/null |
+	    cut -d/ -f3
 	return 0
 }
 

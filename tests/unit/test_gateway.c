@@ -179,6 +179,22 @@ test_routes(void **s)
 	assert_int_equal(routes_parse("refunds=refund,events:ro=event", &rt), PG_OK);
 	assert_int_equal(rt.n, 2);
 	assert_null(route_match(&rt, "POST", "/v1/customers"));
+	/* v2 routes: the same syntax under /v2, and only there. */
+	assert_int_equal(routes_parse("customers=customer,v2/core/accounts=account,"
+	    "v2/core/event_destinations=event_destination", &rt), PG_OK);
+	r = route_match(&rt, "POST", "/v2/core/accounts");
+	assert_non_null(r);
+	assert_string_equal(r->op, "account");
+	assert_true(r->v2);
+	assert_non_null(route_match(&rt, "GET", "/v2/core/accounts/acct_1"));
+	assert_non_null(route_match(&rt, "POST", "/v2/core/event_destinations/ed_1/enable"));
+	assert_non_null(route_match(&rt, "DELETE", "/v2/core/event_destinations/ed_1"));
+	assert_null(route_match(&rt, "POST", "/v1/core/accounts"));
+	assert_null(route_match(&rt, "GET", "/v2/customers"));
+	assert_false(route_match(&rt, "GET", "/v1/customers")->v2);
+	assert_null(route_match(&rt, "GET", "/v2/core/accountsX"));
+	assert_null(route_match(&rt, "GET", "/v3/core/accounts"));
+	assert_int_equal(routes_parse("v2/=x", &rt), PG_EINVAL);
 	assert_int_equal(routes_parse("customers", &rt), PG_EINVAL);
 	assert_int_equal(routes_parse("cu stomers=x", &rt), PG_EINVAL);
 	assert_int_equal(routes_parse("", &rt), PG_EINVAL);
@@ -239,15 +255,15 @@ test_tokens(void **s)
 	(void)s;
 	assert_int_equal(store_open(dir, 0, &st), PG_OK);
 	assert_int_equal(token_ctx_init(&cfg, &t), PG_OK);
-	assert_int_equal(token_create(st, &t, "reports", SCOPE_READ, "", tok), PG_OK);
+	assert_int_equal(token_create(st, &t, "reports", SCOPE_READ, "", "", tok), PG_OK);
 	assert_int_equal(strncmp(tok, "pgk_", 4), 0);
 	assert_int_equal(strlen(tok), 47);
-	assert_int_equal(token_create(st, &t, "reports", SCOPE_WRITE, "", tok2),
+	assert_int_equal(token_create(st, &t, "reports", SCOPE_WRITE, "", "", tok2),
 	    PG_EXISTS);
-	assert_int_equal(token_create(st, &t, "bad name", SCOPE_READ, "", tok2),
+	assert_int_equal(token_create(st, &t, "bad name", SCOPE_READ, "", "", tok2),
 	    PG_EINVAL);
 	assert_int_equal(token_create(st, &t, "shop", SCOPE_WRITE,
-	    "customer,payment_intent", tok2), PG_OK);
+	    "customer,payment_intent", "", tok2), PG_OK);
 	assert_int_equal(token_verify(st, &t, tok, name, &r), PG_OK);
 	assert_string_equal(name, "reports");
 	assert_true(token_allows(&r, "GET", "customer"));
@@ -267,9 +283,79 @@ test_tokens(void **s)
 	assert_int_equal(token_revoke(st, "reports"), PG_OK);
 	assert_int_equal(token_verify(st, &t, tok, name, &r), PG_NOTFOUND);
 	assert_int_equal(token_revoke(st, "reports"), PG_NOTFOUND);
-	assert_int_equal(token_create(st, &t, "reports", SCOPE_READ, "", tok2), PG_OK);
+	assert_int_equal(token_create(st, &t, "reports", SCOPE_READ, "", "", tok2), PG_OK);
 	assert_int_equal(token_verify(st, &t, tok, name, &r), PG_NOTFOUND);
+	/* Connect accounts: none by default, a list, or any. */
+	assert_int_equal(token_verify(st, &t, tok2, name, &r), PG_OK);
+	assert_false(token_allows_account(&r, "acct_1A"));
+	assert_int_equal(token_create(st, &t, "platform", SCOPE_WRITE, "",
+	    "acct_1A,acct_2B", tok2), PG_OK);
+	assert_int_equal(token_verify(st, &t, tok2, name, &r), PG_OK);
+	assert_string_equal(r.accounts, "acct_1A,acct_2B");
+	assert_true(token_allows_account(&r, "acct_1A"));
+	assert_true(token_allows_account(&r, "acct_2B"));
+	assert_true(token_allows_account(&r, "acct_1A/acct_2B"));
+	assert_false(token_allows_account(&r, "acct_1A/acct_3C"));
+	assert_false(token_allows_account(&r, "acct_1"));	/* no prefix match */
+	assert_false(token_allows_account(&r, "acct_1AB"));
+	assert_false(token_allows_account(&r, "acct_1A,acct_2B"));
+	assert_false(token_allows_account(&r, ""));
+	assert_int_equal(token_create(st, &t, "any", SCOPE_WRITE, "", "*", tok2),
+	    PG_OK);
+	assert_int_equal(token_verify(st, &t, tok2, name, &r), PG_OK);
+	assert_true(token_allows_account(&r, "acct_9Z"));
+	assert_false(token_allows_account(&r, "cus_9Z"));
+	assert_false(token_allows_account(&r, "acct_9Z/"));
+	assert_int_equal(token_create(st, &t, "bad1", SCOPE_WRITE, "", "acct_1,",
+	    tok2), PG_EINVAL);
+	assert_int_equal(token_create(st, &t, "bad2", SCOPE_WRITE, "", "cus_1",
+	    tok2), PG_EINVAL);
+	assert_int_equal(token_create(st, &t, "bad3", SCOPE_WRITE, "", "acct_1 ",
+	    tok2), PG_EINVAL);
 	token_ctx_wipe(&t);
+	store_close(st);
+}
+
+/* A token record as version 1 stored it: no accounts field. */
+static enum pg_err
+put_v1(struct store_txn *txn, void *arg)
+{
+	struct token_rec	*r = arg;
+
+	return store_put(txn, NS_TOKEN, "n:legacy", 8, r,
+	    offsetof(struct token_rec, accounts), 0, 0);
+}
+
+static int
+find_legacy(const char *name, const struct token_rec *r, void *arg)
+{
+	if (strcmp(name, "legacy") == 0)
+		*(struct token_rec *)arg = *r;
+	return 0;
+}
+
+static void
+test_token_v1_record(void **s)
+{
+	struct store		*st;
+	struct token_rec	 r, got;
+
+	(void)s;
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	memset(&r, 0, sizeof(r));
+	r.version = 1;
+	r.scope = SCOPE_WRITE;
+	snprintf(r.ops, sizeof(r.ops), "customer");
+	/* Garbage where accounts would be must not be read. */
+	memset(r.accounts, 'x', sizeof(r.accounts));
+	assert_int_equal(store_run(st, 1, put_v1, &r), PG_OK);
+	memset(&got, 0xff, sizeof(got));
+	assert_int_equal(token_list(st, find_legacy, &got), PG_OK);
+	assert_int_equal(got.scope, SCOPE_WRITE);
+	assert_string_equal(got.ops, "customer");
+	assert_string_equal(got.accounts, "");
+	assert_false(token_allows_account(&got, "acct_1A"));
+	assert_int_equal(token_revoke(st, "legacy"), PG_OK);
 	store_close(st);
 }
 
@@ -394,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_idem),
 		cmocka_unit_test(test_idem_race),
+		cmocka_unit_test(test_token_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,257 @@
+/*
+ * payguard - HTTP forwarding of events with Standard Webhooks signatures.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#include "forward.h"
+#include "log.h"
+#include "rand.h"
+
+#define SECRET_PREFIX	"whsec_"
+
+/* The key: the base64 after "whsec_".  Returns its length, 0 if bad. */
+static size_t
+secret_key(const char *secret, unsigned char key[FORWARD_KEY_MAX + 3])
+{
+	const char	*b64;
+	size_t		 n, pad = 0;
+	int		 k;
+
+	if (secret == NULL || strncmp(secret, SECRET_PREFIX, 6) != 0)
+		return 0;
+	b64 = secret + 6;
+	n = strlen(b64);
+	/* Standard base64, padded: 4-character groups. */
+	if (n == 0 || n % 4 != 0 || n > 4 * ((FORWARD_KEY_MAX + 2) / 3))
+		return 0;
+	if (strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/") < n - 2 || strspn(b64 + n - 2, "ABCDEFGHIJKLMNOP"
+	    "QRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 2)
+		return 0;
+	if (b64[n - 1] == '=')
+		pad = b64[n - 2] == '=' ? 2 : 1;
+	else if (b64[n - 2] == '=')
+		return 0;
+	if ((k = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)n)) < 0)
+		return 0;
+	n = (size_t)k - pad;
+	return n >= FORWARD_KEY_MIN && n <= FORWARD_KEY_MAX ? n : 0;
+}
+
+/* Loopback hosts, the only ones plain http may go to. */
+static int
+loopback(const char *host)
+{
+	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcmp(host, "::1") == 0 || strcasecmp(host, "localhost") == 0;
+}
+
+enum pg_err
+forward_check(const struct config *cfg, char *why, size_t whysz)
+{
+	unsigned char	 key[FORWARD_KEY_MAX + 3];
+	CURLU		*u = NULL;
+	char		*scheme = NULL, *host = NULL;
+	enum pg_err	 e = PG_CONFIG;
+
+	if (cfg->wh_forward_url == NULL)
+		return PG_OK;
+	if (cfg->wh_handler != NULL) {
+		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL and "
+		    "PAYGUARD_WEBHOOK_HANDLER are both set: choose one");
+		goto out;
+	}
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, cfg->wh_forward_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL: not a URL");
+		goto out;
+	}
+	if (strcmp(scheme, "https") != 0 &&
+	    !(strcmp(scheme, "http") == 0 && loopback(host))) {
+		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL: must be "
+		    "https (http only to 127.0.0.1, ::1 or localhost)");
+		goto out;
+	}
+	if (secret_key(cfg->forward_secret, key) == 0) {
+		snprintf(why, whysz, "PAYGUARD_FORWARD_SECRET: %s",
+		    cfg->forward_secret == NULL ? "required with "
+		    "PAYGUARD_WEBHOOK_FORWARD_URL (payguard forward-secret "
+		    "makes one)" : "expected whsec_ and the base64 of 24-64 "
+		    "bytes");
+		goto out;
+	}
+	e = PG_OK;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return e;
+}
+
+enum pg_err
+forward_sign(const char *secret, const char *id, int64_t ts, const void *body,
+    size_t len, char *out, size_t outsz)
+{
+	unsigned char	 key[FORWARD_KEY_MAX + 3], md[32];
+	unsigned char	 b64[4 * ((sizeof(md) + 2) / 3) + 1];
+	char		 pre[EVENT_ID_MAX + 32];
+	size_t		 klen, mdlen = 0;
+	EVP_MAC		*mac = NULL;
+	EVP_MAC_CTX	*m = NULL;
+	OSSL_PARAM	 params[2];
+	enum pg_err	 e = PG_EINVAL;
+	int		 n;
+
+	if ((klen = secret_key(secret, key)) == 0)
+		goto out;
+	n = snprintf(pre, sizeof(pre), "%s.%lld.", id, (long long)ts);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	e = PG_CRYPTO;
+	/* Fetched per call: one delivery attempt is not a hot path. */
+	if (n < 0 || (size_t)n >= sizeof(pre) ||
+	    (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (m = EVP_MAC_CTX_new(mac)) == NULL ||
+	    !EVP_MAC_init(m, key, klen, params) ||
+	    !EVP_MAC_update(m, (const unsigned char *)pre, (size_t)n) ||
+	    !EVP_MAC_update(m, body, len) ||
+	    !EVP_MAC_final(m, md, &mdlen, sizeof(md)) || mdlen != sizeof(md))
+		goto out;
+	EVP_EncodeBlock(b64, md, (int)mdlen);
+	e = (size_t)snprintf(out, outsz, "v1,%s", b64) < outsz ? PG_OK :
+	    PG_EINVAL;
+out:
+	EVP_MAC_CTX_free(m);
+	EVP_MAC_free(mac);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(md, sizeof(md));
+	return e;
+}
+
+enum pg_err
+forward_secret_new(char out[FORWARD_SECRET_STR_MAX])
+{
+	unsigned char	 r[FORWARD_SECRET_BYTES];
+
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
+		return PG_CRYPTO;
+	memcpy(out, SECRET_PREFIX, 6);
+	EVP_EncodeBlock((unsigned char *)out + 6, r, sizeof(r));
+	OPENSSL_cleanse(r, sizeof(r));
+	return PG_OK;
+}
+
+/* The response body is not wanted: count it, keep nothing. */
+static size_t
+discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return sz * n;
+}
+
+/* Appends "name: value" to *l; 0 on failure. */
+static int
+add(struct curl_slist **l, const char *name, const char *value)
+{
+	struct curl_slist *t;
+	char		 h[EVENT_ID_MAX + 160];
+
+	if ((size_t)snprintf(h, sizeof(h), "%s: %s", name, value) >= sizeof(h) ||
+	    (t = curl_slist_append(*l, h)) == NULL)
+		return 0;
+	*l = t;
+	return 1;
+}
+
+enum pg_err
+forward_post(const struct config *cfg, const struct event_info *ev,
+    const void *body, size_t len, struct deliver_result *res)
+{
+	CURL		*c = NULL;
+	struct curl_slist *hl = NULL;
+	char		 sig[128], ts[32], errbuf[CURL_ERROR_SIZE];
+	int64_t		 now = (int64_t)time(NULL);
+	long		 status = 0;
+	CURLcode	 rc;
+
+	memset(res, 0, sizeof(*res));
+	res->status = -1;
+	errbuf[0] = '\0';
+	snprintf(ts, sizeof(ts), "%lld", (long long)now);
+	if (forward_sign(cfg->forward_secret, ev->id, now, body, len, sig,
+	    sizeof(sig)) != PG_OK) {
+		snprintf(res->error, sizeof(res->error),
+		    "PAYGUARD_FORWARD_SECRET is unusable");
+		goto out;
+	}
+	if (!add(&hl, "Content-Type", "application/json") ||
+	    !add(&hl, "User-Agent", "payguard-forward/1") ||
+	    !add(&hl, "webhook-id", ev->id) || !add(&hl, "webhook-timestamp", ts) ||
+	    !add(&hl, "webhook-signature", sig) ||
+	    !add(&hl, "X-Payguard-Event-Type", ev->type) ||
+	    !add(&hl, "X-Payguard-Event-Kind", event_kind_name(ev->kind)) ||
+	    (ev->account[0] != '\0' &&
+	    !add(&hl, "X-Payguard-Event-Account", ev->account)) ||
+	    !add(&hl, "Expect", "") || (c = curl_easy_init()) == NULL) {
+		snprintf(res->error, sizeof(res->error), "out of memory");
+		goto out;
+	}
+	OPENSSL_cleanse(sig, sizeof(sig));
+	curl_easy_setopt(c, CURLOPT_URL, cfg->wh_forward_url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	/* A 3xx is the answer, not a pointer: nothing is followed. */
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* No proxy from the environment: the events go where configured. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(cfg->connect_timeout <
+	    cfg->wh_handler_timeout ? cfg->connect_timeout :
+	    cfg->wh_handler_timeout));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->wh_handler_timeout);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		res->timed_out = 1;
+		snprintf(res->error, sizeof(res->error),
+		    "forward timed out after %u s", cfg->wh_handler_timeout);
+	} else if (rc != CURLE_OK)
+		snprintf(res->error, sizeof(res->error), "forward failed: %s",
+		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+	else {
+		res->status = (int)status;
+		res->ok = status >= 200 && status < 300;
+		if (!res->ok)
+			snprintf(res->error, sizeof(res->error),
+			    "forward answered HTTP %ld%s", status,
+			    status >= 300 && status < 400 ?
+			    " (redirects are not followed)" : "");
+	}
+out:
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hl);
+	return PG_OK;
+}
