@@ -58,7 +58,11 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
 .PHONY: all test unit e2e deps node-deps asan fuzz fuzz-build bench run install uninstall clean lint
 
-all: $(PROGS) $(O)/payguard $(HELPERS)
+# Test builds of the programs with fault-injection points (PG_FAULTS):
+# never installed; tests/e2e use them to kill a process mid-request.
+FAULTS     := $(O)/faults/webhook.fcgi
+
+all: $(PROGS) $(O)/payguard $(HELPERS) $(FAULTS)
 
 $(O)/%.o: %.c $(wildcard lib/*.h tools/*.h)
 	@mkdir -p $(dir $@)
@@ -94,6 +98,10 @@ $(O)/audit.cgi: $(O)/cgi-bin/audit.o $(O)/libpayguard.a
 
 $(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/faults/%.fcgi: cgi-bin/%.c $(O)/libpayguard.a $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPG_FAULTS -o $@ $< $(O)/libpayguard.a $(LDLIBS)
 
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)

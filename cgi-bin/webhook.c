@@ -14,6 +14,7 @@
  * unchanged, as plain CGI.  Configuration is read once, before the first
  * accept (see lib/config.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,13 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 		server_error(q, "store_failure", "inbox", e);
 		return;
 	}
+#ifdef PG_FAULTS
+	/* Test builds only (build/faults/): die in the window between the
+	 * inbox commit and the audit append (tests/e2e/test_audit_pending.sh). */
+	if (out == INBOX_NEW && getenv("PAYGUARD_FAULT") != NULL &&
+	    strcmp(getenv("PAYGUARD_FAULT"), "after_accept") == 0)
+		raise(SIGKILL);
+#endif
 	switch (out) {
 	case INBOX_DUPLICATE:
 		http_resp_json(&q->resp, 200,
@@ -365,6 +373,9 @@ setup(struct app *a)
 		return;
 	}
 	a->c.ready = 1;
+	/* Accept records a killed process still owed (auditpend.h). */
+	a->c.settle_audit = 1;
+	app_settle_audit(&a->c);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "auditpend.h"
 #include "aindex.h"
 #include "harden.h"
 #include "log.h"
@@ -47,6 +48,26 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	return 0;
 }
 
+void
+app_settle_audit(struct app_core *c)
+{
+	struct audit_ctx actx;
+	struct auditpend_res r;
+	enum pg_err	 e;
+
+	memset(&actx, 0, sizeof(actx));
+	actx.state_dir = c->cfg.state_dir;
+	actx.source_ip = "local";
+	actx.user_agent = "payguard";
+	actx.request_id = "";
+	actx.identity = "payguard-recovery";
+	actx.st = c->st;
+	actx.log = &c->alog;
+	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
+	    PG_OK)
+		log_warnx("audit: settling pending records: %s", pg_strerror(e));
+}
+
 int
 app_serve(struct app_core *c, app_handle_fn fn, void *app)
 {
@@ -68,6 +89,8 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
+				if (c->settle_audit)
+					app_settle_audit(c);
 				/* Floods of minutes that are over: their
 				 * summary records (audit.h). */
 				(void)audit_flood_flush(&ac);

@@ -20,6 +20,8 @@ struct app_core {
 	struct keyring	 ring;
 	struct audit_log alog;	/* the audit log, kept open */
 	uint64_t	 last_ckpt;	/* ms of the last aindex_checkpoint */
+	int		 settle_audit;	/* settle pending accept records
+					   (auditpend.h) between requests */
 };
 
 /* Per-request handler of a program; app is the program's own state. */
@@ -33,6 +35,8 @@ typedef void (*app_handle_fn)(void *app, struct http_req *req);
  */
 int		 app_setup(const char *prog, struct app_core *c,
 		    unsigned int need);
+/* Settles pending accept records now (webhook.fcgi: at start). */
+void		 app_settle_audit(struct app_core *c);
 /*
  * Serves requests until there are no more; returns the exit status.
  * Requests are answered by fn even when c is not ready (with a generic

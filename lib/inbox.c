@@ -127,6 +127,26 @@ write_hdr(struct store_txn *txn, const char *id, const void *rec,
 	return e;
 }
 
+/* The accept record this process now owes (see inbox.h). */
+static enum pg_err
+audit_pending_put(struct store_txn *txn, const char *id,
+    const struct ev_hdr *h, uint64_t now)
+{
+	struct inbox_audit_pending p;
+	char		 k[sizeof(INBOX_AUDIT_PENDING) + EVENT_ID_MAX];
+	int		 n;
+
+	memset(&p, 0, sizeof(p));
+	p.received_ms = h->received_ms;
+	p.pid = (int32_t)getpid();
+	p.source = h->source;
+	n = snprintf(k, sizeof(k), "%s%s", INBOX_AUDIT_PENDING, id);
+	if (n < 0 || (size_t)n >= sizeof(k))
+		return PG_EINVAL;
+	return store_put(txn, NS_META, k, (size_t)n, &p, sizeof(p),
+	    now + INBOX_AUDIT_PENDING_TTL_MS, 0);
+}
+
 struct accept_ctx {
 	const struct config	*cfg;
 	const struct event_info	*ev;
@@ -156,8 +176,9 @@ accept_txn(struct store_txn *txn, void *arg)
 		 * the queue entry is missing. */
 		if (read_hdr(a->rec, a->reclen, &a->h) != PG_OK)
 			return PG_STORE;
-		e = requeue(txn, id, &a->h, a->h.queue_due_ms);
-		return e;
+		if ((e = requeue(txn, id, &a->h, a->h.queue_due_ms)) != PG_OK)
+			return e;
+		return audit_pending_put(txn, id, &a->h, now);
 	}
 	if (e != PG_EXISTS)
 		return e;

@@ -56,6 +56,22 @@ struct ev_hdr {
 	uint32_t	 spare;
 };
 
+/*
+ * The pending audit record of an accepted event: written in the same
+ * transaction that stores a new event (NS_META, key prefix +
+ * id), so a process killed between that commit and its audit append
+ * leaves the promise behind; lib/auditpend.c keeps it (appends what is
+ * missing, exactly once) and removes it.
+ */
+#define INBOX_AUDIT_PENDING	"auditpend/"
+#define INBOX_AUDIT_PENDING_TTL_MS (31ull * 86400 * 1000)
+struct inbox_audit_pending {
+	uint64_t	 received_ms;
+	uint64_t	 claimed_ms;	/* 0, or when a settler took it over */
+	int32_t		 pid;		/* who owes the record */
+	uint32_t	 source;	/* enum ev_source */
+};
+
 enum inbox_outcome {
 	INBOX_NEW = 0,		/* first time: stored (and claimed if asked) */
 	INBOX_DUPLICATE,	/* seen before; nothing to do */

@@ -19,11 +19,8 @@ done
 for f in share/payguard/stripe-webhook-ips.txt share/payguard/apache-conf/payguard-fcgid.conf \
     share/payguard/apache-conf/htaccess.example share/payguard/apache-conf/lighttpd-payguard.conf \
     share/payguard/apache-conf/audit-basic-auth.conf share/payguard/templates/audit_page.html \
-<<<<<<< HEAD
-    share/payguard/apache-conf/payguard-api-root.conf share/payguard/apache-conf/lighttpd-payguard-api-root.conf; do
-=======
-    share/payguard/apache-conf/nginx-payguard.conf; do
->>>>>>> main
+    share/payguard/apache-conf/payguard-api-root.conf share/payguard/apache-conf/lighttpd-payguard-api-root.conf \
+    share/payguard/apache-conf/nginx-payguard.conf share/payguard/apache-conf/payguard-own-user.conf; do
 	check "$f installed, mode 0644" test "$(stat -c %a "$D$P/$f" 2>/dev/null)" = 644
 done
 # PREFIX is compiled in: the installed binary looks for its data there.

@@ -1,0 +1,298 @@
+/*
+ * payguard - settling pending accept records.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "aquery.h"
+#include "ascan.h"
+#include "auditpend.h"
+#include "inbox.h"
+#include "log.h"
+
+#define PLEN		(sizeof(INBOX_AUDIT_PENDING) - 1)
+#define SKEW_US		2000000ull	/* clock steps between processes */
+
+struct marker {
+	char			 id[EVENT_ID_MAX + 1];
+	struct inbox_audit_pending p;
+};
+
+struct collect {
+	struct marker	*m;
+	size_t		 n;
+};
+
+static int
+collect_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct collect	*c = arg;
+
+	(void)exp;
+	if (klen <= PLEN || klen - PLEN > EVENT_ID_MAX ||
+	    vlen != sizeof(struct inbox_audit_pending))
+		return 0;
+	if (c->n == AUDITPEND_BATCH)
+		return 1;
+	memcpy(c->m[c->n].id, (const char *)key + PLEN, klen - PLEN);
+	c->m[c->n].id[klen - PLEN] = '\0';
+	memcpy(&c->m[c->n].p, val, sizeof(c->m[c->n].p));
+	c->n++;
+	return 0;
+}
+
+static enum pg_err
+collect_txn(struct store_txn *t, void *arg)
+{
+	char	 end[PLEN];
+
+	((struct collect *)arg)->n = 0;
+	/* The prefix with its last byte raised: the end of the range. */
+	memcpy(end, INBOX_AUDIT_PENDING, PLEN);
+	end[PLEN - 1]++;
+	return store_scan(t, NS_META, INBOX_AUDIT_PENDING, PLEN, end, PLEN, 0,
+	    collect_one, arg);
+}
+
+struct find {
+	char	 needle[EVENT_ID_MAX + 32];
+	size_t	 nlen;
+	int	 found;
+};
+
+static int
+find_row(const struct aquery_row *row, void *arg)
+{
+	struct find	*f = arg;
+
+	if (memmem(row->line, row->line_len, f->needle, f->nlen) != NULL) {
+		f->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Is an accept record for id in the index between since and until? */
+static enum pg_err
+record_exists(struct store *st, const char *id, uint64_t since_us,
+    uint64_t until_us, int *found)
+{
+	static const enum aevent types[] = {
+		AEV_WEBHOOK_VALIDATED, AEV_WEBHOOK_DELIVERY_FAILED,
+		AEV_EVENT_BACKFILLED,
+	};
+	struct aquery_filter af;
+	struct find	 f;
+	size_t		 i;
+	enum pg_err	 e = PG_OK;
+
+	memset(&f, 0, sizeof(f));
+	f.nlen = (size_t)snprintf(f.needle, sizeof(f.needle),
+	    "\"resource\":\"webhook:%s\"", id);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]) && !f.found; i++) {
+		aquery_filter_init(&af);
+		af.since_us = since_us > SKEW_US ? since_us - SKEW_US : 0;
+		af.until_us = until_us;
+		snprintf(af.type, sizeof(af.type), "%s", aevent_name(types[i]));
+		if ((e = aquery_run(st, &af, find_row, &f, NULL)) != PG_OK)
+			break;
+	}
+	*found = f.found;
+	return e;
+}
+
+/* The owner may still write the record itself. */
+static int
+owner_waiting(const struct inbox_audit_pending *p, uint64_t now,
+    uint64_t stale_ms)
+{
+	uint64_t	 since = p->claimed_ms ? p->claimed_ms : p->received_ms;
+
+	if (now > since && now - since >= stale_ms)
+		return 0;
+	return p->pid == (int32_t)getpid() || kill((pid_t)p->pid, 0) == 0 ||
+	    errno == EPERM;
+}
+
+struct take {
+	const struct marker *m;
+	uint64_t	 now;
+	int		 taken;
+};
+
+/* Takes the marker over unless someone else changed it meanwhile. */
+static enum pg_err
+take_txn(struct store_txn *t, void *arg)
+{
+	struct take	*k = arg;
+	struct inbox_audit_pending p;
+	char		 key[PLEN + EVENT_ID_MAX + 1];
+	const void	*v;
+	size_t		 vlen, n;
+	enum pg_err	 e;
+
+	k->taken = 0;
+	n = (size_t)snprintf(key, sizeof(key), "%s%s", INBOX_AUDIT_PENDING,
+	    k->m->id);
+	e = store_get(t, NS_META, key, n, &v, &vlen, NULL);
+	if (e == PG_NOTFOUND)
+		return PG_OK;
+	if (e != PG_OK)
+		return e;
+	if (vlen != sizeof(p) || memcmp(v, &k->m->p, sizeof(p)) != 0)
+		return PG_OK;
+	p = k->m->p;
+	p.pid = (int32_t)getpid();
+	p.claimed_ms = k->now;
+	if ((e = store_put(t, NS_META, key, n, &p, sizeof(p),
+	    k->now + INBOX_AUDIT_PENDING_TTL_MS, 0)) == PG_OK)
+		k->taken = 1;
+	return e;
+}
+
+struct drop {
+	const struct marker *m;
+	const int	*del;
+	size_t		 n;
+};
+
+static enum pg_err
+drop_txn(struct store_txn *t, void *arg)
+{
+	struct drop	*d = arg;
+	char		 key[PLEN + EVENT_ID_MAX + 1];
+	size_t		 i, n;
+	enum pg_err	 e;
+
+	for (i = 0; i < d->n; i++) {
+		if (!d->del[i])
+			continue;
+		n = (size_t)snprintf(key, sizeof(key), "%s%s",
+		    INBOX_AUDIT_PENDING, d->m[i].id);
+		e = store_del(t, NS_META, key, n);
+		if (e != PG_OK && e != PG_NOTFOUND)
+			return e;
+	}
+	return PG_OK;
+}
+
+/* Writes the record the killed owner never wrote. */
+static enum pg_err
+append_missing(struct store *st, const struct keyring *ring,
+    const struct audit_ctx *actx, const struct marker *m)
+{
+	struct json_object *d = json_object_new_object();
+	struct ev_hdr	 h;
+	char		 res[EVENT_ID_MAX + 16], when[32];
+	time_t		 tt = (time_t)(m->p.received_ms / 1000);
+	struct tm	 tm;
+	int		 have = inbox_get(st, ring, m->id, &h, NULL, NULL) == PG_OK;
+
+	if (have) {
+		json_object_object_add(d, "event_type",
+		    json_object_new_string(h.type));
+		json_object_object_add(d, "livemode",
+		    json_object_new_boolean(h.livemode));
+		json_object_object_add(d, "state",
+		    json_object_new_string(ev_state_name(h.state)));
+	}
+	json_object_object_add(d, "source",
+	    json_object_new_string(ev_source_name(m->p.source)));
+	if (gmtime_r(&tt, &tm) != NULL &&
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		json_object_object_add(d, "received",
+		    json_object_new_string(when));
+	/* Written by the settler, not at the time of acceptance. */
+	json_object_object_add(d, "recovered", json_object_new_boolean(1));
+	snprintf(res, sizeof(res), "webhook:%s", m->id);
+	return audit_event(actx, m->p.source == EV_SRC_BACKFILL ?
+	    AEV_EVENT_BACKFILLED : AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, res, d,
+	    NULL);
+}
+
+enum pg_err
+auditpend_settle(struct store *st, const struct keyring *ring,
+    const struct config *cfg, const struct audit_ctx *actx,
+    uint64_t stale_ms, struct auditpend_res *r)
+{
+	struct collect	 c;
+	struct ascan_reindex_res rr;
+	struct take	 tk;
+	struct drop	 dr;
+	int		*del = NULL, found;
+	uint64_t	 now = store_now_ms(), rec_us;
+	size_t		 i, ndel = 0;
+	enum pg_err	 e;
+
+	memset(r, 0, sizeof(*r));
+	c.n = 0;
+	if (stale_ms == 0)
+		stale_ms = (uint64_t)cfg->wh_handler_timeout * 1000 + 60000;
+	if ((c.m = calloc(AUDITPEND_BATCH, sizeof(*c.m))) == NULL ||
+	    (del = calloc(AUDITPEND_BATCH, sizeof(*del))) == NULL) {
+		e = PG_ENOMEM;
+		goto out;
+	}
+	if ((e = store_run(st, 0, collect_txn, &c)) != PG_OK || c.n == 0)
+		goto out;
+	r->seen = c.n;
+	/* After a reboot the (volatile) index is rebuilt from the log
+	 * first, or every marker would look unrecorded. */
+	if ((e = ascan_ensure_indexed(st, cfg->state_dir, 0, &rr)) != PG_OK)
+		goto out;
+	for (i = 0; i < c.n; i++) {
+		rec_us = c.m[i].p.received_ms * 1000;
+		/* The owner's record (written within stale_ms), or one a
+		 * settler wrote after taking the marker over. */
+		e = record_exists(st, c.m[i].id, rec_us, rec_us + (stale_ms +
+		    60000) * 1000, &found);
+		if (e == PG_OK && !found && c.m[i].p.claimed_ms != 0)
+			e = record_exists(st, c.m[i].id, c.m[i].p.claimed_ms *
+			    1000, 0, &found);
+		if (e != PG_OK)
+			goto out;
+		if (found) {
+			del[i] = 1;
+			ndel++;
+			r->confirmed++;
+			continue;
+		}
+		if (owner_waiting(&c.m[i].p, now, stale_ms)) {
+			r->waiting++;
+			continue;
+		}
+		tk.m = &c.m[i];
+		tk.now = now;
+		if ((e = store_run(st, 1, take_txn, &tk)) != PG_OK)
+			goto out;
+		if (!tk.taken)
+			continue;	/* another settler has it */
+		if ((e = append_missing(st, ring, actx, &c.m[i])) != PG_OK)
+			goto out;	/* the marker stays: tried again */
+		log_warnx("audit: accept record of %s was missing; appended",
+		    c.m[i].id);
+		del[i] = 1;
+		ndel++;
+		r->appended++;
+	}
+out:
+	if (ndel > 0) {
+		dr.m = c.m;
+		dr.del = del;
+		dr.n = c.n;
+		/* Best effort: a marker left behind is found settled later. */
+		if (store_run(st, 1, drop_txn, &dr) != PG_OK)
+			log_warnx("audit: settled markers not removed");
+	}
+	free(c.m);
+	free(del);
+	return e;
+}
