@@ -78,7 +78,8 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 		for (i = 2; i < argc; i++) {
 			if ((strcmp(argv[i], "--name") == 0 ||
 			    strcmp(argv[i], "--scope") == 0 ||
-			    strcmp(argv[i], "--ops") == 0) && i + 1 < argc)
+			    strcmp(argv[i], "--ops") == 0 ||
+			    strcmp(argv[i], "--accounts") == 0) && i + 1 < argc)
 				i++;
 			else
 				return tok_usage();
