@@ -22,3 +22,14 @@ asset_find(const char *name, const unsigned char **data, size_t *len)
 		}
 	return e;
 }
+
+long long
+asset_mtime(const char *name)
+{
+	const struct asset	*a;
+
+	for (a = pg_assets; name != NULL && a->name != NULL; a++)
+		if (strcmp(a->name, name) == 0)
+			return a->mtime;
+	return -1;
+}

@@ -18,6 +18,7 @@ struct asset {
 	const char		*name;	/* basename, e.g. "audit.css" */
 	const unsigned char	*data;	/* len bytes, then a NUL */
 	size_t			 len;
+	long long		 mtime;	/* the file's, at build time (s) */
 };
 
 /* The generated table, ended by a NULL name (build/gen/assets.c). */
@@ -29,5 +30,7 @@ extern const struct asset pg_assets[];
  */
 enum pg_err	 asset_find(const char *name, const unsigned char **data,
 		    size_t *len);
+/* Returns the built-in file's modification time (s), or -1 if none. */
+long long	 asset_mtime(const char *name);
 
 #endif /* PG_ASSET_H */

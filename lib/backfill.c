@@ -17,6 +17,7 @@
 
 #define POS_KEY		"backfill.position"
 #define POS_MAX		4096	/* bytes of the saved position */
+#define TIME_MAX	4102444800LL	/* 2100-01-01: no later TIME */
 
 enum pg_err
 backfill_parse_time(const char *s, int64_t now, int64_t *out)
@@ -48,7 +49,7 @@ backfill_parse_time(const char *s, int64_t now, int64_t *out)
 	if (i == n || unit != 0) {
 		errno = 0;
 		v = strtoll(s, &ep, 10);
-		if (errno != 0 || v < 0 || v > 4102444800LL)
+		if (errno != 0 || v < 0 || v > TIME_MAX)
 			return PG_EINVAL;
 		*out = unit ? now - (int64_t)v * unit : (int64_t)v;
 		return *out >= 0 ? PG_OK : PG_EINVAL;
@@ -58,7 +59,7 @@ backfill_parse_time(const char *s, int64_t now, int64_t *out)
 		end = strptime(s, fmts[i], &tm);
 		if (end != NULL && *end == '\0') {
 			*out = (int64_t)timegm(&tm);
-			return *out >= 0 ? PG_OK : PG_EINVAL;
+			return *out >= 0 && *out <= TIME_MAX ? PG_OK : PG_EINVAL;
 		}
 	}
 	return PG_EINVAL;

@@ -14,6 +14,7 @@
 #include <openssl/params.h>
 
 #include "forward.h"
+#include "inbox.h"
 #include "log.h"
 #include "rand.h"
 
@@ -205,6 +206,8 @@ forward_post(const struct config *cfg, const struct event_info *ev,
 	    !add(&hl, "webhook-signature", sig) ||
 	    !add(&hl, "X-Payguard-Event-Type", ev->type) ||
 	    !add(&hl, "X-Payguard-Event-Kind", event_kind_name(ev->kind)) ||
+	    !add(&hl, "X-Payguard-Event-Source",
+	    ev_source_name((uint32_t)ev->source)) ||
 	    (ev->account[0] != '\0' &&
 	    !add(&hl, "X-Payguard-Event-Account", ev->account)) ||
 	    !add(&hl, "Expect", "") || (c = curl_easy_init()) == NULL) {

@@ -7,8 +7,8 @@
  * (https://www.standardwebhooks.com): webhook-id (the event id),
  * webhook-timestamp (now), webhook-signature "v1,<base64 HMAC-SHA256 of
  * id.timestamp.body>" keyed by the base64 part of PAYGUARD_FORWARD_SECRET
- * ("whsec_..."), plus X-Payguard-Event-Type, -Kind and (Connect)
- * -Account.  A 2xx answer is a delivery; any other status (3xx included:
+ * ("whsec_..."), plus X-Payguard-Event-Type, -Kind, -Source and
+ * (Connect) -Account.  A 2xx answer is a delivery; any other status (3xx included:
  * redirects are never followed), a timeout or a connection or TLS error is
  * a failed attempt.  https is required except to a loopback address; TLS
  * is verified; proxies from the environment are not used; the secret is

@@ -116,6 +116,15 @@ size_t		 store_count(struct store_txn *txn, enum store_ns ns);
  */
 enum pg_err	 store_maintain(struct store *st, size_t budget);
 
+/* How full the durable environment is (`payguard doctor`). */
+struct store_space {
+	uint64_t	 used;		/* bytes of pages in use */
+	uint64_t	 map;		/* the map's current size */
+	uint64_t	 map_max;	/* the size the map may grow to */
+};
+/* Fills sp.  PG_OK, or PG_STORE when the backend cannot tell. */
+enum pg_err	 store_space(struct store *st, struct store_space *sp);
+
 /* Current wall-clock time in ms / us since the epoch. */
 uint64_t	 store_now_ms(void);
 uint64_t	 store_now_us(void);

@@ -353,6 +353,23 @@ store_close(struct store *st)
 	free(st);
 }
 
+enum pg_err
+store_space(struct store *st, struct store_space *sp)
+{
+	MDB_envinfo	 info;
+	MDB_stat	 ms;
+
+	memset(sp, 0, sizeof(*sp));
+	if (st->env[ENV_MAIN] == NULL ||
+	    mdb_env_info(st->env[ENV_MAIN], &info) != 0 ||
+	    mdb_env_stat(st->env[ENV_MAIN], &ms) != 0)
+		return PG_STORE;
+	sp->used = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	sp->map = info.me_mapsize;
+	sp->map_max = MAP_MAX;
+	return PG_OK;
+}
+
 static enum pg_err
 grow(struct store *st, int which)
 {

@@ -25,10 +25,14 @@ trap 'rm -f "$tmp"' EXIT
 	echo "const struct asset pg_assets[] = {"
 	i=0
 	for f in "$@"; do
-		echo "	{ \"$(basename "$f")\", a$i, sizeof(a$i) - 1 },"
+		# When the file last changed (its last commit, else its mtime):
+		# `payguard doctor` reports the built-in IP list's age.
+		t=$(git log -1 --format=%ct -- "$f" 2>/dev/null || true)
+		[ -n "$t" ] || t=$(stat -c %Y "$f")
+		echo "	{ \"$(basename "$f")\", a$i, sizeof(a$i) - 1, ${t}LL },"
 		i=$((i + 1))
 	done
-	echo "	{ NULL, NULL, 0 }"
+	echo "	{ NULL, NULL, 0, 0 }"
 	echo "};"
 } > "$tmp"
 mv "$tmp" "$out"

@@ -41,6 +41,8 @@ int	cli_open_state(const struct config *cfg, struct store **st,
 	    struct keyring *ring);
 /* tools/cmd_ips.c */
 int	cmd_ips(int, char **, const struct config *);
+/* tools/cmd_doctor.c */
+int	cmd_doctor(int, char **, const struct config *);
 
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);

@@ -57,8 +57,9 @@ static const struct command commands[] = {
 	/* cmd_audit.c */
 	{ "audit", cmd_audit, "audit [--hours N] [--severity S] [--type T] [--ip IP] [--json|--csv] | stats [--hours N] [--json] | verify [--file F] | sweep | reindex [--file F]..." },
 	{ "alerts", cmd_alerts, "alerts [--json]   (exit 2 when an alert fired)" },
-	/* cmd_ips.c */
+	/* cmd_ips.c, cmd_doctor.c */
 	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
+	{ "doctor", cmd_doctor, "doctor [--json]   (exit 0 healthy, 1 warnings, 2 problems)" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 

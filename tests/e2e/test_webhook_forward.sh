@@ -69,9 +69,9 @@ jq -c '. + {account: "acct_1Fwd"}' "$EVF" > "$BASE/e1.json"
 post_ok "$BASE/e1.json"
 is "$RS/$(jb .received)/$(rec "$E1" | jq length)" "200/true/0" "queue mode: 200 at once, nothing forwarded inside the request"
 drain
-is "$(rec "$E1" | jq -c '[.[] | [.path, .verified, .type, .kind, .account, .content_type]]')" \
-    '[["/ok",true,"customer.created","snapshot","acct_1Fwd","application/json"]]' \
-    "drain: one POST, verified by standardwebhooks, X-Payguard-Event-Type/-Kind/-Account"
+is "$(rec "$E1" | jq -c '[.[] | [.path, .verified, .type, .kind, .source, .account, .content_type]]')" \
+    '[["/ok",true,"customer.created","snapshot","webhook","acct_1Fwd","application/json"]]' \
+    "drain: one POST, verified by standardwebhooks, X-Payguard-Event-Type/-Kind/-Source/-Account"
 is "$(rec "$E1" | jq -r '.[0].sha256')" "$(sha256sum "$BASE/e1.json" | cut -d' ' -f1)" "the exact raw body was forwarded"
 inbox_json
 is "$(inbox_field "$E1" state)" delivered "a 2xx from the receiver: delivered"

@@ -25,6 +25,7 @@ function handle(req, res) {
 			id: req.headers['webhook-id'] || null,
 			type: req.headers['x-payguard-event-type'] || null,
 			kind: req.headers['x-payguard-event-kind'] || null,
+			source: req.headers['x-payguard-event-source'] || null,
 			account: req.headers['x-payguard-event-account'] || null,
 			content_type: req.headers['content-type'] || null,
 			sha256: crypto.createHash('sha256').update(body).digest('hex'),

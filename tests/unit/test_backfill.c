@@ -41,6 +41,9 @@ test_parse_time(void **s)
 	assert_int_equal(backfill_parse_time("99999999999999999999", now, &t),
 	    PG_EINVAL);
 	assert_int_equal(backfill_parse_time("999999d", now, &t), PG_EINVAL);
+	/* Found by fuzz_backfill: a date past 2100 parsed. */
+	assert_int_equal(backfill_parse_time("8025-12-01T00:15Z", now, &t),
+	    PG_EINVAL);
 }
 
 static void
