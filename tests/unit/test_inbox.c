@@ -263,7 +263,7 @@ test_source_and_v1_header(void **s)
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
 	free(b);
 	assert_int_equal(h.source, EV_SRC_BACKFILL);
-	assert_int_equal(inbox_complete(st, &cfg, "evt_B1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_B1", &h, 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_get(st, &ring, "evt_B1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.source, EV_SRC_BACKFILL);
 	assert_int_equal(h.state, EV_DELIVERED);
@@ -294,7 +294,7 @@ test_source_and_v1_header(void **s)
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
 	free(b);
 	assert_string_equal(id, "evt_V1");
-	assert_int_equal(inbox_complete(st, &cfg, "evt_V1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_V1", &h, 1, 0, NULL), PG_OK);
 	/* A header of any other size is not an inbox record. */
 	assert_int_equal(seal_pack(&ring, &v1, 10, body, strlen(body), &rec,
 	    &len), PG_OK);
