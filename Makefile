@@ -20,9 +20,9 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 FUZZ_SECONDS ?= 20
 
-PKGS	 = fcgi openssl json-c lmdb inih libcurl
+PKGS	 = fcgi openssl json-c lmdb inih libcurl hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lssl -lcrypto -ljson-c -llmdb -linih -lcurl)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lssl -lcrypto -ljson-c -llmdb -linih -lcurl -lhiredis)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -458,8 +458,11 @@ proxy(struct rq *q, const struct app *a)
 			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
 			    ckey, fp, &ir);
 		if (e != PG_OK) {
-			http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
-			    "The request could not be processed.");
+			/* The store unavailable (Redis down or refusing
+			 * writes): 503, nothing started, the SDK retries. */
+			http_resp_error(&q->resp, e == PG_STORE ||
+			    e == PG_TIMEOUT ? 503 : 500, "api_error", NULL,
+			    NULL, "The request could not be processed.");
 			audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
 			goto out;
 		}

@@ -94,7 +94,10 @@ static void
 server_error(struct rq *q, const char *code, const char *what,
     enum pg_err e)
 {
-	http_resp_error(&q->resp, 500, "api_error", code, NULL,
+	/* 503: the store is unavailable (Redis down, refusing writes, or
+	 * replicas not confirming); nothing was acknowledged, and Stripe
+	 * retries. */
+	http_resp_error(&q->resp, 503, "api_error", code, NULL,
 	    "The webhook could not be processed; it will be retried.");
 	audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, detail(what, pg_strerror(e)),
 	    NULL);

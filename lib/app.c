@@ -11,6 +11,7 @@
 #include "aindex.h"
 #include "harden.h"
 #include "log.h"
+#include "store_redis.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
 #define CKPT_GAP_MS	10000	/* audit chain head made durable at most
@@ -38,10 +39,9 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 		    pg_strerror(e));
 		return -1;
 	}
-	if ((e = store_open(c->cfg.state_dir, c->cfg.sync ? 0 : STORE_NOSYNC,
-	    &c->st)) != PG_OK) {
-		log_warnx("refusing to serve: PAYGUARD_STATE_DIR: cannot open "
-		    "the store: %s", pg_strerror(e));
+	if (store_open_config(&c->cfg, c->cfg.sync ? 0 : STORE_NOSYNC,
+	    &c->st, err, sizeof(err)) != PG_OK) {
+		log_warnx("refusing to serve: %s", err);
 		return -1;
 	}
 	c->ready = 1;

@@ -88,6 +88,14 @@ static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_ALERT_COMMAND", T_STR, F(alert_command), NULL, 0 },
 	{ "PAYGUARD_ALERT_THRESHOLDS", T_STR, F(alert_thresholds), NULL, 0 },
 	{ "PAYGUARD_TEMPLATE_DIR", T_STR, F(template_dir), PG_DATADIR "/templates", 0 },
+	{ "PAYGUARD_STORE", T_SPECIAL, 0, NULL, 0 },
+	{ "REDIS_URL", T_SECRET, F(redis_url), NULL, 0 },
+	{ "PAYGUARD_NODE", T_STR, F(node), NULL, 0 },
+	{ "REDIS_SENTINELS", T_STR, F(redis_sentinels), NULL, 0 },
+	{ "REDIS_MASTER_NAME", T_STR, F(redis_master), NULL, 0 },
+	{ "PAYGUARD_REDIS_REPLICAS", T_U32, F(redis_replicas), "0", 16 },
+	{ "PAYGUARD_REDIS_WAIT_MS", T_U32, F(redis_wait_ms), "200", 60000 },
+	{ "PAYGUARD_REDIS_TIMEOUT_MS", T_U32, F(redis_timeout_ms), "2000", 60000 },
 };
 #define NVARS	(sizeof(cfg_vars) / sizeof(cfg_vars[0]))
 
@@ -386,6 +394,14 @@ load_var(struct config *c, const struct ini_vals *iv, size_t i,
 			else
 				set_err(err, errsz, rc,
 				    "%s: expected queue or sync", v->name);
+		} else if (strcmp(v->name, "PAYGUARD_STORE") == 0) {
+			if (s == NULL || strcmp(s, "lmdb") == 0)
+				c->store_redis = 0;
+			else if (strcmp(s, "redis") == 0)
+				c->store_redis = 1;
+			else
+				set_err(err, errsz, rc,
+				    "%s: expected lmdb or redis", v->name);
 		}
 		break;
 	case T_BOOL:
@@ -540,6 +556,29 @@ mask_value(const char *s, char *out, size_t outsz)
 	snprintf(out, outsz, "%.*s****%s", (int)pre, s, s + n - 4);
 }
 
+/* A URL with its user information (where a password sits) masked:
+ * scheme, "****@" when there was any, then host, port and db. */
+static void
+mask_url(const char *s, char *out, size_t outsz)
+{
+	const char	*p = strstr(s, "://"), *at, *slash;
+
+	if (p == NULL) {
+		snprintf(out, outsz, "****");
+		return;
+	}
+	p += 3;
+	slash = p + strcspn(p, "/");
+	at = NULL;
+	for (const char *q = p; q < slash; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL)
+		snprintf(out, outsz, "%s", s);
+	else
+		snprintf(out, outsz, "%.*s****@%s", (int)(p - s), s, at + 1);
+}
+
 void
 config_dump(const struct config *c, int fd)
 {
@@ -557,7 +596,9 @@ config_dump(const struct config *c, int fd)
 			    *(char *const *)p ? *(char *const *)p : "");
 			break;
 		case T_SECRET:
-			if (*(char *const *)p)
+			if (*(char *const *)p && v->off == F(redis_url))
+				mask_url(*(char *const *)p, m, sizeof(m));
+			else if (*(char *const *)p)
 				mask_value(*(char *const *)p, m, sizeof(m));
 			n = snprintf(line, sizeof(line), "%s=%s\n", v->name,
 			    *(char *const *)p ? m : "(not set)");
@@ -598,7 +639,10 @@ config_dump(const struct config *c, int fd)
 				if (k < sizeof(line) - 1)
 					line[k++] = '\n';
 				n = (int)k;
-			} else
+			} else if (strcmp(v->name, "PAYGUARD_STORE") == 0)
+				n = snprintf(line, sizeof(line), "%s=%s\n",
+				    v->name, c->store_redis ? "redis" : "lmdb");
+			else
 				n = snprintf(line, sizeof(line), "%s=%s\n",
 				    v->name, c->wh_delivery == DELIVERY_SYNC ?
 				    "sync" : "queue");

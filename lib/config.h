@@ -83,6 +83,16 @@ struct config {
 	char		*alert_command;		/* PAYGUARD_ALERT_COMMAND or NULL */
 	char		*alert_thresholds;	/* PAYGUARD_ALERT_THRESHOLDS or NULL */
 	char		*template_dir;		/* PAYGUARD_TEMPLATE_DIR */
+
+	/* Shared store (several web servers). */
+	int		 store_redis;		/* PAYGUARD_STORE=redis (lmdb) */
+	char		*redis_url;		/* REDIS_URL (secret) or NULL */
+	char		*node;			/* PAYGUARD_NODE or NULL: host name */
+	char		*redis_sentinels;	/* REDIS_SENTINELS or NULL */
+	char		*redis_master;		/* REDIS_MASTER_NAME or NULL */
+	uint32_t	 redis_replicas;	/* PAYGUARD_REDIS_REPLICAS (0) */
+	uint32_t	 redis_wait_ms;		/* PAYGUARD_REDIS_WAIT_MS (200) */
+	uint32_t	 redis_timeout_ms;	/* PAYGUARD_REDIS_TIMEOUT_MS (2000) */
 };
 
 /* What a program needs configured before it may serve. */

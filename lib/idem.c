@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "idem.h"
+#include "store_redis.h"
 #include "seal.h"
 #include "rand.h"
 
@@ -217,11 +218,23 @@ idem_begin(struct store *st, const struct keyring *ring,
 	memcpy(b->h.fp, fp, 32);
 	if ((e = new_upstream_key(b->h.upstream_key)) != PG_OK)
 		goto out;
-	if ((e = seal_pack(ring, &b->h, sizeof(b->h), "", 0, &b->fresh,
-	    &b->freshlen)) != PG_OK)
-		goto out;
-	if ((e = store_run(st, 1, begin_txn, b)) != PG_OK)
-		goto out;
+	if (store_shared(st) != NULL) {
+		/* The record's state lives in the hash's fields there; the
+		 * response is sealed at finish, as here. */
+		if ((e = rs_idem_begin(store_shared(st), b->k, b->klen, fp,
+		    b->h.upstream_key, (uint64_t)cfg->idem_ttl * 1000,
+		    (uint64_t)cfg->idem_lock_timeout * 1000, res, &b->copy,
+		    &b->copylen)) != PG_OK)
+			goto out;
+		memcpy(b->h.upstream_key, res->upstream_key,
+		    sizeof(res->upstream_key));
+	} else {
+		if ((e = seal_pack(ring, &b->h, sizeof(b->h), "", 0,
+		    &b->fresh, &b->freshlen)) != PG_OK)
+			goto out;
+		if ((e = store_run(st, 1, begin_txn, b)) != PG_OK)
+			goto out;
+	}
 	/* b->h is the stored header when the key existed, else ours. */
 	memcpy(res->upstream_key, b->h.upstream_key, sizeof(res->upstream_key));
 	if (res->outcome == IDEM_REPLAY) {
@@ -290,6 +303,31 @@ finish_txn(struct store_txn *txn, void *arg)
 	return e;
 }
 
+/* finish_txn on Redis: the owner check and the write are one script. */
+static enum pg_err
+finish_shared(struct rstore *rs, const struct finish_ctx *f)
+{
+	struct idem_hdr	 h;
+	void		*rec = NULL;
+	size_t		 reclen = 0;
+	enum pg_err	 e;
+
+	if (f->mode == 0) {
+		/* The sealed header is not read there; keep it for a
+		 * record that goes back to LMDB (store migrate). */
+		memset(&h, 0, sizeof(h));
+		h.version = REC_VERSION;
+		h.state = IDEM_DONE;
+		h.status = f->status;
+		if ((e = seal_pack(f->ring, &h, sizeof(h), f->body, f->len,
+		    &rec, &reclen)) != PG_OK)
+			return e;
+	}
+	e = rs_idem_finish(rs, f->k, f->klen, f->mode, f->status, rec, reclen);
+	free(rec);
+	return e;
+}
+
 static enum pg_err
 finish(struct store *st, const struct keyring *ring, const char *identity,
     const char *key, int status, const void *body, size_t len, int mode)
@@ -304,6 +342,8 @@ finish(struct store *st, const struct keyring *ring, const char *identity,
 	f.body = body;
 	f.len = len;
 	f.mode = mode;
+	if (store_shared(st) != NULL)
+		return finish_shared(store_shared(st), &f);
 	return store_run(st, 1, finish_txn, &f);
 }
 

@@ -10,6 +10,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
+#include "store_redis.h"
 
 #define HDR_VERSION	2
 /* Version 1 headers lacked the trailing source and spare fields: they
@@ -86,8 +87,8 @@ claim_hdr(struct ev_hdr *h, const struct config *cfg, uint64_t now)
 }
 
 /* Reads the header of a stored record into h. */
-static enum pg_err
-read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
+enum pg_err
+inbox_read_hdr(const void *rec, size_t reclen, struct ev_hdr *h)
 {
 	const void	*hdr;
 	const char	*tok;
@@ -174,7 +175,7 @@ accept_txn(struct store_txn *txn, void *arg)
 		a->out = INBOX_NEW;
 		/* The header inside rec already says pending/claimed; only
 		 * the queue entry is missing. */
-		if (read_hdr(a->rec, a->reclen, &a->h) != PG_OK)
+		if (inbox_read_hdr(a->rec, a->reclen, &a->h) != PG_OK)
 			return PG_STORE;
 		if ((e = requeue(txn, id, &a->h, a->h.queue_due_ms)) != PG_OK)
 			return e;
@@ -183,7 +184,7 @@ accept_txn(struct store_txn *txn, void *arg)
 	if (e != PG_EXISTS)
 		return e;
 	if ((e = store_get(txn, NS_EVENT, id, strlen(id), &old, &oldlen,
-	    NULL)) != PG_OK || (e = read_hdr(old, oldlen, &a->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(old, oldlen, &a->h)) != PG_OK)
 		return e;
 	a->out = INBOX_DUPLICATE;
 	if (!a->claim || a->h.state == EV_DELIVERED || a->h.state == EV_DEAD)
@@ -240,7 +241,11 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	a.ev = ev;
 	a.rec = rec;
 	a.claim = claim;
-	e = store_run(st, 1, accept_txn, &a);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_accept(store_shared(st), cfg, ev->id, rec,
+		    a.reclen, claim, &a.out, &a.h);
+	else
+		e = store_run(st, 1, accept_txn, &a);
 	free(rec);
 	if (e == PG_OK) {
 		*out = a.out;
@@ -294,7 +299,7 @@ claim_txn(struct store_txn *txn, void *arg)
 	if (!c->found)
 		return PG_NOTFOUND;
 	if ((e = store_get(txn, NS_EVENT, c->id, strlen(c->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &c->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &c->h)) != PG_OK)
 		return e == PG_NOTFOUND ? PG_STORE : e;
 	if ((c->rec = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
@@ -317,7 +322,11 @@ inbox_claim_next(struct store *st, const struct keyring *ring,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.now = store_now_ms();
-	e = store_run(st, 1, claim_txn, &c);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_claim_next(store_shared(st), cfg, c.id, &c.h,
+		    &c.rec, &c.reclen);
+	else
+		e = store_run(st, 1, claim_txn, &c);
 	if (e == PG_OK)
 		e = seal_open(ring, c.rec, c.reclen, body, len);
 	if (e == PG_OK) {
@@ -351,7 +360,7 @@ complete_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, c->id, strlen(c->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &h)) != PG_OK)
 		return e;
 	/*
 	 * Only the holder of the current claim records an outcome: a worker
@@ -401,6 +410,10 @@ inbox_complete(struct store *st, const struct config *cfg, const char *id,
 	struct complete_ctx c = { cfg, id, claim, ok, status, error };
 	enum pg_err	 e;
 
+	/* The Redis backend (i11) records without the claim check yet. */
+	if (store_shared(st) != NULL)
+		return rs_inbox_complete(store_shared(st), cfg, id, ok, status,
+		    error);
 	if ((e = store_run(st, 1, complete_txn, &c)) == PG_CONFLICT)
 		log_warnx("inbox: the outcome of %s (attempt %u) is not "
 		    "recorded: its lease ran out and another process holds "
@@ -424,7 +437,7 @@ get_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, g->id, strlen(g->id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, g->h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, g->h)) != PG_OK)
 		return e;
 	if ((g->rec = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
@@ -442,7 +455,10 @@ inbox_get(struct store *st, const struct keyring *ring, const char *id,
 
 	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
 		return PG_EINVAL;
-	e = store_run(st, 0, get_txn, &g);
+	if (store_shared(st) != NULL)
+		e = rs_inbox_get(store_shared(st), id, h, &g.rec, &g.reclen);
+	else
+		e = store_run(st, 0, get_txn, &g);
 	if (e == PG_OK && body != NULL)
 		e = seal_open(ring, g.rec, g.reclen, body, len);
 	free(g.rec);
@@ -463,7 +479,7 @@ list_one(const void *key, size_t klen, const void *val, size_t vlen,
 	char		 id[EVENT_ID_MAX + 1];
 
 	(void)exp;
-	if (klen > EVENT_ID_MAX || read_hdr(val, vlen, &h) != PG_OK)
+	if (klen > EVENT_ID_MAX || inbox_read_hdr(val, vlen, &h) != PG_OK)
 		return 0;
 	memcpy(id, key, klen);
 	id[klen] = '\0';
@@ -481,6 +497,8 @@ inbox_list(struct store *st, inbox_list_fn fn, void *arg)
 {
 	struct list_ctx	 l = { fn, arg };
 
+	if (store_shared(st) != NULL)
+		return rs_inbox_list(store_shared(st), fn, arg);
 	return store_run(st, 0, list_txn, &l);
 }
 
@@ -495,7 +513,7 @@ retry_txn(struct store_txn *txn, void *arg)
 	enum pg_err	 e;
 
 	if ((e = store_get(txn, NS_EVENT, id, strlen(id), &rec, &reclen,
-	    NULL)) != PG_OK || (e = read_hdr(rec, reclen, &h)) != PG_OK)
+	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &h)) != PG_OK)
 		return e;
 	if (h.state == EV_DELIVERED || h.state == EV_DELIVERING)
 		return PG_CONFLICT;
@@ -515,6 +533,8 @@ inbox_retry(struct store *st, const char *id)
 {
 	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
 		return PG_EINVAL;
+	if (store_shared(st) != NULL)
+		return rs_inbox_retry(store_shared(st), id);
 	return store_run(st, 1, retry_txn, (void *)id);
 }
 
@@ -534,7 +554,7 @@ purge_pick(const void *key, size_t klen, const void *val, size_t vlen,
 	struct ev_hdr	 h;
 
 	(void)exp;
-	if (klen > EVENT_ID_MAX || read_hdr(val, vlen, &h) != PG_OK)
+	if (klen > EVENT_ID_MAX || inbox_read_hdr(val, vlen, &h) != PG_OK)
 		return 0;
 	if (!p->all && h.state != EV_DEAD)
 		return 0;
@@ -576,6 +596,8 @@ inbox_purge(struct store *st, int all, size_t *n)
 	struct purge_ctx p;
 	enum pg_err	 e = PG_OK;
 
+	if (store_shared(st) != NULL)
+		return rs_inbox_purge(store_shared(st), all, n);
 	memset(&p, 0, sizeof(p));
 	p.all = all;
 	p.cap = 256;
@@ -639,7 +661,12 @@ inbox_backlog(struct store *st, uint64_t *n, uint64_t *oldest_ms)
 	*n = *oldest_ms = 0;
 	if ((c.ids = calloc(BACKLOG_AGE, sizeof(*c.ids))) == NULL)
 		goto out;
-	if ((e = store_run(st, 0, bl_txn, &c)) != PG_OK)
+	if (store_shared(st) != NULL)
+		e = rs_inbox_queue(store_shared(st), c.ids, BACKLOG_AGE,
+		    &c.nids, &c.n);
+	else
+		e = store_run(st, 0, bl_txn, &c);
+	if (e != PG_OK)
 		goto out;
 	*n = c.n;
 	/* Oldest pending: read outside the scan (inbox_get has its own

@@ -79,6 +79,10 @@ enum inbox_outcome {
 	INBOX_IN_PROGRESS	/* another process is delivering it now */
 };
 
+/* Reads the clear header of a sealed inbox record into h (older header
+ * versions upgraded).  PG_STORE when rec is not one. */
+enum pg_err	 inbox_read_hdr(const void *rec, size_t reclen,
+		    struct ev_hdr *h);
 /* Returns "pending", "delivering", "delivered" or "dead". */
 const char	*ev_state_name(uint32_t s);
 /* Returns "webhook" or "backfill" ("unknown" out of range). */

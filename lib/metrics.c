@@ -355,6 +355,7 @@ enum pg_err
 metrics_render(struct store *st, const struct config *cfg, struct buf *out)
 {
 	struct snap	*s;
+	unsigned char	 hash[ARECORD_HASH_LEN];
 	uint64_t	 backlog = 0, oldest = 0, dead = 0, now = store_now_ms();
 	size_t		 c, i;
 	enum pg_err	 e;
@@ -365,6 +366,10 @@ metrics_render(struct store *st, const struct config *cfg, struct buf *out)
 	    (e = inbox_backlog(st, &backlog, &oldest)) != PG_OK ||
 	    (e = inbox_list(st, count_dead, &dead)) != PG_OK)
 		goto out;
+	/* After a reboot, before the first record: the durable checkpoint
+	 * (at most 10 s behind) rather than 0. */
+	if (!s->have_chain && aindex_head_durable(st, &s->chain, hash) == PG_OK)
+		s->have_chain = 1;
 	if ((e = render_audit(out, s, cfg)) != PG_OK)
 		goto out;
 	for (c = 0; e == PG_OK && c < MC__MAX; c++) {

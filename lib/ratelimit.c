@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "ratelimit.h"
+#include "store_redis.h"
 
 struct rl_head {
 	uint32_t	 limit;
@@ -192,6 +193,35 @@ rl_txn(struct store_txn *txn, void *arg)
 	return PG_OK;
 }
 
+/*
+ * The same window on Redis: a sorted set of admission times per key, one
+ * script per check on the server's clock (TIME), so the nodes' own clocks
+ * cannot widen it.
+ */
+static enum pg_err
+rl_shared(struct rstore *rs, const struct rl_ctx *c, struct rl_result *res)
+{
+	struct rs_rate	 r;
+	uint64_t	 wait;
+	enum pg_err	 e;
+
+	if ((e = rs_rate_check(rs, c->hkey, c->limit, c->window_us, &r)) !=
+	    PG_OK)
+		return e;
+	res->allowed = r.allowed;
+	res->remaining = r.inwin >= c->limit ? 0 : c->limit - r.inwin;
+	res->reset_ms = r.inwin > 0 ? (r.oldest_us + c->window_us) / 1000 :
+	    r.now_us / 1000;
+	if (!r.allowed) {
+		wait = r.oldest_us + c->window_us > r.now_us ?
+		    r.oldest_us + c->window_us - r.now_us : 0;
+		res->retry_after = (uint32_t)((wait + 999999) / 1000000);
+		if (res->retry_after == 0)
+			res->retry_after = 1;
+	}
+	return PG_OK;
+}
+
 enum pg_err
 rl_check_at(struct store *st, const struct config *cfg, const char *op,
     const char *identity, uint64_t now_us, struct rl_result *res)
@@ -217,6 +247,8 @@ rl_check_at(struct store *st, const struct config *cfg, const char *op,
 	make_key(&c);
 	if (st == NULL)
 		e = PG_STORE;
+	else if (store_shared(st) != NULL)
+		e = rl_shared(store_shared(st), &c, res);
 	else
 		e = store_run(st, 1, rl_txn, &c);
 	if (e != PG_OK) {

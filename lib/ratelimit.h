@@ -42,7 +42,8 @@ struct rl_result {
 enum pg_err	 rl_check(struct store *st, const struct config *cfg,
 		    const char *op, const char *identity,
 		    struct rl_result *res);
-/* As rl_check at an explicit time (us since the epoch), for tests. */
+/* As rl_check at an explicit time (us since the epoch), for tests; on
+ * Redis (store_shared) the server's clock is used instead. */
 enum pg_err	 rl_check_at(struct store *st, const struct config *cfg,
 		    const char *op, const char *identity, uint64_t now_us,
 		    struct rl_result *res);

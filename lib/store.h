@@ -116,6 +116,15 @@ size_t		 store_count(struct store_txn *txn, enum store_ns ns);
  */
 enum pg_err	 store_maintain(struct store *st, size_t budget);
 
+/*
+ * The shared backend (PAYGUARD_STORE=redis, store_redis.h) attached to st,
+ * or NULL: then every operation runs on LMDB.  store_set_shared hands rs
+ * over to st (closed by store_close); store_open_config attaches it.
+ */
+struct rstore;
+struct rstore	*store_shared(const struct store *st);
+void		 store_set_shared(struct store *st, struct rstore *rs);
+
 /* How full the durable environment is (`payguard doctor`). */
 struct store_space {
 	uint64_t	 used;		/* bytes of pages in use */

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "statedir.h"
 #include "store.h"
+#include "store_redis.h"
 
 #define MAP_INITIAL	(64UL << 20)	/* address space only, not disk */
 #define MAP_MAX		(64UL << 30)
@@ -82,6 +83,7 @@ struct store {
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
+	struct rstore	*shared;	/* Redis backend, or NULL */
 	/* Per-process sweep position for each namespace. */
 	unsigned char	 sweep_key[NS__MAX][STORE_KEY_MAX];
 	size_t		 sweep_len[NS__MAX];
@@ -346,11 +348,25 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	rstore_close(st->shared);
 	if (st->pid == getpid())
 		for (i = 0; i < ENV__MAX; i++)
 			if (st->env[i] != NULL)
 				mdb_env_close(st->env[i]);
 	free(st);
+}
+
+struct rstore *
+store_shared(const struct store *st)
+{
+	return st != NULL ? st->shared : NULL;
+}
+
+void
+store_set_shared(struct store *st, struct rstore *rs)
+{
+	rstore_close(st->shared);
+	st->shared = rs;
 }
 
 enum pg_err

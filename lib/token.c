@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "buf.h"
+#include "store_redis.h"
 #include "token.h"
 #include "rand.h"
 
@@ -202,7 +203,11 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 	snprintf(c.rec.ops, sizeof(c.rec.ops), "%s", ops);
 	snprintf(c.rec.accounts, sizeof(c.rec.accounts), "%s", accounts);
 	token_hash(t, out, c.rec.hash);
-	if ((e = store_run(st, 1, create_txn, &c)) != PG_OK)
+	if (store_shared(st) != NULL)
+		e = rs_token_create(store_shared(st), name, &c.rec);
+	else
+		e = store_run(st, 1, create_txn, &c);
+	if (e != PG_OK)
 		OPENSSL_cleanse(out, TOKEN_STR_MAX);
 	return e;
 }
@@ -260,6 +265,8 @@ token_verify(struct store *st, const struct token_ctx *t, const char *tok,
 	c.name = name;
 	c.rec = rec;
 	token_hash(t, tok, c.hash);
+	if (store_shared(st) != NULL)
+		return rs_token_lookup(store_shared(st), c.hash, name, rec);
 	return store_run(st, 0, verify_txn, &c);
 }
 
@@ -294,6 +301,8 @@ token_revoke(struct store *st, const char *name)
 {
 	if (!token_valid_name(name))
 		return PG_EINVAL;
+	if (store_shared(st) != NULL)
+		return rs_token_revoke(store_shared(st), name);
 	return store_run(st, 1, revoke_txn, (void *)name);
 }
 
@@ -330,6 +339,8 @@ token_list(struct store *st, token_list_fn fn, void *arg)
 {
 	struct list_ctx	 l = { fn, arg };
 
+	if (store_shared(st) != NULL)
+		return rs_token_list(store_shared(st), fn, arg);
 	return store_run(st, 0, list_txn, &l);
 }
 

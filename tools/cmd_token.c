@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "store.h"
+#include "store_redis.h"
 #include "token.h"
 
 static int
@@ -64,7 +65,7 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 	struct json_object	*arr = NULL;
 	const char		*name = NULL, *scope = NULL, *ops = "";
 	const char		*accounts = "";
-	char			 tok[TOKEN_STR_MAX];
+	char			 tok[TOKEN_STR_MAX], err[256];
 	int			 i, rc = 1;
 	enum pg_err		 e;
 
@@ -85,10 +86,9 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 				return tok_usage();
 		}
 	}
-	if ((e = store_open(cfg->state_dir, cfg->sync ? 0 : STORE_NOSYNC,
-	    &st)) != PG_OK) {
-		fprintf(stderr, "token: cannot open the store in %s: %s\n",
-		    cfg->state_dir, pg_strerror(e));
+	if (store_open_config(cfg, cfg->sync ? 0 : STORE_NOSYNC, &st, err,
+	    sizeof(err)) != PG_OK) {
+		fprintf(stderr, "token: cannot open the store: %s\n", err);
 		return 1;
 	}
 	if (strcmp(argv[1], "create") == 0) {

@@ -17,6 +17,7 @@
 #include "deliver.h"
 #include "forward.h"
 #include "inbox.h"
+#include "store_redis.h"
 #include "log.h"
 #include "sig.h"
 #include "store.h"

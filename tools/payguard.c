@@ -30,6 +30,7 @@
 #include "config.h"
 #include "harden.h"
 #include "log.h"
+#include "store_redis.h"
 
 struct command {
 	const char	*name;
@@ -78,16 +79,17 @@ int
 cli_open_state(const struct config *cfg, struct store **st,
     struct keyring *ring)
 {
+	char		 err[256];
 	enum pg_err	 e;
 
 	if ((e = keyring_load(cfg->enc_keys, cfg->state_dir, ring)) != PG_OK) {
 		fprintf(stderr, "payguard: encryption key: %s\n", pg_strerror(e));
 		return -1;
 	}
-	if ((e = store_open(cfg->state_dir, cfg->sync ? 0 : STORE_NOSYNC,
-	    st)) != PG_OK) {
-		fprintf(stderr, "payguard: cannot open the store in %s: %s\n",
-		    cfg->state_dir, pg_strerror(e));
+	/* PAYGUARD_STORE=redis: the shared store, as the programs use it. */
+	if (store_open_config(cfg, cfg->sync ? 0 : STORE_NOSYNC, st, err,
+	    sizeof(err)) != PG_OK) {
+		fprintf(stderr, "payguard: cannot open the store: %s\n", err);
 		keyring_wipe(ring);
 		return -1;
 	}
