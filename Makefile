@@ -2,6 +2,9 @@
 #
 #   make            build/webhook.fcgi build/api.fcgi build/audit.cgi build/payguard
 #   make test       install missing Debian packages (as root), build, run every test
+#   make check      build and run every test, installing nothing (the packages
+#                   of tests/deps.sh already there); the e2e suites need root
+#   make lint       banned functions; the layers of lib/LAYERS
 #   make run        local demo under lighttpd on 127.0.0.1
 #   make asan       the tests again under ASan+UBSan
 #   make fuzz       libFuzzer targets, each run for FUZZ_SECONDS
@@ -32,7 +35,9 @@ WARN	+= -Werror
 endif
 OPT	?= -O2 -g
 SAN	?=
-CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -Ilib $(PKG_CFLAGS) \
+# -MMD -MP: each object's header dependencies come from the compiler
+# (build/**/*.d, included below).
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -MMD -MP $(OPT) $(SAN) $(WARN) -Ilib $(PKG_CFLAGS) \
 	   -DPG_DATADIR='"$(PREFIX)/share/payguard"'
 LDFLAGS	+= $(SAN)
 LDLIBS	 = $(PKG_LIBS) -lm
@@ -56,7 +61,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 # Keep objects: they are not throw-away intermediates.
 .SECONDARY:
 
-.PHONY: all test unit e2e deps node-deps asan fuzz fuzz-build bench run install uninstall clean lint
+.PHONY: all test check unit e2e deps node-deps asan fuzz fuzz-build bench run install uninstall clean lint
 
 # Test builds of the programs with fault-injection points (PG_FAULTS):
 # never installed; tests/e2e use them to kill a process mid-request.
@@ -64,7 +69,7 @@ FAULTS     := $(O)/faults/webhook.fcgi
 
 all: $(PROGS) $(O)/payguard $(HELPERS) $(FAULTS)
 
-$(O)/%.o: %.c $(wildcard lib/*.h tools/*.h)
+$(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -105,15 +110,15 @@ $(O)/faults/%.fcgi: cgi-bin/%.c $(O)/libpayguard.a $(wildcard lib/*.h)
 
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 $(O)/bench/%: bench/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 $(O)/tests/%: tests/unit/%.c $(TESTHELP) $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(CMOCKA_LIBS) $(LDLIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -131,30 +136,45 @@ unit: all $(TESTS)
 e2e: all node-deps
 	@O=$(O) sh tests/run-e2e.sh
 
+# Every stage runs even when one before it failed, so that the summary
+# (the last line, "N passed, N failed") always comes; the exit status is
+# non-zero when anything failed.
+STAGES	 = all lint unit fuzz e2e
 test: deps
-	@rm -f $(O)/test-results.txt
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS_TEST:-5}
-	@$(MAKE) --no-print-directory e2e
-	@O=$(O) sh tests/summary.sh
+	@$(MAKE) --no-print-directory check
+
+check:
+	@rm -f $(O)/test-results.txt; mkdir -p $(O); rc=0; \
+	for s in $(STAGES); do \
+		if [ $$s = fuzz ]; then a=FUZZ_SECONDS=$${FUZZ_SECONDS_TEST:-5}; else a=; fi; \
+		$(MAKE) --no-print-directory $$s $$a; r=$$?; \
+		case $$s in all|lint) \
+			if [ $$r = 0 ]; then echo "PASS $$s" >> $(O)/test-results.txt; \
+			else echo "FAIL $$s" >> $(O)/test-results.txt; fi ;; \
+		esac; \
+		[ $$r = 0 ] || rc=1; \
+	done; \
+	O=$(O) sh tests/summary.sh || rc=1; \
+	exit $$rc
 
 asan: deps
-	@rm -f build-asan/test-results.txt
-	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
-	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all unit
-	@$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
-	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' e2e E2E_QUICK=1
-	@O=build-asan sh tests/summary.sh
+	@rm -f build-asan/test-results.txt; mkdir -p build-asan; rc=0; \
+	$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' all unit || rc=1; \
+	$(MAKE) --no-print-directory O=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+	    SAN='-fsanitize=address,undefined -fno-sanitize-recover=all' e2e E2E_QUICK=1 || rc=1; \
+	O=build-asan sh tests/summary.sh || rc=1; \
+	exit $$rc
 
 FUZZ_O   = $(O)/fuzz
 FUZZ_CC  = clang
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -DPG_DATADIR='"$(PREFIX)/share/payguard"' \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -MMD -MP -g -O1 $(WARN) -Ilib $(PKG_CFLAGS) \
+	   -DPG_DATADIR='"$(PREFIX)/share/payguard"' \
 	   -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_O)/%.o)
 FUZZERS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
 
-$(FUZZ_O)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
@@ -163,7 +183,7 @@ $(FUZZ_O)/gen/assets.o: $(O)/gen/assets.c lib/asset.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS) $(FUZZ_O)/gen/assets.o
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
 
 fuzz-build: $(FUZZERS)
 
@@ -177,8 +197,7 @@ run: deps all
 	@O=$(O) sh tests/harness/demo.sh
 
 lint:
-	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|strtok|atoi|strncpy)\(' \
-	    lib/*.c cgi-bin/*.c tools/*.c || { echo "lint: banned function"; exit 1; }
+	@sh mk/lint.sh
 
 # Deployment files: units, logrotate, the nginx snippet name /usr/local
 # paths; install rewrites them for PREFIX.  SYSTEMDDIR and SYSCONFDIR are
@@ -220,3 +239,7 @@ uninstall:
 
 clean:
 	rm -rf build build-asan
+
+# Header dependencies written by -MMD (the programs built straight from
+# a .c list their headers too: the link lines filter them out).
+-include $(wildcard $(O)/*/*.d $(O)/*/*/*.d)

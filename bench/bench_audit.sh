@@ -58,7 +58,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'
 echo
 echo "## Audit page and query (issue 5)"
 echo
-echo "Index seeded with N events over 30 days (200 IPs, seed's event mix); medians of $RUNS whole-process runs."
+echo "Index seeded with N events over 30 days (200 IPs, a typical event mix); medians of $RUNS whole-process runs."
 echo
 echo "| stored events | seed time | index per event | target | page, last 24 h (audit.cgi) | target | \`payguard audit --hours 1\` (rows) | target |"
 echo "|---|---|---|---|---|---|---|---|"

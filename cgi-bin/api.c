@@ -18,16 +18,18 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "app.h"
 #include "audit.h"
+#include "codec.h"
 #include "config.h"
 #include "crypto.h"
 #include "form.h"
@@ -41,7 +43,6 @@
 #include "store.h"
 #include "stripe.h"
 #include "token.h"
-#include "rand.h"
 
 /* Longest Stripe-Context accepted: a few "acct_..." ids joined by '/'. */
 #define CONTEXT_MAX	127
@@ -99,18 +100,97 @@ audit(struct rq *q, enum aevent type, enum audit_sev sev, int ok,
 	audit_event(&q->actx, type, sev, ok, q->resource, d, action);
 }
 
-/* A refusal: Stripe-shaped error, audit record. */
+/* Every way this program refuses a request: one row each in refusals. */
+enum refusal {
+	RF_QUERY_MALFORMED = 0,
+	RF_BODY_TOO_LARGE,
+	RF_BODY_MALFORMED,
+	RF_MEDIA_TYPE,
+	RF_V2_JSON,
+	RF_PARAMS_MALFORMED,
+	RF_PCI_CARD_DATA,
+	RF_IDEM_KEY_INVALID,
+	RF_IDEM_KEY_REUSED,
+	RF_IDEM_KEY_IN_USE,
+	RF_RATE_LIMITED,
+	RF_UNAUTHENTICATED,
+	RF_NO_ROUTE,
+	RF_NO_SCOPE,
+	RF_ACCOUNT_INVALID,
+	RF_ACCOUNT_NOT_ALLOWED,
+	RF__MAX
+};
+
+static const struct app_refusal refusals[RF__MAX] = {
+	{ 400, "invalid_request_error", "parameter_invalid",
+	  "The query string is malformed.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_QUERY_MALFORMED */
+	{ 413, "invalid_request_error", NULL,
+	  "The request body is too large.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_BODY_TOO_LARGE */
+	{ 400, "invalid_request_error", NULL,
+	  "The request body is malformed.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_BODY_MALFORMED */
+	{ 415, "invalid_request_error", "unsupported_media_type",
+	  "Send parameters form-encoded or as a JSON object.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_MEDIA_TYPE */
+	{ 415, "invalid_request_error", "unsupported_media_type",
+	  "v2 API requests take a JSON body (Content-Type: application/json).",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_V2_JSON */
+	{ 400, "invalid_request_error", "parameter_invalid",
+	  "The request parameters are malformed.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_PARAMS_MALFORMED */
+	{ 400, "invalid_request_error", "pci_raw_card_data",
+	  "Raw card data must never be sent to this API. Collect card details "
+	  "with Stripe.js or Stripe Elements and send the resulting "
+	  "PaymentMethod or token id instead.",
+	  AEV_PCI_COMPLIANCE_VIOLATION, SEV_HIGH },	/* RF_PCI_CARD_DATA */
+	{ 400, "invalid_request_error", "idempotency_key_invalid",
+	  "Idempotency-Key must be 1-255 printable characters.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_IDEM_KEY_INVALID */
+	{ 400, "idempotency_error", "idempotency_key_reused",
+	  "Keys for idempotent requests can only be used with the same "
+	  "parameters they were first used with. Try using a key other than "
+	  "the one you sent if you meant to execute a different request.",
+	  AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM },	/* RF_IDEM_KEY_REUSED */
+	{ 409, "idempotency_error", "idempotency_key_in_use",
+	  "The idempotency key provided is currently being used in another "
+	  "request. This occurs if your integration is making duplicate "
+	  "requests simultaneously.",
+	  AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM },	/* RF_IDEM_KEY_IN_USE */
+	{ 429, "rate_limit_error", "rate_limit",
+	  "Too many requests for this operation; retry after the time in "
+	  "Retry-After.",
+	  AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM },	/* RF_RATE_LIMITED */
+	{ 401, "authentication_error", NULL,
+	  "You did not provide a valid API token. Send it as "
+	  "'Authorization: Bearer pgk_...'.",
+	  AEV_AUTHENTICATION_FAILED, SEV_HIGH },	/* RF_UNAUTHENTICATED */
+	{ 404, "invalid_request_error", "route_not_allowed", NULL,
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_NO_ROUTE */
+	{ 403, "permission_error", "insufficient_scope",
+	  "This API token does not allow this operation.",
+	  AEV_PERMISSION_DENIED, SEV_HIGH },		/* RF_NO_SCOPE */
+	{ 400, "invalid_request_error", "account_invalid",
+	  "Stripe-Account must be an acct_ id and Stripe-Context one or more "
+	  "acct_ ids joined by '/'.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_ACCOUNT_INVALID */
+	{ 403, "permission_error", "account_not_allowed",
+	  "This API token may not act on the connected account named in "
+	  "Stripe-Account or Stripe-Context.",
+	  AEV_PERMISSION_DENIED, SEV_HIGH },		/* RF_ACCOUNT_NOT_ALLOWED */
+};
+
+/* A refusal: Stripe-shaped error, audit record.  x (may be NULL) gives
+ * what the row leaves to the moment (a status, code, param, message). */
 static void
-refuse(struct rq *q, int status, const char *type, const char *code,
-    const char *param, const char *msg, enum aevent atype,
-    enum audit_sev sev, struct json_object *d)
+refuse(struct rq *q, enum refusal r, const struct app_refusal_ext *x,
+    struct json_object *d)
 {
-	http_resp_error(&q->resp, status, type, code, param, msg);
-	if (d == NULL)
-		d = json_object_new_object();
-	json_object_object_add(d, "code", json_object_new_string(code));
-	json_object_object_add(d, "status", json_object_new_int(status));
-	audit(q, atype, sev, 0, d, "request_rejected");
+	struct app_refusal	 f;
+
+	app_refuse(&q->resp, &refusals[r], x, &d, &f);
+	audit(q, f.atype, f.sev, 0, d, "request_rejected");
 }
 
 /*
@@ -131,7 +211,7 @@ authenticate(struct rq *q, const struct app *a, const char **code)
 		    &q->trec) != PG_OK)
 			return -1;
 		memcpy(q->key_id, "tok:", 4);
-		hex_encode(q->trec.hash, 16, q->key_id + 4);
+		codec_hex_encode(q->trec.hash, 16, q->key_id + 4);
 		return 0;
 	}
 	if (h == NULL && a->c.cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
@@ -152,14 +232,13 @@ read_params(struct rq *q, const struct app *a)
 {
 	const char	*qs = http_param(q->req, "QUERY_STRING");
 	const char	*ct = http_header(q->req, "Content-Type");
+	struct app_refusal_ext x;
 	const char	*code = NULL;
 	int		 st;
 	enum pg_err	 e;
 
 	if (qs != NULL && form_parse(qs, strlen(qs), &q->query) != PG_OK) {
-		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
-		    "The query string is malformed.", AEV_SECURITY_VALIDATION_FAILED,
-		    SEV_LOW, NULL);
+		refuse(q, RF_QUERY_MALFORMED, NULL, NULL);
 		return -1;
 	}
 	if (strcmp(q->method, "POST") != 0)
@@ -167,18 +246,16 @@ read_params(struct rq *q, const struct app *a)
 	if ((st = http_read_body(q->req, a->c.cfg.max_body, &code)) != 0) {
 		if (st == 411 && http_param(q->req, "CONTENT_LENGTH") == NULL)
 			return 0;	/* a POST without parameters */
-		refuse(q, st, "invalid_request_error", code, NULL,
-		    st == 413 ? "The request body is too large." :
-		    "The request body is malformed.",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		memset(&x, 0, sizeof(x));
+		x.status = st;
+		x.code = code;
+		refuse(q, st == 413 ? RF_BODY_TOO_LARGE : RF_BODY_MALFORMED,
+		    &x, NULL);
 		return -1;
 	}
 	if (q->route != NULL && q->route->v2 && q->req->body.len > 0 &&
 	    (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)) {
-		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
-		    NULL, "v2 API requests take a JSON body "
-		    "(Content-Type: application/json).",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		refuse(q, RF_V2_JSON, NULL, NULL);
 		return -1;
 	}
 	/* JSON is flattened for screening and the fingerprint either way;
@@ -189,15 +266,11 @@ read_params(struct rq *q, const struct app *a)
 	    strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0)
 		e = form_parse(q->req->body.data, q->req->body.len, &q->body);
 	else {
-		refuse(q, 415, "invalid_request_error", "unsupported_media_type",
-		    NULL, "Send parameters form-encoded or as a JSON object.",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		refuse(q, RF_MEDIA_TYPE, NULL, NULL);
 		return -1;
 	}
 	if (e != PG_OK) {
-		refuse(q, 400, "invalid_request_error", "parameter_invalid", NULL,
-		    "The request parameters are malformed.",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		refuse(q, RF_PARAMS_MALFORMED, NULL, NULL);
 		return -1;
 	}
 	return 0;
@@ -236,11 +309,28 @@ violations_json(const struct pci_result *res)
 	return d;
 }
 
+/* pci's exemption check: a Fernet token that verifies under our ring. */
+static int
+fernet_ours(const char *v, size_t len, void *arg)
+{
+	unsigned char	*plain = NULL;
+	size_t		 plen = 0;
+	int		 ok;
+
+	ok = keyring_decrypt(arg, v, len, -1, &plain, &plen) == PG_OK;
+	if (plain != NULL) {
+		OPENSSL_cleanse(plain, plen);
+		free(plain);
+	}
+	return ok;
+}
+
 /* Collects f's pairs and screens them; -1 when out of memory. */
 static int
 screen_form(const struct form *f, const struct keyring *ring,
     struct pci_result *res)
 {
+	struct pci_exempt ex = { fernet_ours, (void *)(uintptr_t)ring };
 	const char	**names, **vals;
 	size_t		 k = 0;
 
@@ -253,24 +343,18 @@ screen_form(const struct form *f, const struct keyring *ring,
 		return -1;
 	}
 	collect(f, names, vals, &k);
-	(void)pci_validate_pairs_ring(names, vals, k, ring, res);
+	(void)pci_validate_pairs_ring(names, vals, k, &ex, res);
 	free(names);
 	free(vals);
 	return 0;
 }
 
-/*
- * Card data belongs in Stripe.js / Elements, never in a server request:
- * the path, the query string and the body are screened and any card data
- * refused before anything leaves (pci_compliance_violation).  In the URL
- * it has also been exposed (server logs, proxies, browser history): that
- * is recorded too, as data_exposure (HIGH).
- */
 /* Refuses the request for the violations in res (the URL's when in_url:
  * also recorded as data_exposure). */
 static void
 refuse_pci(struct rq *q, const struct pci_result *res, int in_url)
 {
+	struct app_refusal_ext	 x;
 	struct json_object	*d;
 
 	if (in_url) {
@@ -278,11 +362,9 @@ refuse_pci(struct rq *q, const struct pci_result *res, int in_url)
 		json_object_object_add(d, "where", json_object_new_string("url"));
 		audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 	}
-	refuse(q, 400, "invalid_request_error", "pci_raw_card_data",
-	    res->v[0].field, "Raw card data must never be sent to this "
-	    "API. Collect card details with Stripe.js or Stripe Elements "
-	    "and send the resulting PaymentMethod or token id instead.",
-	    AEV_PCI_COMPLIANCE_VIOLATION, SEV_HIGH, violations_json(res));
+	memset(&x, 0, sizeof(x));
+	x.param = res->v[0].field;
+	refuse(q, RF_PCI_CARD_DATA, &x, violations_json(res));
 }
 
 /* The path, screened before anything (routing, errors) can echo it. */
@@ -301,6 +383,13 @@ screen_path(struct rq *q)
 	return -1;
 }
 
+/*
+ * Card data belongs in Stripe.js / Elements, never in a server request:
+ * the path, the query string and the body are screened and any card data
+ * refused before anything leaves (pci_compliance_violation).  In the URL
+ * it has also been exposed (server logs, proxies, browser history): that
+ * is recorded too, as data_exposure (HIGH).
+ */
 static int
 screen(struct rq *q, const struct app *a)
 {
@@ -367,31 +456,6 @@ screen_headers(struct rq *q)
 	audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 }
 
-/* The seed's generator: operation, identity, time and randomness. */
-static void
-generate_key(const struct rq *q, char out[IDEM_UPKEY_MAX + 1])
-{
-	unsigned char	 r[32], md[32];
-	char		 seed[256];
-	unsigned int	 n = 32;
-
-	if (rand_bytes(r, sizeof(r)) != PG_OK)
-		memset(r, 0, sizeof(r));
-	snprintf(seed, sizeof(seed), "%s|%s|%lld|", q->route->op, q->key_id,
-	    (long long)store_now_us());
-	{
-		EVP_MD_CTX *c = EVP_MD_CTX_new();
-		if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-		    !EVP_DigestUpdate(c, seed, strlen(seed)) ||
-		    !EVP_DigestUpdate(c, r, sizeof(r)) ||
-		    !EVP_DigestFinal_ex(c, md, &n))
-			memcpy(md, r, sizeof(md));	/* random alone suffices */
-		EVP_MD_CTX_free(c);
-	}
-	memcpy(out, "pg-", 3);
-	hex_encode(md, 24, out + 3);
-}
-
 static void
 pass_through(struct rq *q, struct stripe_resp *sr, const char *key,
     int replayed, const unsigned char *body, size_t len, int status)
@@ -408,166 +472,206 @@ pass_through(struct rq *q, struct stripe_resp *sr, const char *key,
 		http_resp_header(&q->resp, "Idempotent-Replayed", "true");
 }
 
-/* Idempotency, the upstream call, the response. */
-static void
-proxy(struct rq *q, const struct app *a)
-{
+/* One proxied call: what the idempotency, upstream and respond steps
+ * share. */
+struct px {
 	struct idem_result	 ir;
 	struct stripe_resp	 sr;
 	struct stripe_opts	 so;
-	struct timespec		 t0, t1;
-	struct buf		 qs, body, canon, cquery;
-	char			 ckey[IDEM_KEY_MAX + 1], gkey[IDEM_UPKEY_MAX + 1];
-	const char		*hk = http_header(q->req, "Idempotency-Key");
-	const char		*upkey = NULL;
-	unsigned char		 fp[32];
-	int			 post = strcmp(q->method, "POST") == 0;
-	int			 have_key = 0;
+	struct buf		 qs, body, canon;
+	char			 ckey[IDEM_KEY_MAX + 1];	/* caller's key */
+	char			 gkey[IDEM_UPKEY_MAX + 1];	/* or ours */
+	const char		*hk;		/* Idempotency-Key header */
+	const char		*upkey;		/* the key sent upstream */
+	int			 post, have_key;
+};
+
+enum step { STEP_NEXT = 0, STEP_DONE };
+
+static void
+px_free(struct px *x)
+{
+	free(x->ir.body);
+	stripe_resp_free(&x->sr);
+	buf_free(&x->qs);
+	buf_free(&x->body);
+	buf_free(&x->canon);
+}
+
+/*
+ * Idempotency: with the caller's key, begin (or replay, or refuse) it;
+ * without one, make a key of our own so that our retries are safe
+ * upstream.  STEP_DONE when the response is already set.
+ */
+static enum step
+step_idempotency(struct rq *q, const struct app *a, struct px *x)
+{
+	struct buf		 cquery;
 	struct json_object	*d;
+	unsigned char		 fp[32];
 	enum pg_err		 e;
 
-	memset(&ir, 0, sizeof(ir));
-	memset(&sr, 0, sizeof(sr));
-	buf_init(&qs, 64 << 10);
-	buf_init(&body, a->c.cfg.max_body * 3 + 1024);
-	buf_init(&canon, a->c.cfg.max_body * 3 + 1024);
+	if (x->post && x->hk == NULL) {
+		idem_generate_key(q->route->op, q->key_id, x->gkey);
+		x->upkey = x->gkey;
+		return STEP_NEXT;
+	}
+	if (!x->post)
+		return STEP_NEXT;
+	if (idem_parse_key(x->hk, x->ckey) != PG_OK) {
+		refuse(q, RF_IDEM_KEY_INVALID, NULL, NULL);
+		return STEP_DONE;
+	}
+	x->have_key = 1;
+	/* The query string goes upstream too: it is part of what the key
+	 * stands for. */
 	buf_init(&cquery, 64 << 10);
-	if (form_encode(&q->query, &qs) != PG_OK ||
-	    form_encode(&q->body, &body) != PG_OK) {
-		http_resp_error(&q->resp, 400, "invalid_request_error",
-		    "parameter_invalid", NULL, "The parameters are too large.");
-		goto out;
+	if ((e = form_canonical(&q->body, &x->canon)) == PG_OK &&
+	    (e = form_canonical(&q->query, &cquery)) == PG_OK)
+		e = idem_fingerprint_query(q->method, q->path,
+		    cquery.data ? cquery.data : "", cquery.len,
+		    x->canon.data ? x->canon.data : "", x->canon.len, fp);
+	buf_free(&cquery);
+	if (e == PG_OK)
+		e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
+		    x->ckey, fp, &x->ir);
+	if (e != PG_OK) {
+		/* The store unavailable (Redis down or refusing writes): 503,
+		 * nothing started, the SDK retries. */
+		http_resp_error(&q->resp, e == PG_STORE || e == PG_TIMEOUT ?
+		    503 : 500, "api_error", NULL, NULL,
+		    "The request could not be processed.");
+		audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
+		return STEP_DONE;
 	}
-	if (post && hk != NULL) {
-		if (idem_parse_key(hk, ckey) != PG_OK) {
-			refuse(q, 400, "invalid_request_error",
-			    "idempotency_key_invalid", NULL, "Idempotency-Key "
-			    "must be 1-255 printable characters.",
-			    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
-			goto out;
-		}
-		have_key = 1;
-		/* The query string goes upstream too: it is part of what
-		 * the key stands for. */
-		if ((e = form_canonical(&q->body, &canon)) == PG_OK &&
-		    (e = form_canonical(&q->query, &cquery)) == PG_OK)
-			e = idem_fingerprint_query(q->method, q->path,
-			    cquery.data ? cquery.data : "", cquery.len,
-			    canon.data ? canon.data : "", canon.len, fp);
-		if (e == PG_OK)
-			e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
-			    ckey, fp, &ir);
-		if (e != PG_OK) {
-			/* The store unavailable (Redis down or refusing
-			 * writes): 503, nothing started, the SDK retries. */
-			http_resp_error(&q->resp, e == PG_STORE ||
-			    e == PG_TIMEOUT ? 503 : 500, "api_error", NULL,
-			    NULL, "The request could not be processed.");
-			audit(q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
-			goto out;
-		}
-		(void)metrics_count(a->c.st, MC_IDEMPOTENCY,
-		    ir.outcome == IDEM_MISMATCH ? "mismatch" :
-		    ir.outcome == IDEM_IN_PROGRESS ? "in_flight" :
-		    ir.outcome == IDEM_REPLAY ? "replayed" : "new");
-		switch (ir.outcome) {
-		case IDEM_MISMATCH:
-			refuse(q, 400, "idempotency_error", "idempotency_key_reused",
-			    NULL, "Keys for idempotent requests can only be used "
-			    "with the same parameters they were first used with. "
-			    "Try using a key other than the one you sent if you "
-			    "meant to execute a different request.",
-			    AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM, NULL);
-			goto out;
-		case IDEM_IN_PROGRESS:
-			/* The SDKs retry a 409 anyway; the header makes it
-			 * explicit and Retry-After spaces the retry. */
-			http_resp_header(&q->resp, "Retry-After", "1");
-			http_resp_header(&q->resp, "Stripe-Should-Retry", "true");
-			refuse(q, 409, "idempotency_error", "idempotency_key_in_use",
-			    NULL, "The idempotency key provided is currently being "
-			    "used in another request. This occurs if your "
-			    "integration is making duplicate requests "
-			    "simultaneously.", AEV_IDEMPOTENCY_CONFLICT, SEV_MEDIUM,
-			    NULL);
-			goto out;
-		case IDEM_REPLAY:
-			pass_through(q, NULL, hk, 1, ir.body, ir.bodylen, ir.status);
-			d = json_object_new_object();
-			json_object_object_add(d, "status", json_object_new_int(ir.status));
-			json_object_object_add(d, "replayed", json_object_new_boolean(1));
-			audit(q, AEV_API_REQUEST_PROCESSED, SEV_LOW, 1, d, NULL);
-			goto out;
-		case IDEM_PROCEED:
-			upkey = ir.upstream_key;
-			break;
-		}
-	} else if (post) {
-		/* No key: make one so our own retries are safe upstream. */
-		generate_key(q, gkey);
-		upkey = gkey;
+	(void)metrics_count(a->c.st, MC_IDEMPOTENCY,
+	    x->ir.outcome == IDEM_MISMATCH ? "mismatch" :
+	    x->ir.outcome == IDEM_IN_PROGRESS ? "in_flight" :
+	    x->ir.outcome == IDEM_REPLAY ? "replayed" : "new");
+	switch (x->ir.outcome) {
+	case IDEM_MISMATCH:
+		refuse(q, RF_IDEM_KEY_REUSED, NULL, NULL);
+		return STEP_DONE;
+	case IDEM_IN_PROGRESS:
+		/* The SDKs retry a 409 anyway; the header makes it explicit
+		 * and Retry-After spaces the retry. */
+		http_resp_header(&q->resp, "Retry-After", "1");
+		http_resp_header(&q->resp, "Stripe-Should-Retry", "true");
+		refuse(q, RF_IDEM_KEY_IN_USE, NULL, NULL);
+		return STEP_DONE;
+	case IDEM_REPLAY:
+		pass_through(q, NULL, x->hk, 1, x->ir.body, x->ir.bodylen,
+		    x->ir.status);
+		d = json_object_new_object();
+		json_object_object_add(d, "status",
+		    json_object_new_int(x->ir.status));
+		json_object_object_add(d, "replayed", json_object_new_boolean(1));
+		audit(q, AEV_API_REQUEST_PROCESSED, SEV_LOW, 1, d, NULL);
+		return STEP_DONE;
+	case IDEM_PROCEED:
+		break;
 	}
-	memset(&so, 0, sizeof(so));
-	so.idem_key = upkey;
-	so.account = q->account;
-	so.context = q->context;
-	so.json = q->route->v2;
-	if (post && q->route->v2) {
+	x->upkey = x->ir.upstream_key;
+	return STEP_NEXT;
+}
+
+/* The call to Stripe (with stripe-python's retries).  STEP_DONE with a
+ * 502 when no response came. */
+static enum step
+step_upstream(struct rq *q, const struct app *a, struct px *x)
+{
+	struct json_object	*d;
+	struct stripe_resp	*sr = &x->sr;
+	struct timespec		 t0, t1;
+	enum pg_err		 e;
+
+	memset(&x->so, 0, sizeof(x->so));
+	x->so.idem_key = x->upkey;
+	x->so.account = q->account;
+	x->so.context = q->context;
+	x->so.json = q->route->v2;
+	if (x->post && q->route->v2) {
 		/* v2: the JSON exactly as sent (it parsed strictly above). */
-		buf_reset(&body);
-		if (q->req->body.len > 0 && buf_append(&body, q->req->body.data,
-		    q->req->body.len) != PG_OK) {
+		buf_reset(&x->body);
+		if (q->req->body.len > 0 && buf_append(&x->body,
+		    q->req->body.data, q->req->body.len) != PG_OK) {
 			http_resp_error(&q->resp, 400, "invalid_request_error",
 			    "parameter_invalid", NULL, "The body is too large.");
-			goto out;
+			return STEP_DONE;
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	e = stripe_request_ex(a->stripe, q->method, q->path, qs.data,
-	    post ? (body.data ? body.data : "") : NULL, &so, &sr);
+	e = stripe_request_ex(a->stripe, q->method, q->path, x->qs.data,
+	    x->post ? (x->body.data ? x->body.data : "") : NULL, &x->so, sr);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	(void)metrics_observe(a->c.st, MH_UPSTREAM, (double)(t1.tv_sec -
 	    t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, MC_UPSTREAM,
-	    e != PG_OK || sr.status < 100 || sr.status > 599 ? "none" :
-	    sr.status < 200 ? "1xx" : sr.status < 300 ? "2xx" :
-	    sr.status < 400 ? "3xx" : sr.status < 500 ? "4xx" : "5xx");
-	if (e != PG_OK) {
-		if (have_key)
-			idem_release(a->c.st, q->scope_id, ckey);
-		http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
-		    NULL, "Could not connect to Stripe. The request may be "
-		    "retried safely with the same Idempotency-Key.");
-		d = json_object_new_object();
-		json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
-		json_object_object_add(d, "error", json_object_new_string(sr.error));
-		audit(q, AEV_UPSTREAM_FAILURE, SEV_HIGH, 0, d, NULL);
-		goto out;
-	}
-	if (have_key) {
-		/* Stripe keeps every result but rate limiting; so do we. */
-		if (sr.status == 429)
-			idem_forget(a->c.st, q->scope_id, ckey);
-		else
-			idem_finish(a->c.st, &a->c.ring, q->scope_id, ckey,
-			    (int)sr.status, sr.body.data, sr.body.len);
-	}
-	pass_through(q, &sr, post ? (have_key ? hk : gkey) : NULL, 0,
-	    (const unsigned char *)sr.body.data, sr.body.len, (int)sr.status);
+	    e != PG_OK || sr->status < 100 || sr->status > 599 ? "none" :
+	    sr->status < 200 ? "1xx" : sr->status < 300 ? "2xx" :
+	    sr->status < 400 ? "3xx" : sr->status < 500 ? "4xx" : "5xx");
+	if (e == PG_OK)
+		return STEP_NEXT;
+	if (x->have_key)
+		idem_release(a->c.st, q->scope_id, x->ckey);
+	http_resp_error(&q->resp, 502, "api_error", "api_connection_error",
+	    NULL, "Could not connect to Stripe. The request may be "
+	    "retried safely with the same Idempotency-Key.");
 	d = json_object_new_object();
-	json_object_object_add(d, "status", json_object_new_int((int)sr.status));
-	json_object_object_add(d, "attempts", json_object_new_int(sr.attempts));
-	if (sr.request_id[0] != '\0')
+	json_object_object_add(d, "attempts", json_object_new_int(x->sr.attempts));
+	json_object_object_add(d, "error", json_object_new_string(x->sr.error));
+	audit(q, AEV_UPSTREAM_FAILURE, SEV_HIGH, 0, d, NULL);
+	return STEP_DONE;
+}
+
+/* Stripe's answer: kept for the key, passed through, audited. */
+static void
+step_respond(struct rq *q, const struct app *a, struct px *x)
+{
+	struct stripe_resp	*sr = &x->sr;
+	struct json_object	*d;
+
+	if (x->have_key) {
+		/* Stripe keeps every result but rate limiting; so do we. */
+		if (sr->status == 429)
+			idem_forget(a->c.st, q->scope_id, x->ckey);
+		else
+			idem_finish(a->c.st, &a->c.ring, q->scope_id, x->ckey,
+			    (int)sr->status, sr->body.data, sr->body.len);
+	}
+	pass_through(q, sr, x->post ? (x->have_key ? x->hk : x->gkey) : NULL,
+	    0, (const unsigned char *)sr->body.data, sr->body.len,
+	    (int)sr->status);
+	d = json_object_new_object();
+	json_object_object_add(d, "status", json_object_new_int((int)sr->status));
+	json_object_object_add(d, "attempts", json_object_new_int(sr->attempts));
+	if (sr->request_id[0] != '\0')
 		json_object_object_add(d, "stripe_request_id",
-		    json_object_new_string(sr.request_id));
-	audit(q, sr.status >= 500 ? AEV_UPSTREAM_FAILURE : AEV_API_REQUEST_PROCESSED,
-	    sr.status >= 500 ? SEV_MEDIUM : SEV_LOW, sr.status < 400, d, NULL);
-out:
-	free(ir.body);
-	stripe_resp_free(&sr);
-	buf_free(&qs);
-	buf_free(&body);
-	buf_free(&canon);
-	buf_free(&cquery);
+		    json_object_new_string(sr->request_id));
+	audit(q, sr->status >= 500 ? AEV_UPSTREAM_FAILURE :
+	    AEV_API_REQUEST_PROCESSED, sr->status >= 500 ? SEV_MEDIUM : SEV_LOW,
+	    sr->status < 400, d, NULL);
+}
+
+/* Idempotency, then the upstream call, then the response. */
+static void
+proxy(struct rq *q, const struct app *a)
+{
+	struct px	 x;
+
+	memset(&x, 0, sizeof(x));
+	x.hk = http_header(q->req, "Idempotency-Key");
+	x.post = strcmp(q->method, "POST") == 0;
+	buf_init(&x.qs, 64 << 10);
+	buf_init(&x.body, a->c.cfg.max_body * 3 + 1024);
+	buf_init(&x.canon, a->c.cfg.max_body * 3 + 1024);
+	if (form_encode(&q->query, &x.qs) != PG_OK ||
+	    form_encode(&q->body, &x.body) != PG_OK)
+		http_resp_error(&q->resp, 400, "invalid_request_error",
+		    "parameter_invalid", NULL, "The parameters are too large.");
+	else if (step_idempotency(q, a, &x) == STEP_NEXT &&
+	    step_upstream(q, a, &x) == STEP_NEXT)
+		step_respond(q, a, &x);
+	px_free(&x);
 }
 
 /* Every '/'-separated part of s is an acct_ id. */
@@ -633,7 +737,9 @@ handle(void *arg, struct http_req *req)
 	struct app		*a = arg;
 	struct rq		 q;
 	struct rl_result	 rl;
+	struct app_refusal_ext	 x;
 	const char		*acode = NULL, *op;
+	char			 msg[ROUTE_PATH_MAX + 64];
 	int			 authed, acct_ok;
 	enum pg_err		 e;
 
@@ -644,13 +750,7 @@ handle(void *arg, struct http_req *req)
 	form_init(&q.query);
 	form_init(&q.body);
 	http_resp_init(&q.resp);
-	q.actx.state_dir = a->c.cfg.state_dir;
-	q.actx.source_ip = req->remote_addr;
-	q.actx.user_agent = req->user_agent;
-	q.actx.request_id = req->request_id;
-	q.actx.identity = "anonymous";
-	q.actx.st = a->c.st;
-	q.actx.log = &a->c.alog;
+	app_audit_ctx(&a->c, req, NULL, "anonymous", &q.actx);
 	snprintf(q.resource, sizeof(q.resource), "stripe:%s %.*s", q.method,
 	    ROUTE_PATH_MAX, q.path);
 
@@ -681,39 +781,31 @@ handle(void *arg, struct http_req *req)
 		 * only up to 60 s: tell them to retry when it will work. */
 		http_resp_header(&q.resp, "Stripe-Should-Retry", "%s",
 		    rl.retry_after <= 60 ? "true" : "false");
-		refuse(&q, 429, "rate_limit_error", "rate_limit", NULL,
-		    "Too many requests for this operation; retry after the time "
-		    "in Retry-After.", AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM, NULL);
+		refuse(&q, RF_RATE_LIMITED, NULL, NULL);
 		goto send;
 	}
 	if (screen_path(&q) != 0)
 		goto send;
 	if (!authed) {
-		refuse(&q, 401, "authentication_error", acode, NULL,
-		    "You did not provide a valid API token. Send it as "
-		    "'Authorization: Bearer pgk_...'.", AEV_AUTHENTICATION_FAILED,
-		    SEV_HIGH, NULL);
+		memset(&x, 0, sizeof(x));
+		x.code = acode;
+		refuse(&q, RF_UNAUTHENTICATED, &x, NULL);
 		goto send;
 	}
 	if (q.route == NULL) {
-		char msg[ROUTE_PATH_MAX + 64];
 		snprintf(msg, sizeof(msg), "Unrecognized request URL (%s: %.*s).",
 		    q.method, ROUTE_PATH_MAX, q.path);
-		refuse(&q, 404, "invalid_request_error", "route_not_allowed",
-		    NULL, msg, AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		memset(&x, 0, sizeof(x));
+		x.message = msg;
+		refuse(&q, RF_NO_ROUTE, &x, NULL);
 		goto send;
 	}
 	if (!q.trusted_user && !token_allows(&q.trec, q.method, q.route->op)) {
-		refuse(&q, 403, "permission_error", "insufficient_scope", NULL,
-		    "This API token does not allow this operation.",
-		    AEV_PERMISSION_DENIED, SEV_HIGH, NULL);
+		refuse(&q, RF_NO_SCOPE, NULL, NULL);
 		goto send;
 	}
 	if (!acct_ok) {
-		refuse(&q, 400, "invalid_request_error", "account_invalid", NULL,
-		    "Stripe-Account must be an acct_ id and Stripe-Context one or "
-		    "more acct_ ids joined by '/'.",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW, NULL);
+		refuse(&q, RF_ACCOUNT_INVALID, NULL, NULL);
 		goto send;
 	}
 	/* A token acts on connected accounts only when created for them;
@@ -721,10 +813,7 @@ handle(void *arg, struct http_req *req)
 	if (!q.trusted_user && ((q.account != NULL &&
 	    !token_allows_account(&q.trec, q.account)) ||
 	    (q.context != NULL && !token_allows_account(&q.trec, q.context)))) {
-		refuse(&q, 403, "permission_error", "account_not_allowed", NULL,
-		    "This API token may not act on the connected account named "
-		    "in Stripe-Account or Stripe-Context.", AEV_PERMISSION_DENIED,
-		    SEV_HIGH, NULL);
+		refuse(&q, RF_ACCOUNT_NOT_ALLOWED, NULL, NULL);
 		goto send;
 	}
 	if (read_params(&q, a) != 0 || screen(&q, a) != 0)

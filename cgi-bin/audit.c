@@ -23,29 +23,28 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include "harden.h"
+#include "aindex.h"
 #include "alert.h"
+#include "app.h"
 #include "audit.h"
 #include "aout.h"
 #include "aquery.h"
 #include "ascan.h"
 #include "astats.h"
+#include "codec.h"
 #include "config.h"
+#include "csrf.h"
 #include "http.h"
 #include "inbox.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
 #include "template.h"
-#include "rand.h"
 
 #define PAGE_ROWS	50
 #define FORM_MAX	4096
-#define CSRF_KEY	"audit.csrf_key"
+#define SWEEP_BUDGET	1000	/* index records swept after a view */
 
 #define CHART_W		720
 #define CHART_H		180
@@ -54,24 +53,38 @@
 #define HTML_CSP	"default-src 'none'; style-src 'self'; img-src 'self'; " \
 			"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+/* Everything read before the first accept; read-only afterwards. */
+struct app {
+	struct app_core		 c;	/* configuration, store */
+};
+
+/* Per-request state. */
 struct page {
-	struct config		 cfg;
+	const struct config	*cfg;
 	struct http_req		*req;
 	struct http_resp	 resp;
 	struct store		*st;
 	struct audit_ctx	 actx;
 	const char		*user;
 	const char		*script;
-	char			 csrf[65];
+	char			 csrf[CSRF_TOKEN_LEN + 1];
 };
 
 /* ------------------------------------------------------------ helpers */
 
 static void
-audit(struct page *p, enum aevent type, enum audit_sev sev, int ok,
+audit_as(struct page *p, enum aevent type, enum audit_sev sev, int ok,
     const char *resource, struct json_object *d)
 {
 	audit_event(&p->actx, type, sev, ok, resource, d, NULL);
+}
+
+/* A record with its type's default severity (lib/aevent.c). */
+static void
+audit(struct page *p, enum aevent type, int ok, const char *resource,
+    struct json_object *d)
+{
+	audit_as(p, type, aevent_sev(type), ok, resource, d);
 }
 
 /* Returns 1 if user is a whole item of the comma/space list. */
@@ -93,25 +106,6 @@ is_admin(const char *list, const char *user)
 	return 0;
 }
 
-static void
-urlenc(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~')
-			buf_putc(b, (char)c);
-		else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		}
-	}
-}
-
 /* script?hours=..&severity=..&type=..&ip=..[&extra] */
 static struct json_object *
 href(const struct page *p, const struct aquery_filter *f, unsigned int hours,
@@ -126,11 +120,11 @@ href(const struct page *p, const struct aquery_filter *f, unsigned int hours,
 		buf_printf(&b, "&severity=%s", aevent_sev_name(f->sev));
 	if (f->type[0] != '\0') {
 		buf_puts(&b, "&type=");
-		urlenc(&b, f->type);
+		codec_pct_encode(&b, f->type);
 	}
 	if (f->ip[0] != '\0') {
 		buf_puts(&b, "&ip=");
-		urlenc(&b, f->ip);
+		codec_pct_encode(&b, f->ip);
 	}
 	if (extra != NULL)
 		buf_printf(&b, "&%s", extra);
@@ -151,18 +145,14 @@ jint(struct json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* A field of a record for display: "" when absent. */
 static const char *
 jget(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	const char	*s = arecord_get(o, k, 1);
 
-	if (json_object_object_get_ex(o, k, &v) && v != NULL)
-		return json_object_is_type(v, json_type_string) ?
-		    json_object_get_string(v) :
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-	return "";
+	return s != NULL ? s : "";
 }
-
 static void
 fmt_time(uint64_t ms, char out[32])
 {
@@ -173,76 +163,177 @@ fmt_time(uint64_t ms, char out[32])
 	strftime(out, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-/* ---------------------------------------------------------------- CSRF */
-
-struct csrf_ctx {
-	unsigned char	 key[32];
-};
-
-static enum pg_err
-csrf_txn(struct store_txn *t, void *arg)
-{
-	struct csrf_ctx	*c = arg;
-	const void	*v;
-	size_t		 n;
-
-	if (store_get(t, NS_META, CSRF_KEY, sizeof(CSRF_KEY) - 1, &v, &n,
-	    NULL) == PG_OK && n == sizeof(c->key)) {
-		memcpy(c->key, v, n);
-		return PG_OK;
-	}
-	if (rand_bytes(c->key, sizeof(c->key)) != PG_OK)
-		return PG_CRYPTO;
-	/* Insert-if-absent: two first views agree on one key. */
-	return store_put(t, NS_META, CSRF_KEY, sizeof(CSRF_KEY) - 1, c->key,
-	    sizeof(c->key), 0, STORE_NOOVERWRITE);
-}
+/* ------------------------------------------------------------ the query */
 
 /*
- * The token is HMAC-SHA256(key, user | hour): bound to the admin and to
- * time, stateless, no cookie.  The page's token and the previous hour's
- * are accepted.
+ * Every key of the query string and of the mitigate form, with its
+ * validator and bound (kcgi's kvalid tables are the model).  A value that
+ * fails its validator is not in q->set but in q->bad, so a handler sees
+ * either a checked value or nothing; a repeated key: the last one counts.
  */
-static int
-csrf_token(struct page *p, uint64_t hour, char out[65])
-{
-	struct csrf_ctx	 c;
-	unsigned char	 mac[32];
-	unsigned int	 len = sizeof(mac);
-	char		 msg[300];
-	static const char hex[] = "0123456789abcdef";
-	int		 i, n;
+enum key {
+	KEY_HOURS = 0,	/* the filter: KEY_HOURS..KEY_BEFORE */
+	KEY_SEVERITY,
+	KEY_TYPE,
+	KEY_IP,
+	KEY_BEFORE,
+	KEY_EVENT,	/* the page */
+	KEY_FORMAT,
+	KEY_ASSET,
+	KEY_ACTION,	/* the mitigate form */
+	KEY_KEY,
+	KEY_CSRF,
+	KEY_NOTE,
+	KEY__MAX
+};
 
-	if (store_run(p->st, 1, csrf_txn, &c) != PG_OK &&
-	    store_run(p->st, 0, csrf_txn, &c) != PG_OK)
+#define KEY_VAL_MAX	160	/* bytes of a decoded value, NUL included */
+
+struct query {
+	char	 v[KEY__MAX][KEY_VAL_MAX];
+	int	 set[KEY__MAX];
+	int	 bad[KEY__MAX];
+};
+
+struct kvalid {
+	const char	*name;
+	int		(*valid)(enum key, char *);
+	size_t		 max;		/* value bytes, < KEY_VAL_MAX */
+};
+
+static int	valid_filter(enum key, char *);
+static int	valid_tskey(enum key, char *);
+static int	valid_format(enum key, char *);
+static int	valid_action(enum key, char *);
+static int	valid_text(enum key, char *);
+
+static const struct kvalid keys[KEY__MAX] = {
+	{ "hours", valid_filter, 127 },		/* KEY_HOURS */
+	{ "severity", valid_filter, 127 },	/* KEY_SEVERITY */
+	{ "type", valid_filter, 127 },		/* KEY_TYPE */
+	{ "ip", valid_filter, 127 },		/* KEY_IP */
+	{ "before", valid_filter, 127 },	/* KEY_BEFORE */
+	{ "event", valid_tskey, 63 },		/* KEY_EVENT */
+	{ "format", valid_format, 63 },		/* KEY_FORMAT */
+	{ "asset", valid_text, 63 },		/* KEY_ASSET */
+	{ "action", valid_action, 31 },		/* KEY_ACTION */
+	{ "key", valid_tskey, 47 },		/* KEY_KEY */
+	{ "csrf", valid_text, 79 },		/* KEY_CSRF */
+	{ "note", valid_text, 159 },		/* KEY_NOTE */
+};
+
+/* TS-SEQ, two decimal numbers: an index key. */
+static int
+parse_key(const char *s, uint64_t *ts, uint64_t *seq)
+{
+	char	*ep;
+
+	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
-	n = snprintf(msg, sizeof(msg), "%s|%" PRIu64, p->user, hour);
-	if (n < 0 || (size_t)n >= sizeof(msg) ||
-	    HMAC(EVP_sha256(), c.key, sizeof(c.key), (unsigned char *)msg,
-	    (size_t)n, mac, &len) == NULL)
+	*ts = strtoull(s, &ep, 10);
+	if (*ep != '-' || ep[1] < '0' || ep[1] > '9')
 		return -1;
-	OPENSSL_cleanse(c.key, sizeof(c.key));
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[64] = '\0';
-	return 0;
+	*seq = strtoull(ep + 1, &ep, 10);
+	return *ep == '\0' ? 0 : -1;
+}
+
+/* What the filter accepts for the key (aquery_apply, on a scratch copy). */
+static int
+valid_filter(enum key k, char *v)
+{
+	struct aquery_filter f;
+	char		 c[KEY_VAL_MAX];
+	unsigned int	 h;
+
+	aquery_filter_init(&f);
+	snprintf(c, sizeof(c), "%s", v);
+	return aquery_apply(&f, keys[k].name, strlen(keys[k].name), c, &h) ==
+	    PG_OK;
 }
 
 static int
-csrf_ok(struct page *p, const char *tok)
+valid_tskey(enum key k, char *v)
 {
-	char		 want[65];
-	uint64_t	 hour = store_now_us() / AINDEX_HOUR_US;
+	uint64_t	 ts, seq;
 
-	if (tok == NULL || strlen(tok) != 64)
-		return 0;
-	if (csrf_token(p, hour, want) == 0 && CRYPTO_memcmp(want, tok, 64) == 0)
-		return 1;
-	/* A page loaded just before the hour turned. */
-	return csrf_token(p, hour - 1, want) == 0 &&
-	    CRYPTO_memcmp(want, tok, 64) == 0;
+	(void)k;
+	return parse_key(v, &ts, &seq) == 0;
+}
+
+static int
+valid_format(enum key k, char *v)
+{
+	(void)k;
+	return strcmp(v, "json") == 0 || strcmp(v, "csv") == 0;
+}
+
+static int
+valid_action(enum key k, char *v)
+{
+	(void)k;
+	return strcmp(v, "mitigate") == 0;
+}
+
+/* Any text: the decoder already refused NULs and bad escapes. */
+static int
+valid_text(enum key k, char *v)
+{
+	(void)k;
+	(void)v;
+	return 1;
+}
+
+/* Splits, decodes and validates s (len bytes) into q; unknown keys and
+ * pieces without '=' are ignored. */
+static void
+query_parse(const char *s, size_t len, struct query *q)
+{
+	const char		*p = s;
+	struct codec_pair	 pr;
+	int			 k;
+
+	memset(q, 0, sizeof(*q));
+	while (s != NULL && codec_query_next(&p, s + len, &pr)) {
+		if (pr.value == NULL)
+			continue;
+		for (k = 0; k < KEY__MAX; k++)
+			if (strlen(keys[k].name) == pr.nlen &&
+			    memcmp(keys[k].name, pr.name, pr.nlen) == 0)
+				break;
+		if (k == KEY__MAX)
+			continue;
+		q->set[k] = q->bad[k] = 0;
+		if (codec_pct_decode(pr.value, pr.vlen, q->v[k],
+		    keys[k].max + 1, NULL) != PG_OK) {
+			q->v[k][0] = '\0';
+			q->bad[k] = 1;
+		} else if (!keys[k].valid((enum key)k, q->v[k]))
+			q->bad[k] = 1;
+		else
+			q->set[k] = 1;
+	}
+}
+
+/* The filter of the query; -1 when one of its keys is not valid. */
+static int
+query_filter(const struct query *q, struct aquery_filter *f,
+    unsigned int *hours)
+{
+	char	 c[KEY_VAL_MAX];
+	int	 k;
+
+	aquery_filter_init(f);
+	*hours = AQUERY_HOURS_DEFAULT;
+	for (k = KEY_HOURS; k <= KEY_BEFORE; k++) {
+		if (q->bad[k])
+			return -1;
+		snprintf(c, sizeof(c), "%s", q->v[k]);
+		if (q->set[k] && aquery_apply(f, keys[k].name,
+		    strlen(keys[k].name), c, hours) != PG_OK)
+			return -1;
+	}
+	aquery_window(f, store_now_us(), *hours);
+	return 0;
 }
 
 /* ------------------------------------------------------------ rendering */
@@ -260,7 +351,7 @@ render(struct page *p, int status, const char *name, struct json_object *d)
 	buf_reset(&p->resp.body);
 	jset(d, "script", p->script);
 	jset(d, "user", p->user ? p->user : "");
-	if ((e = tmpl_open(p->cfg.template_dir, name, &src, &len)) == PG_OK)
+	if ((e = tmpl_open(p->cfg->template_dir, name, &src, &len)) == PG_OK)
 		e = tmpl_render(src, len, d, &p->resp.body, &missing);
 	free(src);
 	if (e != PG_OK) {
@@ -496,7 +587,7 @@ alerts_json(const struct page *p, const struct astats *hour)
 	size_t			 i;
 	char			 err[128];
 
-	alert_config(p->cfg.alert_thresholds, &ac, err, sizeof(err));
+	alert_config(p->cfg->alert_thresholds, &ac, err, sizeof(err));
 	alert_eval(&ac, hour, &r);
 	for (i = 0; i < AL__MAX; i++) {
 		if (!r.fired[i])
@@ -514,7 +605,7 @@ alerts_json(const struct page *p, const struct astats *hour)
 }
 
 static void
-dashboard(struct page *p, const char *qs)
+dashboard(struct page *p, const struct query *q)
 {
 	struct astats	*s = NULL, *hr = NULL;
 	struct json_object	*d = json_object_new_object();
@@ -525,7 +616,7 @@ dashboard(struct page *p, const char *qs)
 	char			 extra[64], gen[32];
 	uint64_t		 backlog, oldest;
 
-	if (aquery_parse(qs, store_now_us(), &f, &hours) != PG_OK) {
+	if (query_filter(q, &f, &hours) != 0) {
 		plain(p, 400, "The filter is not valid.");
 		goto out;
 	}
@@ -576,20 +667,6 @@ out:
 	json_object_put(d);
 }
 
-static int
-parse_key(const char *s, uint64_t *ts, uint64_t *seq)
-{
-	char	*ep;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	*ts = strtoull(s, &ep, 10);
-	if (*ep != '-' || ep[1] < '0' || ep[1] > '9')
-		return -1;
-	*seq = strtoull(ep + 1, &ep, 10);
-	return *ep == '\0' ? 0 : -1;
-}
-
 struct one {
 	struct json_object	*j;
 	int			 mitigated;
@@ -608,7 +685,7 @@ get_one(const struct aquery_row *row, void *arg)
 }
 
 static void
-event_page(struct page *p, const char *key)
+event_page(struct page *p, const struct query *q)
 {
 	static const char *const fields[] = {
 		"event_id", "event_type", "timestamp", "severity", "outcome",
@@ -617,11 +694,12 @@ event_page(struct page *p, const char *key)
 	};
 	struct json_object	*d = json_object_new_object(), *a, *x, *det;
 	struct one		 o;
+	const char		*key = q->v[KEY_EVENT];
 	uint64_t		 ts, seq;
 	size_t			 i;
 
 	memset(&o, 0, sizeof(o));
-	if (parse_key(key, &ts, &seq) != 0) {
+	if (!q->set[KEY_EVENT] || parse_key(key, &ts, &seq) != 0) {
 		plain(p, 400, "The event key is not valid.");
 		goto out;
 	}
@@ -646,7 +724,8 @@ event_page(struct page *p, const char *key)
 	json_object_object_add(d, "mitigated",
 	    json_object_new_boolean(o.mitigated ||
 	    strcmp(jget(o.j, "mitigated"), "true") == 0));
-	if (csrf_token(p, store_now_us() / AINDEX_HOUR_US, p->csrf) == 0)
+	if (csrf_token(p->st, p->user, store_now_us() / AINDEX_HOUR_US,
+	    p->csrf) == PG_OK)
 		jset(d, "csrf", p->csrf);
 	render(p, 200, "audit_event.html", d);
 out:
@@ -684,14 +763,14 @@ export_row(const struct aquery_row *row, void *arg)
 }
 
 static void
-export(struct page *p, const char *qs, int csv)
+export(struct page *p, const struct query *q)
 {
 	struct aquery_filter f;
 	struct exp	 x;
 	unsigned int	 hours;
-	int		 more = 0;
+	int		 more = 0, csv = strcmp(q->v[KEY_FORMAT], "csv") == 0;
 
-	if (aquery_parse(qs, store_now_us(), &f, &hours) != PG_OK) {
+	if (query_filter(q, &f, &hours) != 0) {
 		plain(p, 400, "The filter is not valid.");
 		return;
 	}
@@ -719,12 +798,16 @@ export(struct page *p, const char *qs, int csv)
 }
 
 static void
-stylesheet(struct page *p)
+asset(struct page *p, const struct query *q)
 {
 	char	*src = NULL;
 	size_t	 len;
 
-	if (tmpl_open(p->cfg.template_dir, "audit.css", &src, &len) != PG_OK) {
+	if (strcmp(q->v[KEY_ASSET], "css") != 0) {
+		plain(p, 404, "No such asset.");
+		return;
+	}
+	if (tmpl_open(p->cfg->template_dir, "audit.css", &src, &len) != PG_OK) {
 		plain(p, 404, "No stylesheet.");
 		return;
 	}
@@ -740,33 +823,17 @@ stylesheet(struct page *p)
 static void
 metrics_page(struct page *p)
 {
+	struct metrics_gauges g;
 	enum pg_err	 e;
 
 	buf_reset(&p->resp.body);
-	if ((e = metrics_render(p->st, &p->cfg, &p->resp.body)) != PG_OK) {
+	if ((e = app_metrics_gauges(p->st, &g)) != PG_OK ||
+	    (e = metrics_render(p->st, p->cfg, &g, &p->resp.body)) != PG_OK) {
 		log_warnx("metrics: %s", pg_strerror(e));
 		plain(p, 500, "The metrics are not available.");
 		return;
 	}
 	p->resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
-}
-
-/* Finds name=value in an urlencoded form into out. */
-static int
-form_get(const char *body, const char *name, char *out, size_t outsz)
-{
-	const char	*p = body, *amp;
-	size_t		 n, nl = strlen(name);
-
-	while (p != NULL && *p != '\0') {
-		amp = strchr(p, '&');
-		n = amp ? (size_t)(amp - p) : strlen(p);
-		if (n > nl && p[nl] == '=' && memcmp(p, name, nl) == 0)
-			return aquery_urldecode(p + nl + 1, n - nl - 1, out, outsz) ==
-			    PG_OK ? 0 : -1;
-		p = amp ? amp + 1 : NULL;
-	}
-	return -1;
 }
 
 /* Browsers send these on every POST: refuse anything cross-site. */
@@ -792,9 +859,9 @@ same_origin(struct page *p)
 static void
 post(struct page *p)
 {
-	char		 action[32], key[48], tok[80], note[160], loc[128];
+	struct query	 q;
 	char		 ref[64];
-	const char	*code = NULL;
+	const char	*code = NULL, *note;
 	uint64_t	 ts, seq;
 	struct json_object *d;
 	int		 st;
@@ -803,26 +870,25 @@ post(struct page *p)
 		plain(p, st, "The form is not valid.");
 		return;
 	}
-	if (form_get(p->req->body.data, "action", action, sizeof(action)) != 0 ||
-	    strcmp(action, "mitigate") != 0 ||
-	    form_get(p->req->body.data, "key", key, sizeof(key)) != 0 ||
-	    parse_key(key, &ts, &seq) != 0) {
+	query_parse(p->req->body.data, p->req->body.len, &q);
+	if (!q.set[KEY_ACTION] || !q.set[KEY_KEY] ||
+	    parse_key(q.v[KEY_KEY], &ts, &seq) != 0) {
 		plain(p, 400, "The form is not valid.");
 		return;
 	}
-	if (form_get(p->req->body.data, "csrf", tok, sizeof(tok)) != 0 ||
-	    !same_origin(p) || !csrf_ok(p, tok)) {
+	if (!q.set[KEY_CSRF] || !same_origin(p) ||
+	    !csrf_check(p->st, p->user, store_now_us() / AINDEX_HOUR_US,
+	    q.v[KEY_CSRF])) {
 		d = json_object_new_object();
 		jset(d, "reason", "csrf");
-		audit(p, AEV_SECURITY_VALIDATION_FAILED, SEV_HIGH, 0,
+		audit_as(p, AEV_SECURITY_VALIDATION_FAILED, SEV_HIGH, 0,
 		    "audit:mitigate", d);
 		plain(p, 403, "The form has expired or did not come from this "
 		    "page; reload the event and try again.");
 		return;
 	}
-	if (form_get(p->req->body.data, "note", note, sizeof(note)) != 0 ||
-	    note[0] == '\0')
-		snprintf(note, sizeof(note), "reviewed");
+	note = q.set[KEY_NOTE] && q.v[KEY_NOTE][0] != '\0' ? q.v[KEY_NOTE] :
+	    "reviewed";
 	if (aindex_mitigate(p->st, ts, seq, note) != PG_OK) {
 		plain(p, 404, "No such event in the audit index.");
 		return;
@@ -835,10 +901,10 @@ post(struct page *p)
 	jset(d, "record", ref);
 	jset(d, "note", note);
 	/* An admin action is itself a record (PCI DSS 10.2.1.2). */
-	audit(p, AEV_AUDIT_EVENT_MITIGATED, SEV_LOW, 1, "audit:mitigate", d);
-	snprintf(loc, sizeof(loc), "?event=%s", key);
+	audit(p, AEV_AUDIT_EVENT_MITIGATED, 1, "audit:mitigate", d);
 	p->resp.status = 303;
-	http_resp_header(&p->resp, "Location", "%s%s", p->script, loc);
+	http_resp_header(&p->resp, "Location", "%s?event=%s", p->script,
+	    q.v[KEY_KEY]);
 	buf_reset(&p->resp.body);
 }
 
@@ -850,129 +916,149 @@ reindex_if_needed(struct page *p)
 	struct ascan_reindex_res r;
 	enum pg_err	 e;
 
-	if ((e = ascan_ensure_indexed(p->st, p->cfg.state_dir, 0, &r)) != PG_OK)
+	if ((e = ascan_ensure_indexed(p->st, p->cfg->state_dir, 0, &r)) != PG_OK)
 		log_warnx("audit index rebuild: %s", pg_strerror(e));
 	else if (r.ran && r.added > 0)
 		log_warnx("audit index rebuilt from the log: %" PRIu64
 		    " record(s)", r.added);
 }
 
+/* The pages a GET can ask for, by the key that names them. */
+enum page_id {
+	PAGE_ASSET = 0,
+	PAGE_EVENT,
+	PAGE_EXPORT,
+	PAGE_DASHBOARD,
+	PAGE__MAX
+};
+
+struct page_def {
+	enum key	 key;		/* KEY__MAX: the default page */
+	const char	*resource;	/* of its admin_access record, or NULL */
+	void		(*fn)(struct page *, const struct query *);
+};
+
+/* In order of precedence: the first whose key is present is shown. */
+static const struct page_def pages[PAGE__MAX] = {
+	{ KEY_ASSET, NULL, asset },			/* PAGE_ASSET */
+	{ KEY_EVENT, "audit:event:", event_page },	/* PAGE_EVENT */
+	{ KEY_FORMAT, "audit:export:", export },	/* PAGE_EXPORT */
+	{ KEY__MAX, "audit:dashboard", dashboard },	/* PAGE_DASHBOARD */
+};
+
+static void
+dispatch(struct page *p)
+{
+	const char		*qs = http_param(p->req, "QUERY_STRING");
+	const char		*pi = http_param(p->req, "PATH_INFO");
+	const struct page_def	*pg;
+	struct query		 q;
+	char			 res[96];
+	size_t			 i;
+
+	if (pi != NULL && strcmp(pi, "/metrics") == 0) {
+		metrics_page(p);
+		return;
+	}
+	query_parse(qs, qs != NULL ? strlen(qs) : 0, &q);
+	for (i = 0; i < PAGE__MAX; i++) {
+		pg = &pages[i];
+		/* An event key that is not valid still gets its page (a
+		 * 400 saying so); any other bad page key is ignored. */
+		if (pg->key == KEY__MAX || q.set[pg->key] ||
+		    (pg->key == KEY_EVENT && q.bad[pg->key]))
+			break;
+	}
+	/* PCI DSS 10.2.1.3: access to the audit trail is itself logged,
+	 * before the page is drawn, so the view shows in it. */
+	if (pg->resource != NULL) {
+		snprintf(res, sizeof(res), "%s%s", pg->resource,
+		    pg->key == KEY__MAX ? "" : q.v[pg->key]);
+		audit(p, AEV_ADMIN_ACCESS, 1, res, NULL);
+	}
+	pg->fn(p, &q);
+}
+
 static void
 handle(struct page *p)
 {
-	const char	*qs = http_param(p->req, "QUERY_STRING");
-	const char	*code = NULL, *pi;
-	char		 v[64], res[96];
-	int		 isget = strcmp(p->req->method, "GET") == 0 ||
-			    strcmp(p->req->method, "HEAD") == 0;
+	const char	*code = NULL;
 
-	if (qs == NULL)
-		qs = "";
-	if (p->user == NULL || !is_admin(p->cfg.admin_users, p->user)) {
+	if (p->user == NULL || !is_admin(p->cfg->admin_users, p->user)) {
 		/* Read a (bounded) form first: answering before the body is
 		 * consumed makes mod_cgid reset the connection. */
 		if (strcmp(p->req->method, "POST") == 0)
 			(void)http_read_body(p->req, FORM_MAX, &code);
-		audit(p, AEV_ADMIN_ACCESS_DENIED, SEV_HIGH, 0, "audit.cgi", NULL);
+		audit(p, AEV_ADMIN_ACCESS_DENIED, 0, "audit.cgi", NULL);
 		plain(p, 403, "This page is for the administrators listed in "
 		    "PAYGUARD_ADMIN_USERS.");
-		return;
-	}
-	if (strcmp(p->req->method, "POST") == 0) {
+	} else if (strcmp(p->req->method, "POST") == 0)
 		post(p);
-		return;
-	}
-	if (!isget) {
+	else if (strcmp(p->req->method, "GET") == 0 ||
+	    strcmp(p->req->method, "HEAD") == 0)
+		dispatch(p);
+	else {
 		http_resp_header(&p->resp, "Allow", "GET, HEAD, POST");
 		plain(p, 405, "Method not allowed.");
+	}
+}
+
+static void
+serve(void *arg, struct http_req *req)
+{
+	struct app	*a = arg;
+	struct page	 p;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = &a->c.cfg;
+	p.req = req;
+	p.st = a->c.st;
+	http_resp_init(&p.resp);
+	/* Observatory extras on top of http.c's OWASP set. */
+	http_resp_header(&p.resp, "Permissions-Policy",
+	    "camera=(), microphone=(), geolocation=(), payment=()");
+	http_resp_header(&p.resp, "Cross-Origin-Opener-Policy", "same-origin");
+	http_resp_header(&p.resp, "X-Permitted-Cross-Domain-Policies", "none");
+	p.user = http_param(req, "REMOTE_USER");
+	if (p.user != NULL && p.user[0] == '\0')
+		p.user = NULL;
+	p.script = http_param(req, "SCRIPT_NAME");
+	if (p.script == NULL || p.script[0] != '/' ||
+	    strpbrk(p.script, "\"'<>?#&") != NULL)
+		p.script = "/audit.cgi";
+	app_audit_ctx(&a->c, req, NULL, p.user ? p.user : "anonymous",
+	    &p.actx);
+	if (!a->c.ready)
+		plain(&p, 500, "The audit store is not available.");
+	else {
+		reindex_if_needed(&p);
+		handle(&p);
+	}
+	http_send(req, &p.resp);
+	http_resp_free(&p.resp);
+}
+
+/* The store and the configuration, once, before the first accept.  No
+ * key ring: the page reads no sealed record. */
+static void
+setup(struct app *a)
+{
+	if (app_setup("audit.cgi", &a->c, APP_NO_KEYRING) != 0)
 		return;
-	}
-	if ((pi = http_param(p->req, "PATH_INFO")) != NULL &&
-	    strcmp(pi, "/metrics") == 0) {
-		metrics_page(p);
-		return;
-	}
-	if (form_get(qs, "asset", v, sizeof(v)) == 0) {
-		if (strcmp(v, "css") == 0)
-			stylesheet(p);
-		else
-			plain(p, 404, "No such asset.");
-		return;
-	}
-	/* PCI DSS 10.2.1.3: access to the audit trail is itself logged,
-	 * before the page is drawn, so the view shows in it. */
-	if (form_get(qs, "event", v, sizeof(v)) == 0) {
-		snprintf(res, sizeof(res), "audit:event:%s", v);
-		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, res, NULL);
-		event_page(p, v);
-	} else if (form_get(qs, "format", v, sizeof(v)) == 0 &&
-	    (strcmp(v, "json") == 0 || strcmp(v, "csv") == 0)) {
-		snprintf(res, sizeof(res), "audit:export:%s", v);
-		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, res, NULL);
-		export(p, qs, strcmp(v, "csv") == 0);
-	} else {
-		audit(p, AEV_ADMIN_ACCESS, SEV_LOW, 1, "audit:dashboard", NULL);
-		dashboard(p, qs);
-	}
+	a->c.sweep = SWEEP_BUDGET;
+	/* Writes only when the configured retention changed. */
+	aindex_set_retention(a->c.st, a->c.cfg.audit_retention_days);
 }
 
 int
 main(void)
 {
-	struct http_server	*srv = NULL;
-	struct http_req		 req;
-	struct page		 p;
-	char			 err[256];
-	enum pg_err		 e;
+	struct app	 a;
+	int		 rc;
 
-	log_init("audit.cgi");
-	(void)harden_nocore();	/* before any secret is loaded */
-	memset(&p, 0, sizeof(p));
-	if (config_load(&p.cfg, 0, err, sizeof(err)) != PG_OK)
-		log_warnx("%s", err);
-	if (http_server_new(&srv) != PG_OK)
-		return 1;
-	while (http_accept(srv, &req)) {
-		p.req = &req;
-		http_resp_init(&p.resp);
-		/* Observatory extras on top of http.c's OWASP set. */
-		http_resp_header(&p.resp, "Permissions-Policy",
-		    "camera=(), microphone=(), geolocation=(), payment=()");
-		http_resp_header(&p.resp, "Cross-Origin-Opener-Policy",
-		    "same-origin");
-		http_resp_header(&p.resp, "X-Permitted-Cross-Domain-Policies",
-		    "none");
-		p.user = http_param(&req, "REMOTE_USER");
-		if (p.user != NULL && p.user[0] == '\0')
-			p.user = NULL;
-		p.script = http_param(&req, "SCRIPT_NAME");
-		if (p.script == NULL || p.script[0] != '/' ||
-		    strpbrk(p.script, "\"'<>?#&") != NULL)
-			p.script = "/audit.cgi";
-		p.actx.state_dir = p.cfg.state_dir;
-		p.actx.source_ip = req.remote_addr;
-		p.actx.user_agent = req.user_agent;
-		p.actx.request_id = req.request_id;
-		p.actx.identity = p.user ? p.user : "anonymous";
-		if (p.cfg.state_dir == NULL ||
-		    (e = store_open(p.cfg.state_dir, p.cfg.sync ? 0 :
-		    STORE_NOSYNC, &p.st)) != PG_OK) {
-			log_warnx("store unavailable");
-			plain(&p, 500, "The audit store is not available.");
-		} else {
-			p.actx.st = p.st;
-			aindex_set_retention(p.st, p.cfg.audit_retention_days);
-			reindex_if_needed(&p);
-			handle(&p);
-			store_maintain(p.st, 1000);
-		}
-		http_send(&req, &p.resp);
-		http_resp_free(&p.resp);
-		store_close(p.st);
-		p.st = NULL;
-		http_finish(&req);
-	}
-	http_server_free(srv);
-	config_free(&p.cfg);
-	return 0;
+	memset(&a, 0, sizeof(a));
+	setup(&a);
+	rc = app_serve(&a.c, serve, &a);
+	app_free(&a.c);
+	return rc;
 }

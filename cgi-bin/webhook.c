@@ -75,19 +75,67 @@ detail(const char *k, const char *v)
 	return o;
 }
 
-/* A rejection: status, Stripe-shaped body, audit record. */
+/* Every way this program refuses a request: one row each in refusals. */
+enum refusal {
+	RF_RATE_LIMITED = 0,
+	RF_METHOD,
+	RF_IP,
+	RF_BODY_TOO_LARGE,
+	RF_BODY_NO_LENGTH,
+	RF_BODY_MALFORMED,
+	RF_SIGNATURE,
+	RF_PAYLOAD,
+	RF_KIND_THIN,
+	RF_KIND_SNAPSHOT,
+	RF_API_VERSION,
+	RF__MAX
+};
+
+static const struct app_refusal refusals[RF__MAX] = {
+	{ 429, "invalid_request_error", "rate_limited",
+	  "Too many requests; retry after the time in Retry-After.",
+	  AEV_WEBHOOK_RATE_LIMIT_EXCEEDED, SEV_MEDIUM },	/* RF_RATE_LIMITED */
+	{ 405, "invalid_request_error", "method_not_allowed",
+	  "Webhooks must be sent with POST.",
+	  AEV_SECURITY_VALIDATION_FAILED, SEV_LOW },	/* RF_METHOD */
+	{ 403, "invalid_request_error", "ip_not_allowed",
+	  "The source address is not allowed to send webhooks.",
+	  AEV_WEBHOOK_INVALID_IP, SEV_HIGH },		/* RF_IP */
+	{ 413, "invalid_request_error", NULL,
+	  "The payload is too large.",
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_BODY_TOO_LARGE */
+	{ 411, "invalid_request_error", NULL,
+	  "A Content-Length is required.",
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_BODY_NO_LENGTH */
+	{ 400, "invalid_request_error", NULL,
+	  "The request body is malformed.",
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_BODY_MALFORMED */
+	{ 400, "invalid_request_error", NULL, NULL,
+	  AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH },	/* RF_SIGNATURE */
+	{ 400, "invalid_request_error", "payload_invalid", NULL,
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_PAYLOAD */
+	{ 400, "invalid_request_error", "event_kind_not_accepted",
+	  "This endpoint does not accept thin events (PAYGUARD_EVENT_KINDS).",
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_KIND_THIN */
+	{ 400, "invalid_request_error", "event_kind_not_accepted",
+	  "This endpoint does not accept snapshot events "
+	  "(PAYGUARD_EVENT_KINDS).",
+	  AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM },	/* RF_KIND_SNAPSHOT */
+	{ 400, "invalid_request_error", "api_version_mismatch",
+	  "The event's API version differs from the pinned STRIPE_API_VERSION.",
+	  AEV_WEBHOOK_API_VERSION_MISMATCH, SEV_MEDIUM },	/* RF_API_VERSION */
+};
+
+/* A rejection: status, Stripe-shaped body, audit record.  x (may be
+ * NULL) gives what the row leaves to the moment. */
 static void
-reject(struct rq *q, int status, const char *code,
-    const char *message, enum aevent type, enum audit_sev sev,
+reject(struct rq *q, enum refusal r, const struct app_refusal_ext *x,
     struct json_object *details)
 {
-	http_resp_error(&q->resp, status, "invalid_request_error", code, NULL,
-	    message);
-	if (details == NULL)
-		details = json_object_new_object();
-	json_object_object_add(details, "code", json_object_new_string(code));
-	json_object_object_add(details, "status", json_object_new_int(status));
-	audit(q, type, sev, 0, details, "request_rejected");
+	struct app_refusal	 f;
+
+	app_refuse(&q->resp, &refusals[r], x, &details, &f);
+	audit(q, f.atype, f.sev, 0, details, "request_rejected");
 }
 
 static void
@@ -113,19 +161,23 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	enum sig_result	 sr;
 	size_t		 which = 0;
 	struct json_object *d;
+	struct app_refusal_ext x;
 
 	sr = sig_verify(a->sig, hdr, q->req->body.data, q->req->body.len,
 	    a->c.cfg.wh_secrets, a->c.cfg.wh_nsecrets, a->c.cfg.wh_tolerance,
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
-		reject(q, 400, sig_code(sr), sig_message(sr),
-		    AEV_WEBHOOK_INVALID_SIGNATURE, SEV_HIGH, NULL);
+		memset(&x, 0, sizeof(x));
+		x.code = sig_code(sr);
+		x.message = sig_message(sr);
+		reject(q, RF_SIGNATURE, &x, NULL);
 		return -1;
 	}
 	if (event_validate(q->req->body.data, q->req->body.len, ev, &why) !=
 	    PG_OK) {
-		reject(q, 400, "payload_invalid", why,
-		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, detail("reason", why));
+		memset(&x, 0, sizeof(x));
+		x.message = why;
+		reject(q, RF_PAYLOAD, &x, detail("reason", why));
 		return -1;
 	}
 	snprintf(q->resource, sizeof(q->resource), "webhook:%s", ev->id);
@@ -133,12 +185,8 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		d = detail("event_kind", event_kind_name(ev->kind));
 		json_object_object_add(d, "event_type",
 		    json_object_new_string(ev->type));
-		reject(q, 400, "event_kind_not_accepted", ev->kind == EVENT_THIN ?
-		    "This endpoint does not accept thin events "
-		    "(PAYGUARD_EVENT_KINDS)." :
-		    "This endpoint does not accept snapshot events "
-		    "(PAYGUARD_EVENT_KINDS).", AEV_WEBHOOK_INVALID_PAYLOAD,
-		    SEV_MEDIUM, d);
+		reject(q, ev->kind == EVENT_THIN ? RF_KIND_THIN :
+		    RF_KIND_SNAPSHOT, NULL, d);
 		return -1;
 	}
 	/* Thin events have no api_version: the pin is a snapshot matter. */
@@ -151,10 +199,7 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 		json_object_object_add(d, "event_type",
 		    json_object_new_string(ev->type));
 		if (a->c.cfg.wh_strict_version) {
-			reject(q, 400, "api_version_mismatch",
-			    "The event's API version differs from the pinned "
-			    "STRIPE_API_VERSION.", AEV_WEBHOOK_API_VERSION_MISMATCH,
-			    SEV_MEDIUM, d);
+			reject(q, RF_API_VERSION, NULL, d);
 			return -1;
 		}
 		audit(q, AEV_WEBHOOK_API_VERSION_MISMATCH, SEV_LOW, 1, d, NULL);
@@ -188,7 +233,7 @@ accept_event(struct rq *q, const struct app *a, const struct event_info *ev)
 {
 	enum inbox_outcome	 out;
 	struct ev_hdr		 h;
-	struct deliver_result	 dr;
+	struct proc_result	 dr;
 	int			 sync = a->c.cfg.wh_delivery == DELIVERY_SYNC;
 	enum pg_err		 e;
 
@@ -259,6 +304,7 @@ handle(void *arg, struct http_req *req)
 	struct rq		 q;
 	struct rl_result	 rl;
 	struct event_info	 ev;
+	struct app_refusal_ext	 x;
 	const char		*code = NULL;
 	char			 rlkey[96];
 	int			 st;
@@ -269,13 +315,7 @@ handle(void *arg, struct http_req *req)
 	http_resp_init(&q.resp);
 	ip_client(req->remote_addr, http_header(req, "X-Forwarded-For"),
 	    &a->trusted, q.client, sizeof(q.client));
-	q.actx.state_dir = a->c.cfg.state_dir;
-	q.actx.source_ip = q.client;
-	q.actx.user_agent = req->user_agent;
-	q.actx.request_id = req->request_id;
-	q.actx.identity = "stripe";
-	q.actx.st = a->c.st;
-	q.actx.log = &a->c.alog;
+	app_audit_ctx(&a->c, req, q.client, "stripe", &q.actx);
 	snprintf(q.resource, sizeof(q.resource), "webhook");
 
 	if (!a->c.ready) {
@@ -293,33 +333,26 @@ handle(void *arg, struct http_req *req)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0,
 		    detail("rate_limiter", pg_strerror(e)), "failed_open");
 	if (!rl.allowed) {
-		reject(&q, 429, "rate_limited", "Too many requests; retry "
-		    "after the time in Retry-After.",
-		    AEV_WEBHOOK_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
-		    detail("operation", OP_WEBHOOK));
+		reject(&q, RF_RATE_LIMITED, NULL, detail("operation", OP_WEBHOOK));
 		goto send;
 	}
 	if (strcmp(req->method, "POST") != 0) {
 		http_resp_header(&q.resp, "Allow", "POST");
-		reject(&q, 405, "method_not_allowed",
-		    "Webhooks must be sent with POST.",
-		    AEV_SECURITY_VALIDATION_FAILED, SEV_LOW,
-		    detail("reason", "method_not_allowed"));
+		reject(&q, RF_METHOD, NULL, detail("reason", "method_not_allowed"));
 		goto send;
 	}
 	/* 2. Source IP. */
 	if (!ipset_match(&a->allow, q.client)) {
-		reject(&q, 403, "ip_not_allowed",
-		    "The source address is not allowed to send webhooks.",
-		    AEV_WEBHOOK_INVALID_IP, SEV_HIGH, NULL);
+		reject(&q, RF_IP, NULL, NULL);
 		goto send;
 	}
 	/* 3. The exact raw body, bounded. */
 	if ((st = http_read_body(req, a->c.cfg.max_body, &code)) != 0) {
-		reject(&q, st, code, st == 413 ? "The payload is too large." :
-		    st == 411 ? "A Content-Length is required." :
-		    "The request body is malformed.",
-		    AEV_WEBHOOK_INVALID_PAYLOAD, SEV_MEDIUM, NULL);
+		memset(&x, 0, sizeof(x));
+		x.status = st;
+		x.code = code;
+		reject(&q, st == 413 ? RF_BODY_TOO_LARGE : st == 411 ?
+		    RF_BODY_NO_LENGTH : RF_BODY_MALFORMED, &x, NULL);
 		goto send;
 	}
 	/* 4-5. Signature and payload. */

@@ -14,6 +14,7 @@
 
 #include "aindex.h"
 #include "buf.h"
+#include "codec.h"
 
 #define HDR_LEN		16	/* index value header, see pack_val */
 /* Bookkeeping beside the index, in NS_AUDIT_X under kind 'Z'. */
@@ -45,8 +46,8 @@ retention_ms(struct store_txn *t)
 
 	if (store_get(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, &v, &n,
 	    NULL) == PG_OK && n == 8)
-		return be64_get(v);
-	return AINDEX_RETENTION_DAYS * AINDEX_DAY_MS;
+		return codec_be64_get(v);
+	return CFG_RETENTION_DAYS * AINDEX_DAY_MS;
 }
 
 /*
@@ -115,8 +116,8 @@ aindex_xkey(unsigned char *k, char kind, const char *val, size_t vlen,
 	k[0] = (unsigned char)kind;
 	memcpy(k + 1, val, vlen);
 	k[1 + vlen] = 0;
-	be64_put(k + 2 + vlen, ts);
-	be64_put(k + 10 + vlen, seq);
+	codec_be64_put(k + 2 + vlen, ts);
+	codec_be64_put(k + 10 + vlen, seq);
 	return 18 + vlen;
 }
 
@@ -137,8 +138,8 @@ bump(struct store_txn *t, const unsigned char *k, size_t klen, uint64_t exp)
 	uint64_t	 cur = 0;
 
 	if (store_get(t, NS_AUDIT_X, k, klen, &v, &n, NULL) == PG_OK && n == 8)
-		cur = be64_get(v);
-	be64_put(c, cur + 1);
+		cur = codec_be64_get(v);
+	codec_be64_put(c, cur + 1);
 	return store_put(t, NS_AUDIT_X, k, klen, c, 8, exp, STORE_DERIVED);
 }
 
@@ -152,7 +153,7 @@ ckey(unsigned char *k, char kind, uint64_t minute, const char *s, size_t n,
 	if (n > 200)
 		n = 200;
 	k[0] = (unsigned char)kind;
-	be64_put(k + 1, minute);
+	codec_be64_put(k + 1, minute);
 	memcpy(k + 9, s, n);
 	len = 9 + n;
 	if (s2 != NULL) {
@@ -232,8 +233,8 @@ aindex_add(struct store_txn *t, const struct arecord_entry *en)
 
 	/* Indexed already (a reindex racing the live writer, or run
 	 * twice): the counters must not count it again. */
-	be64_put(k, en->ts_us);
-	be64_put(k + 8, en->seq);
+	codec_be64_put(k, en->ts_us);
+	codec_be64_put(k + 8, en->seq);
 	if (store_get(t, NS_AUDIT, k, 16, &pv, &pn, NULL) == PG_OK)
 		return PG_OK;
 	exp = en->ts_us / 1000 + retention_ms(t);
@@ -248,8 +249,8 @@ aindex_add(struct store_txn *t, const struct arecord_entry *en)
 	v.llen = en->line_len;
 	v.action = "";
 	buf_init(&b, (1u << 20));
-	be64_put(k, en->ts_us);
-	be64_put(k + 8, en->seq);
+	codec_be64_put(k, en->ts_us);
+	codec_be64_put(k + 8, en->seq);
 	if ((e = pack_val(&b, &v)) != PG_OK ||
 	    (e = store_put(t, NS_AUDIT, k, 16, b.data, b.len, exp,
 	    STORE_DERIVED)) != PG_OK)
@@ -285,10 +286,10 @@ head_read(struct store_txn *t, enum store_ns ns, const char *key,
 		return e;
 	if (n != 16 + ARECORD_HASH_LEN)
 		return PG_NOTFOUND;
-	*seq = be64_get(v);
+	*seq = codec_be64_get(v);
 	memcpy(hash, (const unsigned char *)v + 8, ARECORD_HASH_LEN);
 	if (at_ms != NULL)
-		*at_ms = be64_get((const unsigned char *)v + 8 +
+		*at_ms = codec_be64_get((const unsigned char *)v + 8 +
 		    ARECORD_HASH_LEN);
 	return PG_OK;
 }
@@ -304,9 +305,9 @@ head_write(struct store_txn *t, enum store_ns ns, const char *key,
 
 	if (head_read(t, ns, key, &cur, h, NULL) == PG_OK && cur >= seq)
 		return PG_OK;
-	be64_put(v, seq);
+	codec_be64_put(v, seq);
 	memcpy(v + 8, hash, ARECORD_HASH_LEN);
-	be64_put(v + 8 + ARECORD_HASH_LEN, store_now_ms());
+	codec_be64_put(v + 8 + ARECORD_HASH_LEN, store_now_ms());
 	return store_put(t, ns, key, strlen(key), v, sizeof(v), 0,
 	    STORE_DERIVED);
 }
@@ -435,8 +436,8 @@ aindex_mitigate_txn(struct store_txn *t, uint64_t ts_us, uint64_t seq,
 	struct buf	 b;
 	enum pg_err	 e;
 
-	be64_put(k, ts_us);
-	be64_put(k + 8, seq);
+	codec_be64_put(k, ts_us);
+	codec_be64_put(k + 8, seq);
 	if ((e = store_get(t, NS_AUDIT, k, 16, &p, &n, &exp)) != PG_OK)
 		return e;
 	if (aindex_val_unpack(p, n, &v) != 0)
@@ -483,7 +484,7 @@ ret_txn(struct store_txn *t, void *arg)
 	struct retctx	*r = arg;
 	unsigned char	 v[8];
 
-	be64_put(v, (uint64_t)r->days * AINDEX_DAY_MS);
+	codec_be64_put(v, (uint64_t)r->days * AINDEX_DAY_MS);
 	return store_put(t, NS_AUDIT_X, RET_KEY, sizeof(RET_KEY) - 1, v, 8, 0,
 	    STORE_DERIVED);
 }
@@ -491,8 +492,15 @@ ret_txn(struct store_txn *t, void *arg)
 enum pg_err
 aindex_set_retention(struct store *st, uint32_t days)
 {
-	struct retctx	 r = { days == 0 ? AINDEX_RETENTION_DAYS : days };
+	struct retctx	 r = { days == 0 ? CFG_RETENTION_DAYS : days };
+	uint64_t	 cur;
+	enum pg_err	 e;
 
+	/* A read first: every audit.cgi run sets it, and it rarely
+	 * changes (no write transaction per view). */
+	if ((e = aindex_retention(st, &cur)) == PG_OK &&
+	    cur == (uint64_t)r.days * AINDEX_DAY_MS)
+		return PG_OK;
 	return store_run(st, 1, ret_txn, &r);
 }
 
@@ -533,11 +541,11 @@ sw_main(const void *key, size_t klen, const void *val, size_t vlen,
 		return 0;
 	aindex_sev_key(v.sev, sv);
 	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 't', v.type, v.tlen,
-	    be64_get(mk), be64_get(mk + 8)));
-	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 's', sv, 1, be64_get(mk),
-	    be64_get(mk + 8)));
+	    codec_be64_get(mk), codec_be64_get(mk + 8)));
+	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 's', sv, 1, codec_be64_get(mk),
+	    codec_be64_get(mk + 8)));
 	sw_push(c, NS_AUDIT_X, k, aindex_xkey(k, 'i', v.ip, v.iplen,
-	    be64_get(mk), be64_get(mk + 8)));
+	    codec_be64_get(mk), codec_be64_get(mk + 8)));
 	return 0;
 }
 
@@ -568,15 +576,15 @@ sweep_txn(struct store_txn *t, void *arg)
 	buf_reset(&c->keys);
 	c->nkeys = 0;
 	c->done = 0;
-	be64_put(end, c->cutoff_us);
-	be64_put(end + 8, 0);
+	codec_be64_put(end, c->cutoff_us);
+	codec_be64_put(end + 8, 0);
 	if ((err = store_scan(t, NS_AUDIT, NULL, 0, end, 16, 0, sw_main,
 	    c)) != PG_OK)
 		return err;
 	for (; *kinds != '\0' && c->nkeys < c->budget; kinds++) {
 		s[0] = e[0] = (unsigned char)*kinds;
-		be64_put(s + 1, 0);
-		be64_put(e + 1, c->cutoff_us / AINDEX_MIN_US);
+		codec_be64_put(s + 1, 0);
+		codec_be64_put(e + 1, c->cutoff_us / AINDEX_MIN_US);
 		if ((err = store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, sw_counter,
 		    c)) != PG_OK)
 			return err;

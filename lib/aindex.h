@@ -18,7 +18,7 @@
  * hours in proportion to N * (distinct types/IPs per minute), not to
  * what is stored.  Every key expires after the retention ('Z'
  * "retention_ms", set by aindex_set_retention; default
- * AINDEX_RETENTION_DAYS) and store_maintain sweeps it; aindex_sweep
+ * CFG_RETENTION_DAYS) and store_maintain sweeps it; aindex_sweep
  * removes by age at once.  The one durable piece is a checkpoint of the
  * chain head in NS_META, written at most every few seconds.
  */
@@ -30,12 +30,12 @@
 
 #include "arecord.h"
 #include "buf.h"
+#include "config.h"
 #include "err.h"
 #include "store.h"
 
 #define AINDEX_STR_MAX		128	/* bytes of a type / IP key */
 #define AINDEX_HOURS_MAX	(24 * 90)	/* the online window PCI asks for */
-#define AINDEX_RETENTION_DAYS	30	/* unless configured */
 #define AINDEX_ACTION_MAX	200	/* bytes of a mitigation note */
 #define AINDEX_MIN_US		60000000ull
 #define AINDEX_HOUR_US		3600000000ull

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "alert.h"
-#include "deliver.h"
+#include "proc.h"
 #include "log.h"
 
 struct alert_def {
@@ -147,15 +147,21 @@ enum pg_err
 alert_notify(const char *command, const char *json, size_t len,
     uint32_t timeout_s)
 {
-	struct deliver_result	 res;
+	/* The environment a handler sees, naming the "event" an alert. */
+	static char *const envp[] = {
+		(char *)"PAYGUARD_EVENT_ID=alert",
+		(char *)"PAYGUARD_EVENT_TYPE=payguard.alert",
+		(char *)"PAYGUARD_EVENT_LIVEMODE=false",
+		(char *)PROC_ENV_PATH,
+		(char *)PROC_ENV_LANG,
+		NULL,
+	};
+	struct proc_result	 res;
 	enum pg_err		 e;
 
-	/* deliver_run: fork + execve, no shell, the JSON on stdin, killed
-	 * after the timeout. */
 	if (command == NULL || command[0] != '/')
 		return PG_CONFIG;
-	e = deliver_run(command, timeout_s, "alert", "payguard.alert", 0, json,
-	    len, &res);
+	e = proc_run(command, envp, json, len, timeout_s, &res);
 	if (e != PG_OK)
 		return e;
 	if (!res.ok) {

@@ -1,7 +1,7 @@
 /*
  * payguard - alert thresholds over the last hour of audit counters.
  *
- * Defaults are the seed's, per hour: invalid_signature 5, invalid_ip 10,
+ * Defaults per hour: invalid_signature 5, invalid_ip 10,
  * replay 1, rate_limit 50, identity_rate_limit 10 (one identity),
  * pci_violation 1, data_exposure 1.  PAYGUARD_ALERT_THRESHOLDS overrides
  * any of them: "invalid_ip=20,replay=3" (0 disables one).  An alert

@@ -72,7 +72,7 @@ aout_csv_header(struct buf *b)
 enum pg_err
 aout_csv_row(struct buf *b, const struct aquery_row *row)
 {
-	struct json_object	*o, *v;
+	struct json_object	*o;
 	size_t			 i, n = sizeof(csv_cols) / sizeof(csv_cols[0]);
 	const char		*s;
 	enum pg_err		 e = PG_OK;
@@ -80,13 +80,8 @@ aout_csv_row(struct buf *b, const struct aquery_row *row)
 	if ((o = aout_row_json(row)) == NULL)
 		return PG_EINVAL;
 	for (i = 0; i < n && e == PG_OK; i++) {
-		s = "";
-		if (json_object_object_get_ex(o, csv_cols[i], &v) && v != NULL)
-			s = json_object_is_type(v, json_type_string) ?
-			    json_object_get_string(v) :
-			    json_object_to_json_string_ext(v,
-			    JSON_C_TO_STRING_PLAIN);
-		e = csv_cell(b, s, i + 1 == n);
+		s = arecord_get(o, csv_cols[i], 1);
+		e = csv_cell(b, s != NULL ? s : "", i + 1 == n);
 	}
 	json_object_put(o);
 	return e;

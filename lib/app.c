@@ -10,6 +10,7 @@
 #include "auditpend.h"
 #include "aindex.h"
 #include "harden.h"
+#include "inbox.h"
 #include "log.h"
 #include "store_redis.h"
 
@@ -28,13 +29,15 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	memset(c, 0, sizeof(*c));
+	c->sweep = SWEEP_BUDGET;
 	audit_log_init(&c->alog);
-	if (config_load(&c->cfg, need, err, sizeof(err)) != PG_OK) {
+	if (config_load(&c->cfg, need & ~APP_NO_KEYRING, err, sizeof(err)) !=
+	    PG_OK) {
 		log_warnx("refusing to serve: %s", err);
 		return -1;
 	}
-	if ((e = keyring_load(c->cfg.enc_keys, c->cfg.state_dir, &c->ring)) !=
-	    PG_OK) {
+	if ((need & APP_NO_KEYRING) == 0 && (e = keyring_load(c->cfg.enc_keys,
+	    c->cfg.state_dir, &c->ring)) != PG_OK) {
 		log_warnx("refusing to serve: STRIPE_ENCRYPTION_KEY: %s",
 		    pg_strerror(e));
 		return -1;
@@ -81,7 +84,7 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 		http_finish(&req);
 		/* After the response: sweeping costs the client nothing. */
 		if (c->ready) {
-			store_maintain(c->st, SWEEP_BUDGET);
+			store_maintain(c->st, c->sweep);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				struct audit_ctx ac = { c->cfg.state_dir, "", "",
@@ -99,6 +102,81 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 	}
 	http_server_free(srv);
 	return 0;
+}
+
+void
+app_refuse(struct http_resp *resp, const struct app_refusal *row,
+    const struct app_refusal_ext *x, struct json_object **details,
+    struct app_refusal *out)
+{
+	*out = *row;
+	if (x != NULL && x->status != 0)
+		out->status = x->status;
+	if (x != NULL && x->code != NULL)
+		out->code = x->code;
+	if (x != NULL && x->message != NULL)
+		out->message = x->message;
+	http_resp_error(resp, out->status, out->type, out->code,
+	    x != NULL ? x->param : NULL, out->message);
+	if (*details == NULL)
+		*details = json_object_new_object();
+	json_object_object_add(*details, "code",
+	    json_object_new_string(out->code));
+	json_object_object_add(*details, "status",
+	    json_object_new_int(out->status));
+}
+
+void
+app_audit_ctx(struct app_core *c, const struct http_req *req,
+    const char *source_ip, const char *identity, struct audit_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->state_dir = c->cfg.state_dir;
+	ctx->source_ip = source_ip != NULL ? source_ip : req->remote_addr;
+	ctx->user_agent = req->user_agent;
+	ctx->request_id = req->request_id;
+	ctx->identity = identity;
+	ctx->st = c->st;
+	ctx->log = &c->alog;
+}
+
+static int
+count_dead(const char *id, const struct ev_hdr *h, void *arg)
+{
+	(void)id;
+	if (h->state == EV_DEAD)
+		(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static enum pg_err
+chain_txn(struct store_txn *t, void *arg)
+{
+	struct metrics_gauges	*g = arg;
+	unsigned char		 hash[ARECORD_HASH_LEN];
+	enum pg_err		 e;
+
+	e = aindex_head_get(t, &g->chain, hash);
+	g->have_chain = e == PG_OK;
+	return e == PG_NOTFOUND ? PG_OK : e;
+}
+
+enum pg_err
+app_metrics_gauges(struct store *st, struct metrics_gauges *g)
+{
+	unsigned char	 hash[ARECORD_HASH_LEN];
+	enum pg_err	 e;
+
+	memset(g, 0, sizeof(*g));
+	if ((e = inbox_backlog(st, &g->backlog, &g->oldest_pending_ms)) ==
+	    PG_OK && (e = inbox_list(st, count_dead, &g->dead)) == PG_OK)
+		e = store_run(st, 0, chain_txn, g);
+	/* After a reboot, before the first record: the durable checkpoint
+	 * (at most 10 s behind) rather than 0. */
+	if (e == PG_OK && !g->have_chain &&
+	    aindex_head_durable(st, &g->chain, hash) == PG_OK)
+		g->have_chain = 1;
+	return e;
 }
 
 void

@@ -7,11 +7,17 @@
 #ifndef PG_APP_H
 #define PG_APP_H
 
+#include <json-c/json.h>
+
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
+
+/* app_setup flag beside the CFG_NEED_* ones: no key ring (audit.cgi). */
+#define APP_NO_KEYRING	0x8000u
 
 struct app_core {
 	struct config	 cfg;
@@ -20,8 +26,31 @@ struct app_core {
 	struct keyring	 ring;
 	struct audit_log alog;	/* the audit log, kept open */
 	uint64_t	 last_ckpt;	/* ms of the last aindex_checkpoint */
+	size_t		 sweep;	/* expired records swept between requests */
 	int		 settle_audit;	/* settle pending accept records
 					   (auditpend.h) between requests */
+};
+
+/*
+ * One way a program refuses a request: the Stripe-shaped error (status,
+ * type, code, message) and its audit record (type, severity).  Each
+ * program keeps a table of these indexed by its own enum.
+ */
+struct app_refusal {
+	int		 status;
+	const char	*type;
+	const char	*code;
+	const char	*message;
+	enum aevent	 atype;
+	enum audit_sev	 sev;
+};
+
+/* What one refusal says beyond its row; 0 / NULL: the row's. */
+struct app_refusal_ext {
+	int		 status;
+	const char	*code;
+	const char	*param;
+	const char	*message;
 };
 
 /* Per-request handler of a program; app is the program's own state. */
@@ -29,8 +58,8 @@ typedef void (*app_handle_fn)(void *app, struct http_req *req);
 
 /*
  * Sets the process up (logging name, SIGPIPE ignored, umask 077) and
- * loads the configuration (need: CFG_NEED_*), the key ring and the store
- * into c.  Returns 0, or -1 after logging one "refusing to serve: ..."
+ * loads the configuration (need: CFG_NEED_*), the key ring (unless
+ * APP_NO_KEYRING) and the store into c.  Returns 0, or -1 after logging one "refusing to serve: ..."
  * line that names the variable, never its value; c->ready tells which.
  */
 int		 app_setup(const char *prog, struct app_core *c,
@@ -43,6 +72,28 @@ void		 app_settle_audit(struct app_core *c);
  * 500), so that the server sees a working program.
  */
 int		 app_serve(struct app_core *c, app_handle_fn fn, void *app);
+/*
+ * Answers with the refusal row, overridden by what x (may be NULL) sets:
+ * the Stripe-shaped error into resp, and its code and status added to
+ * *details (created when NULL).  out gets the refusal as answered, for
+ * the caller's audit record.
+ */
+void		 app_refuse(struct http_resp *resp, const struct app_refusal *row,
+		    const struct app_refusal_ext *x, struct json_object **details,
+		    struct app_refusal *out);
+/*
+ * Fills ctx for one request: c's state dir, store and open log, req's
+ * user agent and request id, source_ip (NULL: req's remote address) and
+ * identity (pointers borrowed).
+ */
+void		 app_audit_ctx(struct app_core *c, const struct http_req *req,
+		    const char *source_ip, const char *identity,
+		    struct audit_ctx *ctx);
+/*
+ * Reads the gauges the metrics show (inbox backlog and dead letters, the
+ * audit chain's length) into g, for metrics_render.
+ */
+enum pg_err	 app_metrics_gauges(struct store *st, struct metrics_gauges *g);
 /* Releases c (wipes the key ring, closes the store). */
 void		 app_free(struct app_core *c);
 

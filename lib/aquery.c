@@ -10,39 +10,13 @@
 
 #include "aquery.h"
 #include "buf.h"
+#include "codec.h"
 
 void
 aquery_filter_init(struct aquery_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->sev = -1;
-}
-
-enum pg_err
-aquery_urldecode(const char *s, size_t n, char *out, size_t outsz)
-{
-	size_t	 i, o = 0;
-	int	 hi, lo;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			if (i + 2 >= n)
-				return PG_EINVAL;
-			if ((hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hex_digit((unsigned char)s[i + 2])) < 0)
-				return PG_EINVAL;
-			c = (char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= outsz)
-			return PG_EINVAL;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return PG_OK;
 }
 
 /* Decimal, no sign, no garbage, at most max. */
@@ -83,19 +57,20 @@ valid_ip(const char *s)
 	return 1;
 }
 
-static enum pg_err
-apply_param(struct aquery_filter *f, const char *k, size_t klen, const char *val,
-    uint64_t *hours)
+enum pg_err
+aquery_apply(struct aquery_filter *f, const char *k, size_t klen, char *val,
+    unsigned int *hours)
 {
 	enum audit_sev	 sev;
 	char		*dash;
-	uint64_t	 a, b;
+	uint64_t	 a, b, h;
 
 	if (klen == 5 && memcmp(k, "hours", 5) == 0) {
 		if (val[0] == '\0')
 			return PG_OK;
-		if (parse_u64(val, AINDEX_HOURS_MAX, hours) != 0 || *hours == 0)
+		if (parse_u64(val, AINDEX_HOURS_MAX, &h) != 0 || h == 0)
 			return PG_EINVAL;
+		*hours = (unsigned int)h;
 	} else if (klen == 8 && memcmp(k, "severity", 8) == 0) {
 		if (val[0] == '\0' || strcasecmp(val, "any") == 0)
 			f->sev = -1;
@@ -128,35 +103,39 @@ apply_param(struct aquery_filter *f, const char *k, size_t klen, const char *val
 	return PG_OK;
 }
 
+void
+aquery_window(struct aquery_filter *f, uint64_t now_us, unsigned int hours)
+{
+	uint64_t	 span = (uint64_t)hours * AINDEX_HOUR_US;
+
+	f->until_us = now_us + 1000000;
+	f->since_us = now_us > span ? now_us - span : 0;
+}
+
 enum pg_err
 aquery_parse(const char *qs, uint64_t now_us, struct aquery_filter *f,
     unsigned int *hours_out)
 {
-	const char	*p = qs, *amp, *eq;
-	char		 val[AINDEX_STR_MAX];
-	uint64_t	 hours = 24;
-	size_t		 n;
-	enum pg_err	 e;
+	const char		*p = qs;
+	struct codec_pair	 pr;
+	char			 val[AINDEX_STR_MAX];
+	unsigned int		 hours = AQUERY_HOURS_DEFAULT;
+	enum pg_err		 e;
 
 	aquery_filter_init(f);
-	while (p != NULL && *p != '\0') {
-		amp = strchr(p, '&');
-		n = amp ? (size_t)(amp - p) : strlen(p);
-		eq = memchr(p, '=', n);
-		if (eq != NULL) {
-			if (aquery_urldecode(eq + 1, n - (size_t)(eq + 1 - p), val,
-			    sizeof(val)) != PG_OK)
-				return PG_EINVAL;
-			if ((e = apply_param(f, p, (size_t)(eq - p), val,
-			    &hours)) != PG_OK)
-				return e;
-		}
-		p = amp ? amp + 1 : NULL;
+	while (qs != NULL && codec_query_next(&p, qs + strlen(qs), &pr)) {
+		if (pr.value == NULL)
+			continue;
+		if (codec_pct_decode(pr.value, pr.vlen, val, sizeof(val),
+		    NULL) != PG_OK)
+			return PG_EINVAL;
+		if ((e = aquery_apply(f, pr.name, pr.nlen, val, &hours)) !=
+		    PG_OK)
+			return e;
 	}
-	f->until_us = now_us + 1000000;
-	f->since_us = now_us > hours * AINDEX_HOUR_US ? now_us - hours * AINDEX_HOUR_US : 0;
+	aquery_window(f, now_us, hours);
 	if (hours_out != NULL)
-		*hours_out = (unsigned int)hours;
+		*hours_out = hours;
 	return PG_OK;
 }
 
@@ -194,8 +173,8 @@ deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
 		return 1;
 	}
 	q->n++;
-	row.ts_us = be64_get(key);
-	row.seq = be64_get(key + 8);
+	row.ts_us = codec_be64_get(key);
+	row.seq = codec_be64_get(key + 8);
 	row.sev = (enum audit_sev)v.sev;
 	row.success = v.success;
 	row.mitigated = v.mitigated;
@@ -256,8 +235,8 @@ query_txn(struct store_txn *t, void *arg)
 	 * end: rows strictly before (before_ts, before_seq). */
 	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
 	    f->before_ts < until;
-	be64_put(cur, cursor ? f->before_ts : until);
-	be64_put(cur + 8, cursor ? f->before_seq : 0);
+	codec_be64_put(cur, cursor ? f->before_ts : until);
+	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
 	if (f->ip[0] != '\0') {
 		slen = aindex_xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
 		elen = aindex_xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
@@ -269,8 +248,8 @@ query_txn(struct store_txn *t, void *arg)
 		slen = aindex_xkey(s, 's', sv, 1, f->since_us, 0);
 		elen = aindex_xkey(e, 's', sv, 1, 0, 0);
 	} else {
-		be64_put(s, f->since_us);
-		be64_put(s + 8, 0);
+		codec_be64_put(s, f->since_us);
+		codec_be64_put(s + 8, 0);
 		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
 	}
 	memcpy(e + elen - 16, cur, 16);
@@ -330,7 +309,7 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 	g.q.fn = fn;
 	g.q.arg = arg;
 	g.q.limit = 1;
-	be64_put(g.k, ts_us);
-	be64_put(g.k + 8, seq);
+	codec_be64_put(g.k, ts_us);
+	codec_be64_put(g.k + 8, seq);
 	return store_run(st, 0, get_txn, &g);
 }

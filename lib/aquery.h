@@ -14,6 +14,7 @@
 #include "store.h"
 
 #define AQUERY_LIMIT_MAX	10000	/* rows one query may return */
+#define AQUERY_HOURS_DEFAULT	24	/* window when none is asked for */
 
 /* A filter; aquery_filter_init it, then set what is wanted. */
 struct aquery_filter {
@@ -51,9 +52,16 @@ void		 aquery_filter_init(struct aquery_filter *f);
  */
 enum pg_err	 aquery_parse(const char *qs, uint64_t now_us,
 		    struct aquery_filter *f, unsigned int *hours);
-/* Decodes %XX and '+' of one query-string value into out. */
-enum pg_err	 aquery_urldecode(const char *s, size_t n, char *out,
-		    size_t outsz);
+/*
+ * Applies one decoded parameter (name k, klen bytes; val may be cut at
+ * a '-') to f: hours (into *hours), severity, type, ip, before=TS-SEQ;
+ * others are ignored.  PG_EINVAL when the value is not valid for it.
+ */
+enum pg_err	 aquery_apply(struct aquery_filter *f, const char *k,
+		    size_t klen, char *val, unsigned int *hours);
+/* Sets f's window to the hours before now_us. */
+void		 aquery_window(struct aquery_filter *f, uint64_t now_us,
+		    unsigned int hours);
 /*
  * Visits the matching records newest first, at most f->limit.  Uses the
  * most selective secondary index among ip, type, severity.  *more (may

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "arecord.h"
+#include "codec.h"
 #include "mask.h"
 #include "rand.h"
 
@@ -30,23 +31,17 @@ sanitize(const char *in, char *out, size_t outsz)
 static void
 uuid4(char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	 r[16];
-	size_t		 i, j = 0;
+	char		 h[33];
 
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40;
 	r[8] = (r[8] & 0x3f) | 0x80;
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[j++] = '-';
-		out[j++] = hex[r[i] >> 4];
-		out[j++] = hex[r[i] & 15];
-	}
-	out[j] = '\0';
+	codec_hex_encode(r, sizeof(r), h);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
+	    h + 16, h + 20);
 }
-
 static void
 rfc3339_ms(const struct timespec *ts, char out[96])
 {
@@ -166,23 +161,17 @@ arecord_hash(const void *p, size_t n, unsigned char out[ARECORD_HASH_LEN])
 		memset(out, 0, ARECORD_HASH_LEN);
 }
 
+/* The chain's hex: 2n lowercase digits, as written (codec_hex_encode);
+ * anything else is not a chain field of ours. */
 static int
 hex_dec(const char *s, unsigned char *out, size_t n)
 {
-	size_t	 i;
-	int	 hi, lo;
+	char	 back[2 * ARECORD_HASH_LEN + 1];
 
-	for (i = 0; i < n; i++) {
-		hi = s[2 * i] >= 'a' && s[2 * i] <= 'f' ? s[2 * i] - 'a' + 10 :
-		    s[2 * i] >= '0' && s[2 * i] <= '9' ? s[2 * i] - '0' : -1;
-		lo = s[2 * i + 1] >= 'a' && s[2 * i + 1] <= 'f' ?
-		    s[2 * i + 1] - 'a' + 10 : s[2 * i + 1] >= '0' &&
-		    s[2 * i + 1] <= '9' ? s[2 * i + 1] - '0' : -1;
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
+	if (n > ARECORD_HASH_LEN || codec_hex_decode(s, n, out) != 0)
+		return -1;
+	codec_hex_encode(out, n, back);
+	return memcmp(back, s, 2 * n) == 0 ? 0 : -1;
 }
 
 /* Last occurrence of needle (nlen) in p[0..n). */
@@ -272,17 +261,18 @@ parse_ts(const char *s, uint64_t *us)
 	return 0;
 }
 
-static const char *
-jstr(struct json_object *o, const char *k)
+const char *
+arecord_get(struct json_object *o, const char *k, int any)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
+	if (o == NULL || !json_object_object_get_ex(o, k, &v) || v == NULL)
 		return NULL;
-	return json_object_get_string(v);
+	if (json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return any ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) :
+	    NULL;
 }
-
 static void
 cpy(char *dst, const char *src, size_t n)
 {
@@ -307,31 +297,32 @@ arecord_parse_line(const char *line, size_t len, struct arecord_line *r)
 		goto out;
 	o = json_tokener_parse_ex(tok, line, (int)len);
 	if (o == NULL || !json_object_is_type(o, json_type_object) ||
-	    parse_ts(jstr(o, "timestamp"), &r->en.ts_us) != 0 ||
-	    (s = jstr(o, "event_type")) == NULL ||
-	    aevent_sev_parse(jstr(o, "severity"), &sev) != PG_OK)
+	    parse_ts(arecord_get(o, "timestamp", 0), &r->en.ts_us) != 0 ||
+	    (s = arecord_get(o, "event_type", 0)) == NULL ||
+	    aevent_sev_parse(arecord_get(o, "severity", 0), &sev) != PG_OK)
 		goto out;
 	cpy(r->type, s, sizeof(r->type));
 	r->en.type = aevent_parse(r->type);
-	cpy(r->ip, jstr(o, "source_ip"), sizeof(r->ip));
-	cpy(r->identity, jstr(o, "identity"), sizeof(r->identity));
+	cpy(r->ip, arecord_get(o, "source_ip", 0), sizeof(r->ip));
+	cpy(r->identity, arecord_get(o, "identity", 0), sizeof(r->identity));
 	r->en.sev = sev;
-	r->en.success = (s = jstr(o, "outcome")) != NULL &&
+	r->en.success = (s = arecord_get(o, "outcome", 0)) != NULL &&
 	    strcmp(s, "success") == 0;
 	if (!json_object_object_get_ex(o, "details", &d) ||
 	    !json_object_is_type(d, json_type_object))
 		d = NULL;
 	/* As rate_op: the operation a rate-limit record names. */
 	if (aevent_metric(r->en.type) == AEM_RATE_LIMIT) {
-		s = d != NULL ? jstr(d, "operation") : NULL;
-		cpy(r->op, s != NULL ? s : (jstr(o, "resource") != NULL ?
-		    jstr(o, "resource") : "unknown"), sizeof(r->op));
+		if ((s = arecord_get(d, "operation", 0)) == NULL &&
+		    (s = arecord_get(o, "resource", 0)) == NULL)
+			s = "unknown";
+		cpy(r->op, s, sizeof(r->op));
 		r->has_op = 1;
 	}
 	/* An admin's mark is itself a record: replay it.  "record" is
 	 * "seconds.ms:seq" (audit.cgi). */
 	if (r->en.type == AEV_AUDIT_EVENT_MITIGATED && d != NULL &&
-	    (s = jstr(d, "record")) != NULL) {
+	    (s = arecord_get(d, "record", 0)) != NULL) {
 		unsigned long long sec, ms, seq;
 		char	 end;
 
@@ -341,8 +332,9 @@ arecord_parse_line(const char *line, size_t len, struct arecord_line *r)
 			r->mit_seq = seq;
 			r->mit = 1;
 		}
-		cpy(r->note, jstr(d, "note") != NULL ? jstr(d, "note") :
-		    "reviewed", sizeof(r->note));
+		if ((s = arecord_get(d, "note", 0)) == NULL)
+			s = "reviewed";
+		cpy(r->note, s, sizeof(r->note));
 	}
 	rc = PG_ENOMEM;
 	if ((r->line = malloc(len + 1)) == NULL)

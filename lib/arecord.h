@@ -93,6 +93,13 @@ enum pg_err	 arecord_chain_parse(const char *line, size_t len,
 		    uint64_t *seq, unsigned char prev[ARECORD_HASH_LEN],
 		    unsigned char hash[ARECORD_HASH_LEN], int *self_ok);
 
+/*
+ * The value of key k of object o: a string as it is; any other value as
+ * its JSON text when any != 0, else NULL; NULL when absent or null.
+ * Valid while o lives.
+ */
+const char	*arecord_get(struct json_object *o, const char *k, int any);
+
 /* What one log line says, as the rebuild reads it. */
 #define ARECORD_LINE_STR	256
 struct arecord_line {

@@ -8,6 +8,7 @@
 #include "aevent.h"
 #include "astats.h"
 #include "buf.h"
+#include "codec.h"
 
 #define AGG_MAX		4096	/* distinct names aggregated per stats call */
 
@@ -186,11 +187,11 @@ m_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 11 || vlen != 8)
 		return 0;
-	minute = be64_get(k + 1);
+	minute = codec_be64_get(k + 1);
 	sev = k[9] - '0';
 	if (sev < 0 || sev >= SEV__MAX)
 		return 0;
-	n = be64_get(val);
+	n = codec_be64_get(val);
 	if (minute != c->cur_minute) {
 		peak_flush(c);
 		c->cur_minute = minute;
@@ -219,7 +220,7 @@ p_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 10 || vlen != 8)
 		return 0;
-	agg_add(&c->ips, (const char *)key + 9, klen - 9, be64_get(val));
+	agg_add(&c->ips, (const char *)key + 9, klen - 9, codec_be64_get(val));
 	return 0;
 }
 
@@ -234,7 +235,7 @@ r_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 10 || vlen != 8)
 		return 0;
-	n = be64_get(val);
+	n = codec_be64_get(val);
 	if ((z = memchr(op, '\0', klen - 9)) == NULL)
 		return 0;
 	agg_add(&c->ops, op, (size_t)(z - op), n);
@@ -251,8 +252,8 @@ scan_kind(struct store_txn *t, char kind, uint64_t from_min, uint64_t to_min,
 	unsigned char	 s[9], e[9];
 
 	s[0] = e[0] = (unsigned char)kind;
-	be64_put(s + 1, from_min);
-	be64_put(e + 1, to_min + 1);
+	codec_be64_put(s + 1, from_min);
+	codec_be64_put(e + 1, to_min + 1);
 	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, fn, arg);
 }
 

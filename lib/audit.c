@@ -24,6 +24,7 @@
 #include "arecord.h"
 #include "audit.h"
 #include "buf.h"
+#include "codec.h"
 #include "log.h"
 #include "metrics.h"
 #include "statedir.h"
@@ -130,14 +131,14 @@ append_chained(struct emit *em, struct store_txn *t)
 	if (size == 0 && t != NULL &&
 	    aindex_head_get(t, &hseq, prev) == PG_OK)
 		seq = hseq;
-	hex_encode(prev, ARECORD_HASH_LEN, hex);
+	codec_hex_encode(prev, ARECORD_HASH_LEN, hex);
 	if ((e = buf_append(&em->line, em->pre->data, em->pre->len)) != PG_OK ||
 	    (e = buf_printf(&em->line, ",\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
 	    seq + 1, hex)) != PG_OK)
 		goto out;
 	hashed = em->line.len;
 	arecord_hash(em->line.data, hashed, em->hash);
-	hex_encode(em->hash, ARECORD_HASH_LEN, hex);
+	codec_hex_encode(em->hash, ARECORD_HASH_LEN, hex);
 	if ((e = buf_printf(&em->line, ",\"hash\":\"%s\"}\n", hex)) != PG_OK)
 		goto out;
 	/* One write with O_APPEND: a record is never interleaved. */
@@ -166,7 +167,7 @@ flood_key(unsigned char *k, const struct arecord_entry *en, uint64_t minute)
 	size_t	 n = 0, l;
 
 	k[n++] = AUDIT_FLOOD_KIND;
-	be64_put(k + n, minute);
+	codec_be64_put(k + n, minute);
 	n += 8;
 	l = strlen(en->type_name);
 	memcpy(k + n, en->type_name, l > 64 ? 64 : l);
@@ -202,8 +203,8 @@ flood_check(struct store_txn *t, struct emit *em)
 	klen = flood_key(k, &em->en, em->en.ts_us / AINDEX_MIN_US);
 	if (store_get(t, NS_AUDIT_X, k, klen, &pv, &pn, NULL) == PG_OK &&
 	    pn == 9)
-		n = be64_get(pv);
-	be64_put(v, ++n);
+		n = codec_be64_get(pv);
+	codec_be64_put(v, ++n);
 	v[8] = 0;
 	if ((e = store_put(t, NS_AUDIT_X, k, klen, v, 9, store_now_ms() +
 	    AUDIT_FLOOD_KEEP_MS, STORE_DERIVED)) != PG_OK)
@@ -465,12 +466,12 @@ flood_one(const void *key, size_t klen, const void *val, size_t vlen,
 	const unsigned char *v = val;
 
 	(void)exp;
-	if (vlen != 9 || v[8] != 0 || be64_get(v) <= AUDIT_FLOOD_WHOLE ||
+	if (vlen != 9 || v[8] != 0 || codec_be64_get(v) <= AUDIT_FLOOD_WHOLE ||
 	    klen > STORE_KEY_MAX)
 		return 0;
 	memcpy(f->e[f->n].key, key, klen);
 	f->e[f->n].klen = klen;
-	f->e[f->n].count = be64_get(v);
+	f->e[f->n].count = codec_be64_get(v);
 	return ++f->n == AUDIT_FLOOD_BATCH;
 }
 
@@ -481,8 +482,8 @@ flood_scan(struct store_txn *t, struct flood_scan *f)
 
 	f->n = 0;
 	s[0] = e[0] = AUDIT_FLOOD_KIND;
-	be64_put(s + 1, 0);
-	be64_put(e + 1, f->now_min);	/* minutes that are over */
+	codec_be64_put(s + 1, 0);
+	codec_be64_put(e + 1, f->now_min);	/* minutes that are over */
 	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, flood_one, f);
 }
 
@@ -505,7 +506,7 @@ flood_claim_txn(struct store_txn *t, void *arg)
 	if ((err = flood_scan(t, f)) != PG_OK)
 		return err;
 	for (i = 0; i < f->n; i++) {
-		be64_put(v, f->e[i].count);
+		codec_be64_put(v, f->e[i].count);
 		v[8] = 1;
 		if ((err = store_put(t, NS_AUDIT_X, f->e[i].key, f->e[i].klen, v,
 		    9, store_now_ms() + AUDIT_FLOOD_KEEP_MS, STORE_DERIVED)) !=
@@ -555,7 +556,7 @@ audit_flood_flush_at(const struct audit_ctx *ctx, uint64_t now_us)
 		json_object_object_add(d, "event_type",
 		    json_object_new_string(type));
 		json_object_object_add(d, "minute_start_ms",
-		    json_object_new_int64((int64_t)(be64_get(f->e[i].key + 1) *
+		    json_object_new_int64((int64_t)(codec_be64_get(f->e[i].key + 1) *
 		    (AINDEX_MIN_US / 1000))));
 		json_object_object_add(d, "kept", json_object_new_int(
 		    AUDIT_FLOOD_WHOLE));

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "backfill.h"
+#include "codec.h"
 #include "form.h"
 #include "inbox.h"
 #include "log.h"
@@ -245,12 +246,12 @@ pos_save(struct store *st, const struct backfill_opts *o,
 	e = buf_printf(&b, "{\"since\":%lld,\"until\":%lld,\"types\":",
 	    (long long)r->since, (long long)r->until);
 	if (e == PG_OK)
-		e = buf_json_str(&b, o->types ? o->types : "",
+		e = codec_json_str(&b, o->types ? o->types : "",
 		    o->types ? strlen(o->types) : 0);
 	if (e == PG_OK)
 		e = buf_puts(&b, ",\"after\":");
 	if (e == PG_OK)
-		e = buf_json_str(&b, r->after, strlen(r->after));
+		e = codec_json_str(&b, r->after, strlen(r->after));
 	if (e == PG_OK)
 		e = buf_printf(&b, ",\"pages\":%llu,\"listed\":%llu,"
 		    "\"added\":%llu,\"present\":%llu,\"refused\":%llu}",

@@ -22,6 +22,10 @@
 #include "config.h"
 #include "log.h"
 
+/* A numeric macro as the string the table holds. */
+#define NUMSTR_(x)	#x
+#define NUMSTR(x)	NUMSTR_(x)
+
 #ifndef PG_DATADIR
 #define PG_DATADIR "/usr/local/share/payguard"
 #endif
@@ -83,7 +87,8 @@ static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_API_ROUTES", T_STR, F(api_routes), NULL, 0 },
 	{ "PAYGUARD_CONNECT_TIMEOUT", T_U32, F(connect_timeout), "10", 600 },
 	{ "PAYGUARD_TIMEOUT", T_U32, F(total_timeout), "80", 600 },
-	{ "PAYGUARD_AUDIT_RETENTION_DAYS", T_U32, F(audit_retention_days), "30", 36500 },
+	{ "PAYGUARD_AUDIT_RETENTION_DAYS", T_U32, F(audit_retention_days),
+	  NUMSTR(CFG_RETENTION_DAYS), 36500 },
 	{ "PAYGUARD_ADMIN_USERS", T_STR, F(admin_users), NULL, 0 },
 	{ "PAYGUARD_ALERT_COMMAND", T_STR, F(alert_command), NULL, 0 },
 	{ "PAYGUARD_ALERT_THRESHOLDS", T_STR, F(alert_thresholds), NULL, 0 },
@@ -99,7 +104,7 @@ static const struct cfg_var cfg_vars[] = {
 };
 #define NVARS	(sizeof(cfg_vars) / sizeof(cfg_vars[0]))
 
-/* The seed's defaults: limits per operation per window. */
+/* The default limits per operation per window (README). */
 static const struct rate_op rate_defaults[] = {
 	{ "customer", 100 },
 	{ "subscription", 50 },

@@ -18,6 +18,7 @@
 #define CFG_MAX_SECRETS		8
 #define CFG_MAX_OPS		24
 #define CFG_OPNAME		32
+#define CFG_RETENTION_DAYS	30	/* PAYGUARD_AUDIT_RETENTION_DAYS default */
 
 enum delivery_mode {
 	DELIVERY_QUEUE = 0,
@@ -78,7 +79,7 @@ struct config {
 	uint32_t	 total_timeout;		/* PAYGUARD_TIMEOUT (80) */
 
 	/* Audit. */
-	uint32_t	 audit_retention_days;	/* PAYGUARD_AUDIT_RETENTION_DAYS (30) */
+	uint32_t	 audit_retention_days;	/* PAYGUARD_AUDIT_RETENTION_DAYS */
 	char		*admin_users;		/* PAYGUARD_ADMIN_USERS or NULL */
 	char		*alert_command;		/* PAYGUARD_ALERT_COMMAND or NULL */
 	char		*alert_thresholds;	/* PAYGUARD_ALERT_THRESHOLDS or NULL */

@@ -26,6 +26,7 @@
 #include <openssl/core_names.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "crypto.h"
 #include "statedir.h"
 #include "log.h"
@@ -91,26 +92,45 @@ hmac_new(void)
 	return EVP_MAC_CTX_dup(hmac_tmpl);
 }
 
+enum pg_err
+crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n,
+    unsigned char mac[32])
+{
+	EVP_MAC_CTX	*ctx = NULL;
+	size_t		 maclen = 0;
+	enum pg_err	 rc = PG_CRYPTO;
+
+	if ((ctx = hmac_new()) == NULL)
+		goto out;
+	if (EVP_MAC_init(ctx, key, keylen, NULL) != 1 ||
+	    EVP_MAC_update(ctx, msg, n) != 1 ||
+	    EVP_MAC_final(ctx, mac, &maclen, 32) != 1 || maclen != 32)
+		goto out;
+	rc = PG_OK;
+out:
+	EVP_MAC_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void
+crypto_wipe(void *p, size_t n)
+{
+	OPENSSL_cleanse(p, n);
+}
+
 /* HMAC-SHA256 of n bytes under the signing key into mac. */
 static int
 fernet_mac(const struct fernet_key *k, const unsigned char *p, size_t n,
     unsigned char mac[MAC_LEN])
 {
-	EVP_MAC_CTX	*ctx = NULL;
-	size_t		 maclen = 0;
-	int		 rc = -1;
-
-	if ((ctx = hmac_new()) == NULL)
-		goto out;
-	if (EVP_MAC_init(ctx, k->sign, sizeof(k->sign), NULL) != 1 ||
-	    EVP_MAC_update(ctx, p, n) != 1 ||
-	    EVP_MAC_final(ctx, mac, &maclen, MAC_LEN) != 1 ||
-	    maclen != MAC_LEN)
-		goto out;
-	rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	return rc;
+	return crypto_hmac_sha256(k->sign, sizeof(k->sign), p, n, mac) ==
+	    PG_OK ? 0 : -1;
 }
 
 /*
@@ -145,7 +165,7 @@ fernet_unpack(const char *tok, size_t toklen, unsigned char **raw,
 			rc = PG_ENOMEM;
 			goto out;
 		}
-		if (b64url_decode(tok, toklen, p, &n) != 0)
+		if (codec_b64url_decode(tok, toklen, p, &n) != 0)
 			goto out;
 	}
 	if (n < MIN_TOKEN_RAW || p[0] != FERNET_VERSION ||
@@ -192,7 +212,7 @@ fernet_key_parse(const char *b64, size_t len, struct fernet_key *out)
 
 	if (b64 == NULL || len != FERNET_KEY_B64LEN)
 		goto out;
-	if (b64url_decode(b64, len, raw, &n) != 0 || n != 32)
+	if (codec_b64url_decode(b64, len, raw, &n) != 0 || n != 32)
 		goto out;
 	memcpy(out->sign, raw, 16);
 	memcpy(out->enc, raw + 16, 16);
@@ -210,7 +230,7 @@ fernet_key_generate(char out[FERNET_KEY_B64LEN + 1])
 
 	if (rand_bytes(raw, sizeof(raw)) != PG_OK)
 		goto out;
-	b64url_encode(raw, sizeof(raw), 1, out);
+	codec_b64url_encode(raw, sizeof(raw), 1, out);
 	rc = PG_OK;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -243,7 +263,7 @@ encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
 		goto out;
 	}
 	raw[0] = FERNET_VERSION;
-	be64_put(raw + 1, now);
+	codec_be64_put(raw + 1, now);
 	if (iv != NULL)
 		memcpy(raw + 9, iv, 16);
 	else if (rand_bytes(raw + 9, 16) != PG_OK)
@@ -274,7 +294,7 @@ encrypt_form(const struct fernet_key *k, const void *msg, size_t len,
 		rc = PG_ENOMEM;
 		goto out;
 	}
-	b64url_encode(raw, rawlen, 1, t);
+	codec_b64url_encode(raw, rawlen, 1, t);
 	*tok = t;
 	*toklen = tlen;
 	t = NULL;
@@ -376,7 +396,7 @@ decrypt_keys(const struct fernet_key *keys, size_t n, const char *tok,
 	*outlen = 0;
 	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
 		goto out;
-	if (fernet_too_old(be64_get(raw + 1), ttl, now)) {
+	if (fernet_too_old(codec_be64_get(raw + 1), ttl, now)) {
 		rc = PG_EXPIRED;
 		goto out;
 	}
@@ -409,7 +429,7 @@ fernet_timestamp(const char *tok, size_t toklen, uint64_t *ts)
 
 	if ((rc = fernet_unpack(tok, toklen, &raw, &rawlen)) != PG_OK)
 		goto out;
-	*ts = be64_get(raw + 1);
+	*ts = codec_be64_get(raw + 1);
 out:
 	free(raw);
 	return rc;
@@ -758,7 +778,7 @@ fernet_token_text(const unsigned char *raw, size_t rawlen, char **tok,
 	*tok = NULL;
 	if (n == 0 || (*tok = malloc(n + 1)) == NULL)
 		return n == 0 ? PG_TOOLARGE : PG_ENOMEM;
-	b64url_encode(raw, rawlen, 1, *tok);
+	codec_b64url_encode(raw, rawlen, 1, *tok);
 	*toklen = n;
 	return PG_OK;
 }

@@ -101,4 +101,12 @@ enum pg_err	 fernet_token_text(const unsigned char *raw, size_t rawlen,
 /* Overwrites the ring's key material. */
 void		 keyring_wipe(struct keyring *r);
 
+/* HMAC-SHA256 of msg (n bytes) under key into mac; PG_CRYPTO on failure. */
+enum pg_err	 crypto_hmac_sha256(const void *key, size_t keylen,
+		    const void *msg, size_t n, unsigned char mac[32]);
+/* Returns 1 if a and b (n bytes each) are equal, in constant time. */
+int		 crypto_equal(const void *a, const void *b, size_t n);
+/* Overwrites n bytes at p with zeros (never optimised away). */
+void		 crypto_wipe(void *p, size_t n);
+
 #endif /* PG_CRYPTO_H */

@@ -7,10 +7,9 @@
  * or backfill) and, for an event from a connected account,
  * PAYGUARD_EVENT_ACCOUNT (plus PATH and LANG) in an
  * otherwise empty environment, so no secret of
- * ours reaches it; its stdout discarded, its stderr into our log; killed
- * with its process group when the time limit runs out.  Exit 0 means
- * processed.  With PAYGUARD_WEBHOOK_FORWARD_URL the attempt is an HTTP
- * POST instead (lib/forward.h), with the same outcome handling.
+ * ours reaches it; run by proc_run (proc.h).  Exit 0 means processed.
+ * With PAYGUARD_WEBHOOK_FORWARD_URL the attempt is an HTTP POST instead
+ * (lib/forward.h), with the same outcome handling.
  */
 #ifndef PG_DELIVER_H
 #define PG_DELIVER_H
@@ -23,23 +22,17 @@
 #include "err.h"
 #include "event.h"
 #include "inbox.h"
+#include "proc.h"
 #include "store.h"
 
-struct deliver_result {
-	int	 ok;		/* handler exited 0 */
-	int	 status;	/* exit status, 128+signal, or -1 */
-	int	 timed_out;
-	char	 error[96];	/* short reason when !ok */
-};
-
-/* Runs handler once with PAYGUARD_EVENT_ID/_TYPE/_LIVEMODE only (alerts). */
+/* Runs handler once with PAYGUARD_EVENT_ID/_TYPE/_LIVEMODE only. */
 enum pg_err	 deliver_run(const char *handler, uint32_t timeout_s,
 		    const char *id, const char *type, int livemode,
-		    const void *body, size_t len, struct deliver_result *res);
+		    const void *body, size_t len, struct proc_result *res);
 /* Runs handler once for the event, with every PAYGUARD_EVENT_* variable. */
 enum pg_err	 deliver_run_event(const char *handler, uint32_t timeout_s,
 		    const struct event_info *ev, const void *body, size_t len,
-		    struct deliver_result *res);
+		    struct proc_result *res);
 /*
  * Delivers a claimed event and records the outcome in the inbox.  Without
  * a configured handler the event counts as delivered (it stays in the
@@ -47,7 +40,7 @@ enum pg_err	 deliver_run_event(const char *handler, uint32_t timeout_s,
  */
 enum pg_err	 deliver_claimed(struct store *st, const struct config *cfg,
 		    const char *id, const struct ev_hdr *h, const void *body,
-		    size_t len, struct deliver_result *res);
+		    size_t len, struct proc_result *res);
 /*
  * Delivers every event due now, at most max (0: no limit); *done and
  * *failed get the counts.  Used by `payguard inbox drain` and `worker`.

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "codec.h"
 #include "form.h"
 
 void
@@ -75,30 +76,13 @@ form_add(struct form *f, const char *name, const char *value)
 static char *
 decode(const char *s, size_t len)
 {
-	char	*out, *o;
-	size_t	 i;
-	int	 hi, lo;
+	char	*out;
 
-	if ((out = malloc(len + 1)) == NULL)
-		return NULL;
-	for (i = 0, o = out; i < len; i++) {
-		if (s[i] == '+')
-			*o++ = ' ';
-		else if (s[i] == '%') {
-			if (i + 2 >= len || (hi = hex_digit(s[i + 1])) < 0 ||
-			    (lo = hex_digit(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
-				free(out);
-				return NULL;
-			}
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (s[i] == '\0') {
-			free(out);
-			return NULL;
-		} else
-			*o++ = s[i];
+	if ((out = malloc(len + 1)) != NULL &&
+	    codec_pct_decode(s, len, out, len + 1, NULL) != PG_OK) {
+		free(out);
+		out = NULL;
 	}
-	*o = '\0';
 	return out;
 }
 
@@ -166,21 +150,15 @@ name_ok(const char *name)
 enum pg_err
 form_parse(const char *s, size_t len, struct form *f)
 {
-	const char	*p = s, *end = s + len, *amp, *eq;
-	char		*name, *value;
-	enum pg_err	 e;
+	const char		*p = s;
+	struct codec_pair	 pr;
+	char			*name, *value;
+	enum pg_err		 e;
 
-	while (p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		if (amp == NULL)
-			amp = end;
-		if (amp == p) {		/* "a=1&&b=2": skip empty pieces */
-			p++;
-			continue;
-		}
-		eq = memchr(p, '=', (size_t)(amp - p));
-		name = decode(p, (size_t)((eq ? eq : amp) - p));
-		value = eq ? decode(eq + 1, (size_t)(amp - eq - 1)) : strdup("");
+	while (codec_query_next(&p, s + len, &pr)) {
+		name = decode(pr.name, pr.nlen);
+		value = pr.value != NULL ? decode(pr.value, pr.vlen) :
+		    strdup("");
 		if (name == NULL || value == NULL || *name == '\0' ||
 		    strlen(name) > FORM_NAME_MAX || !name_ok(name) ||
 		    !utf8_ok(name) || !utf8_ok(value)) {
@@ -190,7 +168,6 @@ form_parse(const char *s, size_t len, struct form *f)
 		}
 		if ((e = add_owned(f, name, value)) != PG_OK)
 			return e;
-		p = amp + 1;
 	}
 	return PG_OK;
 }
@@ -297,29 +274,6 @@ out:
 	return e;
 }
 
-static enum pg_err
-put_enc(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	enum pg_err	 e = PG_OK;
-	unsigned char	 c;
-	char		 esc[3];
-
-	for (; *s != '\0' && e == PG_OK; s++) {
-		c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		    c == '.' || c == '~')
-			e = buf_putc(out, (char)c);
-		else {
-			esc[0] = '%';
-			esc[1] = hex[c >> 4];
-			esc[2] = hex[c & 15];
-			e = buf_append(out, esc, 3);
-		}
-	}
-	return e;
-}
 
 static enum pg_err
 encode_pairs(const struct form_pair *const *pp, size_t n, struct buf *out)
@@ -331,11 +285,11 @@ encode_pairs(const struct form_pair *const *pp, size_t n, struct buf *out)
 		if (i > 0)
 			e = buf_putc(out, '&');
 		if (e == PG_OK)
-			e = put_enc(out, pp[i]->name);
+			e = codec_pct_encode(out, pp[i]->name);
 		if (e == PG_OK)
 			e = buf_putc(out, '=');
 		if (e == PG_OK)
-			e = put_enc(out, pp[i]->value);
+			e = codec_pct_encode(out, pp[i]->value);
 	}
 	if (e == PG_OK && out->data == NULL)
 		e = buf_append(out, "", 0);

@@ -181,7 +181,7 @@ add(struct curl_slist **l, const char *name, const char *value)
 
 enum pg_err
 forward_post(const struct config *cfg, const struct event_info *ev,
-    const void *body, size_t len, struct deliver_result *res)
+    const void *body, size_t len, struct proc_result *res)
 {
 	CURL		*c = NULL;
 	struct curl_slist *hl = NULL;

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "deliver.h"
+#include "proc.h"
 #include "err.h"
 #include "event.h"
 
@@ -55,6 +55,6 @@ enum pg_err	 forward_secret_new(char out[FORWARD_SECRET_STR_MAX]);
  */
 enum pg_err	 forward_post(const struct config *cfg,
 		    const struct event_info *ev, const void *body, size_t len,
-		    struct deliver_result *res);
+		    struct proc_result *res);
 
 #endif /* PG_FORWARD_H */

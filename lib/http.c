@@ -18,6 +18,7 @@
 
 #include <fcgiapp.h>
 
+#include "codec.h"
 #include "http.h"
 #include "log.h"
 #include "rand.h"
@@ -101,7 +102,7 @@ http_new_rid(char out[HTTP_RID_MAX + 1])
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		memset(r, 0, sizeof(r));
 	memcpy(out, "req_", 4);
-	hex_encode(r, sizeof(r), out + 4);
+	codec_hex_encode(r, sizeof(r), out + 4);
 }
 
 const char *
@@ -299,17 +300,17 @@ http_resp_error(struct http_resp *r, int status, const char *type,
 	r->status = status;
 	buf_reset(&r->body);
 	buf_puts(&r->body, "{\"error\":{\"type\":");
-	buf_json_str(&r->body, type, strlen(type));
+	codec_json_str(&r->body, type, strlen(type));
 	if (code != NULL) {
 		buf_puts(&r->body, ",\"code\":");
-		buf_json_str(&r->body, code, strlen(code));
+		codec_json_str(&r->body, code, strlen(code));
 	}
 	if (param != NULL) {
 		buf_puts(&r->body, ",\"param\":");
-		buf_json_str(&r->body, param, strlen(param));
+		codec_json_str(&r->body, param, strlen(param));
 	}
 	buf_puts(&r->body, ",\"message\":");
-	buf_json_str(&r->body, message, strlen(message));
+	codec_json_str(&r->body, message, strlen(message));
 	buf_puts(&r->body, "}}\n");
 }
 

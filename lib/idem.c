@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "idem.h"
 #include "store_redis.h"
 #include "seal.h"
@@ -189,8 +190,32 @@ new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
 	if ((e = rand_bytes(r, sizeof(r))) != PG_OK)
 		return e;
 	memcpy(out, "pg_", 3);
-	hex_encode(r, sizeof(r), out + 3);
+	codec_hex_encode(r, sizeof(r), out + 3);
 	return PG_OK;
+}
+
+void
+idem_generate_key(const char *op, const char *identity,
+    char out[IDEM_UPKEY_MAX + 1])
+{
+	unsigned char	 r[32], md[32];
+	char		 seed[256];
+	unsigned int	 n = 32;
+	EVP_MD_CTX	*c;
+
+	if (rand_bytes(r, sizeof(r)) != PG_OK)
+		memset(r, 0, sizeof(r));
+	snprintf(seed, sizeof(seed), "%s|%s|%lld|", op, identity,
+	    (long long)store_now_us());
+	c = EVP_MD_CTX_new();
+	if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(c, seed, strlen(seed)) ||
+	    !EVP_DigestUpdate(c, r, sizeof(r)) ||
+	    !EVP_DigestFinal_ex(c, md, &n))
+		memcpy(md, r, sizeof(md));	/* random alone suffices */
+	EVP_MD_CTX_free(c);
+	memcpy(out, "pg-", 3);
+	codec_hex_encode(md, 24, out + 3);
 }
 
 enum pg_err

@@ -59,6 +59,13 @@ enum pg_err	 idem_fingerprint(const char *method, const char *path,
 enum pg_err	 idem_fingerprint_query(const char *method, const char *path,
 		    const char *query, size_t qlen, const char *canonical,
 		    size_t len, unsigned char fp[32]);
+/*
+ * Writes a fresh upstream key for a POST sent without one ("pg-" and 48
+ * hex digits of SHA-256 over operation, identity, time and 32 random
+ * bytes), so that our own retries are safe upstream.
+ */
+void		 idem_generate_key(const char *op, const char *identity,
+		    char out[IDEM_UPKEY_MAX + 1]);
 /* Starts (or resolves) the key; see the state machine above.  The caller
  * frees res->body. */
 enum pg_err	 idem_begin(struct store *st, const struct keyring *ring,

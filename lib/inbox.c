@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
@@ -50,7 +51,7 @@ qkey(uint64_t due, const char *id, unsigned char *k, size_t *klen)
 {
 	size_t	 n = strlen(id);
 
-	be64_put(k, due);
+	codec_be64_put(k, due);
 	memcpy(k + 8, id, n);
 	*klen = 8 + n;
 }

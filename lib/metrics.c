@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aindex.h"
-#include "inbox.h"
+#include "codec.h"
 #include "metrics.h"
 
 /* Key kinds after the 'K' prefix. */
@@ -71,10 +70,10 @@ add(struct store_txn *t, const unsigned char *k, size_t klen, uint64_t n)
 
 	e = store_get(t, NS_AUDIT_X, k, klen, &v, &vlen, NULL);
 	if (e == PG_OK && vlen == 8)
-		cur = be64_get(v);
+		cur = codec_be64_get(v);
 	else if (e != PG_OK && e != PG_NOTFOUND)
 		return e;
-	be64_put(nv, cur + n);
+	codec_be64_put(nv, cur + n);
 	return store_put(t, NS_AUDIT_X, k, klen, nv, sizeof(nv), 0, 0);
 }
 
@@ -184,8 +183,6 @@ struct snap {
 	size_t		 nctr[MC__MAX];
 	uint64_t	 bucket[MH__MAX][METRICS_BUCKETS];
 	uint64_t	 sum_us[MH__MAX];
-	uint64_t	 chain;
-	int		 have_chain;
 };
 
 static void
@@ -210,7 +207,7 @@ snap_one(const void *key, size_t klen, const void *val, size_t vlen,
 	(void)exp;
 	if (klen < 3 || k[0] != 'K' || vlen != 8)
 		return 0;
-	n = be64_get(val);
+	n = codec_be64_get(val);
 	switch (k[1]) {
 	case K_AUDIT:
 		if (klen == 4 && k[2] < AEV__MAX && k[3] < SEV__MAX)
@@ -240,27 +237,8 @@ snap_one(const void *key, size_t klen, const void *val, size_t vlen,
 static enum pg_err
 snap_txn(struct store_txn *t, void *arg)
 {
-	struct snap	*s = arg;
-	unsigned char	 hash[ARECORD_HASH_LEN];
-	enum pg_err	 e;
-
-	if ((e = store_scan(t, NS_AUDIT_X, "K", 1, "L", 1, 0, snap_one,
-	    s)) != PG_OK)
-		return e;
-	e = aindex_head_get(t, &s->chain, hash);
-	s->have_chain = e == PG_OK;
-	return e == PG_NOTFOUND ? PG_OK : e;
+	return store_scan(t, NS_AUDIT_X, "K", 1, "L", 1, 0, snap_one, arg);
 }
-
-static int
-count_dead(const char *id, const struct ev_hdr *h, void *arg)
-{
-	(void)id;
-	if (h->state == EV_DEAD)
-		(*(uint64_t *)arg)++;
-	return 0;
-}
-
 static enum pg_err
 family(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -352,24 +330,18 @@ render_hist(struct buf *b, const struct snap *s, enum metric_hist h)
 }
 
 enum pg_err
-metrics_render(struct store *st, const struct config *cfg, struct buf *out)
+metrics_render(struct store *st, const struct config *cfg,
+    const struct metrics_gauges *g, struct buf *out)
 {
 	struct snap	*s;
-	unsigned char	 hash[ARECORD_HASH_LEN];
-	uint64_t	 backlog = 0, oldest = 0, dead = 0, now = store_now_ms();
+	uint64_t	 now = store_now_ms();
 	size_t		 c, i;
 	enum pg_err	 e;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PG_ENOMEM;
-	if ((e = store_run(st, 0, snap_txn, s)) != PG_OK ||
-	    (e = inbox_backlog(st, &backlog, &oldest)) != PG_OK ||
-	    (e = inbox_list(st, count_dead, &dead)) != PG_OK)
+	if ((e = store_run(st, 0, snap_txn, s)) != PG_OK)
 		goto out;
-	/* After a reboot, before the first record: the durable checkpoint
-	 * (at most 10 s behind) rather than 0. */
-	if (!s->have_chain && aindex_head_durable(st, &s->chain, hash) == PG_OK)
-		s->have_chain = 1;
 	if ((e = render_audit(out, s, cfg)) != PG_OK)
 		goto out;
 	for (c = 0; e == PG_OK && c < MC__MAX; c++) {
@@ -387,27 +359,28 @@ metrics_render(struct store *st, const struct config *cfg, struct buf *out)
 		    "delivered.");
 	if (e == PG_OK)
 		e = buf_printf(out, "payguard_inbox_backlog_events %" PRIu64 "\n",
-		    backlog);
+		    g->backlog);
 	if (e == PG_OK)
 		e = family(out, "payguard_inbox_oldest_pending_age_seconds",
 		    "gauge", "Age of the oldest event still waiting for "
 		    "delivery (0: none).");
 	if (e == PG_OK)
 		e = buf_printf(out, "payguard_inbox_oldest_pending_age_seconds "
-		    "%.3f\n", oldest != 0 && now > oldest ?
-		    (double)(now - oldest) / 1000.0 : 0.0);
+		    "%.3f\n", g->oldest_pending_ms != 0 &&
+		    now > g->oldest_pending_ms ?
+		    (double)(now - g->oldest_pending_ms) / 1000.0 : 0.0);
 	if (e == PG_OK)
 		e = family(out, "payguard_inbox_dead_letter_events", "gauge",
 		    "Events that failed every attempt (payguard inbox retry).");
 	if (e == PG_OK)
 		e = buf_printf(out, "payguard_inbox_dead_letter_events %" PRIu64
-		    "\n", dead);
+		    "\n", g->dead);
 	if (e == PG_OK)
 		e = family(out, "payguard_audit_chain_length", "gauge",
 		    "Sequence number of the last record in the audit chain.");
 	if (e == PG_OK)
 		e = buf_printf(out, "payguard_audit_chain_length %" PRIu64 "\n",
-		    s->have_chain ? s->chain : 0);
+		    g->have_chain ? g->chain : 0);
 out:
 	free(s);
 	return e;

@@ -9,7 +9,8 @@
  * inside a write transaction of that environment they already run (the
  * audit record's: metrics_audit_txn) or in a short one of their own
  * (metrics_count, metrics_observe).  Gauges (inbox backlog, oldest
- * pending age, dead letters, audit chain length) are read when rendered.
+ * pending age, dead letters, audit chain length) belong to other modules:
+ * the renderer is given them (struct metrics_gauges, app_metrics_gauges).
  *
  * Label values come from fixed tables (event types, severities, outcome
  * and status-class names) or from the configuration (rate-limit
@@ -58,12 +59,21 @@ enum pg_err	 metrics_count(struct store *st, enum metric_ctr c,
  */
 enum pg_err	 metrics_observe(struct store *st, enum metric_hist h,
 		    double seconds, enum metric_ctr c, const char *v);
+/* The gauges, read by the caller just before rendering. */
+struct metrics_gauges {
+	uint64_t	 backlog;		/* inbox events waiting */
+	uint64_t	 oldest_pending_ms;	/* received time; 0 none */
+	uint64_t	 dead;			/* dead-letter events */
+	uint64_t	 chain;			/* last audit seq */
+	int		 have_chain;
+};
+
 /*
  * Appends the whole exposition to out: every family's HELP and TYPE,
- * counters and histograms since the boot, and the gauges read now.
- * cfg names the rate-limit operations that may appear as labels.
+ * counters and histograms since the boot, and the gauges g.  cfg names
+ * the rate-limit operations that may appear as labels.
  */
 enum pg_err	 metrics_render(struct store *st, const struct config *cfg,
-		    struct buf *out);
+		    const struct metrics_gauges *g, struct buf *out);
 
 #endif /* PG_METRICS_H */

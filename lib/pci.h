@@ -1,6 +1,6 @@
 /*
  * payguard - card-data detection: a PAN detector (Luhn, 13-19 digits,
- * plausible IIN) and the seed's validate_pci_compliance(operation, data).
+ * plausible IIN) and a screen of a request's fields, by operation.
  */
 #ifndef PG_PCI_H
 #define PG_PCI_H
@@ -11,7 +11,12 @@
 
 #include "err.h"
 
-struct keyring;
+/* The caller's exemption check: fn returns 1 when v (len bytes) is a
+ * Fernet token that verifies under its key ring (already encrypted). */
+struct pci_exempt {
+	int	(*fn)(const char *v, size_t len, void *arg);
+	void	*arg;
+};
 
 enum pci_kind {
 	PCI_PAN = 0,	/* a raw primary account number */
@@ -57,12 +62,12 @@ const char	*pci_kind_name(enum pci_kind k);
  * operation and fills res: PANs (pci_text_has_pan), CVCs under CVC names,
  * track data, and card-data field names (number, cvc, exp_month, exp_year
  * under a card or source hash) whatever their value.  A value that
- * verifies as a Fernet token under ring (may be NULL: nothing does) is
+ * the exemption check ring accepts (may be NULL: nothing is exempt) is
  * compliant: it is encrypted.  Returns PG_OK when compliant, PG_EINVAL
  * when res->n > 0.
  */
 enum pg_err	 pci_validate_ring(const char *operation,
-		    struct json_object *data, const struct keyring *ring,
+		    struct json_object *data, const struct pci_exempt *ring,
 		    struct pci_result *res);
 /* pci_validate_ring without a key ring (no value is exempt). */
 enum pg_err	 pci_validate(const char *operation,
@@ -71,7 +76,7 @@ enum pg_err	 pci_validate(const char *operation,
  * (values[i] may be NULL). */
 enum pg_err	 pci_validate_pairs_ring(const char *const *names,
 		    const char *const *values, size_t n,
-		    const struct keyring *ring, struct pci_result *res);
+		    const struct pci_exempt *ring, struct pci_result *res);
 /* pci_validate_pairs_ring without a key ring. */
 enum pg_err	 pci_validate_pairs(const char *const *names,
 		    const char *const *values, size_t n,

@@ -23,6 +23,7 @@
 
 #include <openssl/sha.h>
 
+#include "codec.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "store_redis.h"
@@ -57,7 +58,7 @@ make_key(struct rl_ctx *c)
 
 	if (strlen(ident) > 200) {
 		SHA256((const unsigned char *)ident, strlen(ident), md);
-		hex_encode(md, sizeof(md), id);
+		codec_hex_encode(md, sizeof(md), id);
 		ident = id;
 	}
 	c->hklen = (size_t)snprintf(c->hkey, sizeof(c->hkey), "h|%s|%s|%u",

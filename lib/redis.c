@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "log.h"
 #include "redis.h"
 
@@ -205,6 +206,8 @@ ask_sentinels(struct redis *r, char *host, size_t hostsz, int *port)
 	redisContext	*c;
 	redisReply	*rep;
 	size_t		 i;
+	char		*ep;
+	long		 lp;
 	int		 ok = 0;
 
 	for (i = 0; i < r->nsentinels && !ok; i++) {
@@ -218,7 +221,9 @@ ask_sentinels(struct redis *r, char *host, size_t hostsz, int *port)
 		    rep->element[0]->len < hostsz) {
 			memcpy(host, rep->element[0]->str,
 			    rep->element[0]->len + 1);
-			*port = atoi(rep->element[1]->str);
+			/* strtol, not atoi: a port out of range is refused. */
+			lp = strtol(rep->element[1]->str, &ep, 10);
+			*port = *ep == '\0' && lp > 0 && lp < 65536 ? (int)lp : 0;
 			ok = *port > 0;
 		}
 		if (rep != NULL)
@@ -362,7 +367,7 @@ redis_eval(struct redis *r, struct redis_script *s, int nkeys, int argc,
 		return PG_EINVAL;
 	if (s->sha[0] == '\0') {
 		SHA1((const unsigned char *)s->src, strlen(s->src), md);
-		hex_encode(md, sizeof(md), s->sha);
+		codec_hex_encode(md, sizeof(md), s->sha);
 	}
 	if ((e = ensure(r)) != PG_OK)
 		return e;

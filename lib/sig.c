@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "log.h"
 #include "sig.h"
 
@@ -79,7 +80,7 @@ sig_parse(const char *hdr, struct sig_header *out)
 {
 	const char	*p, *end, *eq, *ks, *vs;
 	size_t		 klen, vlen, i;
-	int		 have_t = 0, hi, lo;
+	int		 have_t = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (hdr == NULL || *hdr == '\0')
@@ -118,14 +119,7 @@ sig_parse(const char *hdr, struct sig_header *out)
 			out->nv1_seen++;
 			if (vlen != 64 || out->nv1 == SIG_MAX_V1)
 				continue;
-			for (i = 0; i < 32; i++) {
-				hi = hex_digit(vs[2 * i]);
-				lo = hex_digit(vs[2 * i + 1]);
-				if (hi < 0 || lo < 0)
-					break;
-				out->v1[out->nv1][i] = (unsigned char)(hi << 4 | lo);
-			}
-			if (i == 32)
+			if (codec_hex_decode(vs, 32, out->v1[out->nv1]) == 0)
 				out->nv1++;
 		}
 		/* v0 and unknown schemes: ignored. */
@@ -171,7 +165,7 @@ sig_compute(struct sig_ctx *c, const char *secret, int64_t t,
 
 	if ((e = mac_raw(c, secret, t, body, len, md)) != PG_OK)
 		return e;
-	hex_encode(md, sizeof(md), hex);
+	codec_hex_encode(md, sizeof(md), hex);
 	return PG_OK;
 }
 

@@ -27,6 +27,7 @@
 #include <openssl/sha.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "log.h"
 #include "rand.h"
 #include "redis.h"
@@ -319,7 +320,7 @@ new_owner(char out[OWNER_LEN + 1])
 	enum pg_err	 e;
 
 	if ((e = rand_bytes(b, sizeof(b))) == PG_OK)
-		hex_encode(b, sizeof(b), out);
+		codec_hex_encode(b, sizeof(b), out);
 	return e;
 }
 
@@ -878,7 +879,7 @@ idem_rkey(const char *key, size_t klen, char out[2 * SHA256_DIGEST_LENGTH + 8])
 
 	SHA256((const unsigned char *)key, klen, md);
 	memcpy(out, "pg:{i:", 6);
-	hex_encode(md, sizeof(md), out + 6);
+	codec_hex_encode(md, sizeof(md), out + 6);
 	memcpy(out + 6 + 2 * SHA256_DIGEST_LENGTH, "}", 2);
 }
 
@@ -1009,7 +1010,7 @@ tok_keys(const char *name, const unsigned char hash[32], char *nk,
 {
 	snprintf(nk, nksz, TOK_NAME "%s", name);
 	memcpy(hk, TOK_HASH, strlen(TOK_HASH));
-	hex_encode(hash, 32, hk + strlen(TOK_HASH));
+	codec_hex_encode(hash, 32, hk + strlen(TOK_HASH));
 }
 
 #define TOK_NK_MAX	(sizeof(TOK_NAME) + TOKEN_NAME_MAX)
@@ -1078,7 +1079,7 @@ rs_token_lookup(struct rstore *rs, const unsigned char hash[32],
 	enum pg_err	 e;
 
 	memcpy(hk, TOK_HASH, strlen(TOK_HASH));
-	hex_encode(hash, 32, hk + strlen(TOK_HASH));
+	codec_hex_encode(hash, 32, hk + strlen(TOK_HASH));
 	if ((e = redis_cmd(rs->r, 2, argv, NULL, &rep)) != PG_OK)
 		return e;
 	if (rep->type != REDIS_REPLY_STRING)

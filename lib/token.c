@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "buf.h"
+#include "codec.h"
 #include "store_redis.h"
 #include "token.h"
 #include "rand.h"
@@ -193,7 +194,7 @@ token_create(struct store *st, const struct token_ctx *t, const char *name,
 	if (rand_bytes(r, sizeof(r)) != PG_OK)
 		return PG_CRYPTO;
 	memcpy(out, TOKEN_PREFIX, 4);
-	b64url_encode(r, sizeof(r), 0, out + 4);
+	codec_b64url_encode(r, sizeof(r), 0, out + 4);
 	OPENSSL_cleanse(r, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	c.name = name;

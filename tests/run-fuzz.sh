@@ -1,9 +1,11 @@
 #!/bin/sh
 # Runs each libFuzzer target for $1 seconds from its seed corpus
-# (tests/fuzz/in/<target>/), recording PASS/FAIL in $O/test-results.txt.
+# (tests/fuzz/in/<target>/), recording PASS/FAIL in $O/test-results.txt;
+# exits 1 when any target failed.
 O=${O:-build}
 secs=$1; shift
 mkdir -p "$O"
+fail=0
 for f in "$@"; do
 	name=$(basename "$f")
 	seeds="tests/fuzz/in/$name"
@@ -17,8 +19,9 @@ for f in "$@"; do
 		echo "  fuzz $name: $(grep -o 'Done [0-9]* runs' "$O/fuzz-$name.log" | tail -1)"
 	else
 		echo "FAIL fuzz/$name" >> "$O/test-results.txt"
+		fail=1
 		echo "  fuzz $name FAILED:"; tail -30 "$O/fuzz-$name.log"
 	fi
 	rm -rf "$work"
 done
-exit 0
+exit $fail

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs cmocka test programs, each with a fresh scratch state directory.
-# Results are appended to $O/test-results.txt as "PASS name"/"FAIL name".
+# Results are appended to $O/test-results.txt as "PASS name"/"FAIL name";
+# exits 1 when any program failed.
 O=${O:-build}
 mkdir -p "$O"
 fail=0
@@ -18,4 +19,4 @@ for t in "$@"; do
 	fi
 	rm -rf "$d" "$d.log"
 done
-exit 0
+exit $fail

@@ -3,7 +3,7 @@
  *
  *   payguard audit [--hours N] [--severity S] [--type T] [--ip IP]
  *                  [--limit N] [--json|--csv]     records, newest first
- *   payguard audit stats [--hours N] [--json]     the seed's metrics
+ *   payguard audit stats [--hours N] [--json]     the metrics (astats.h)
  *   payguard audit verify [--file F]              walk the hash chain
  *   payguard audit sweep                          apply the retention now
  *   payguard audit reindex [--file F]...          rebuild the index
@@ -83,17 +83,14 @@ open_index(const struct config *cfg, struct store **st)
 	return 0;
 }
 
+/* A string field of a record for the table: "-" when absent. */
 static const char *
 jstr(struct json_object *o, const char *k)
 {
-	struct json_object *v;
+	const char	*s = arecord_get(o, k, 0);
 
-	if (json_object_object_get_ex(o, k, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return "-";
+	return s != NULL ? s : "-";
 }
-
 static int
 print_row(const struct aquery_row *row, void *arg)
 {
@@ -398,7 +395,8 @@ static int
 audit_sweep(const struct config *cfg)
 {
 	struct store	*st = NULL;
-	uint64_t	 days = cfg->audit_retention_days ? cfg->audit_retention_days : 30;
+	uint64_t	 days = cfg->audit_retention_days ? cfg->audit_retention_days :
+	    CFG_RETENTION_DAYS;
 	size_t		 n = 0;
 	enum pg_err	 e;
 	int		 rc = 1;

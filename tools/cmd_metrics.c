@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app.h"
 #include "buf.h"
 #include "cli.h"
 #include "metrics.h"
@@ -20,6 +21,7 @@ cmd_metrics(int argc, char **argv, const struct config *cfg)
 {
 	struct store	*st = NULL;
 	struct buf	 out;
+	struct metrics_gauges g;
 	enum pg_err	 e;
 	int		 rc = 1;
 
@@ -35,7 +37,8 @@ cmd_metrics(int argc, char **argv, const struct config *cfg)
 		return 1;
 	}
 	buf_init(&out, METRICS_MAX);
-	if ((e = metrics_render(st, cfg, &out)) != PG_OK)
+	if ((e = app_metrics_gauges(st, &g)) != PG_OK ||
+	    (e = metrics_render(st, cfg, &g, &out)) != PG_OK)
 		fprintf(stderr, "metrics: %s\n", pg_strerror(e));
 	else if (fwrite(out.data, 1, out.len, stdout) == out.len &&
 	    fflush(stdout) == 0)

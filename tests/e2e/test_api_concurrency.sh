@@ -20,7 +20,7 @@ start_apache_api conc 19831 24
 URL=$API_URL/v1/customers
 
 # Warm-up: 16 overlapping slow GETs make mod_fcgid spawn the processes
-# (it waits ~1 s before each spawn when none is idle: servers.md gotcha 2),
+# (it waits about 1 s before each spawn while none is idle),
 # so that the burst below really runs in parallel.
 fake_fault "{\"path\": \"/v1/customers\", \"method\": \"GET\", \"responses\": [$(printf '{"delay_ms": 1500},%.0s' $(seq 15)){\"delay_ms\": 1500}]}"
 warm() {

@@ -124,7 +124,9 @@ until grep -q '^ready' "$D/logs/fake.out" 2>/dev/null; do
 	sleep 0.05
 done
 # A gateway token for the site's code; only its keyed hash is stored.
-TOKEN=$(cd / && runuser -u "$RUNAS" -- env PAYGUARD_CONFIG="$D/payguard.ini" \
+# (runuser only as root; otherwise we are that user already)
+[ "$(id -u)" = 0 ] && ASRUN="runuser -u $RUNAS --" || ASRUN=
+TOKEN=$(cd / && $ASRUN env PAYGUARD_CONFIG="$D/payguard.ini" \
     PAYGUARD_STATE_DIR="$D/state" "$D/bin/payguard" token create --name demo \
     --scope write 2>>"$D/logs/cli.log") || die "payguard token create failed"
 cat > "$D/call-api.sh" <<EOF

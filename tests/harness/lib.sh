@@ -27,17 +27,30 @@
 #
 # CGI_PROG overrides the program cgi_run runs ($BIN/webhook.fcgi).
 # Environment from tests/run-e2e.sh: O (absolute build dir), SRC, PY.
-# PG_KEEP=1 keeps the scratch directory.  See servers.md for the why of
-# the recipes (gotcha numbers are quoted where they matter).
+# PG_KEEP=1 keeps the scratch directory.  Where a server recipe has a
+# non-obvious reason, the comment beside it says what goes wrong without it.
 
 set -u
 : "${SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${O:=$SRC/build}"
 case "$O" in /*) ;; *) O="$SRC/$O" ;; esac
 PY=${PY:-/usr/bin/python3}
-WWW=www-data
+if [ "$(id -u)" = 0 ]; then
+	WWW=www-data
+else
+	# make check without root: the servers run as this user, who owns
+	# every file already, so the root-only steps (handing files to
+	# www-data, dropping privileges) have nothing left to do.
+	WWW=$(id -un)
+	chown() { :; }
+	setpriv() {
+		while [ $# -gt 0 ] && [ "${1#--}" != "$1" ]; do shift; done
+		"$@"
+	}
+fi
 WWW_UID=$(id -u $WWW)
 WWW_GID=$(id -g $WWW)
+WWW_GROUP=$(id -gn $WWW)
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 export LC_ALL=C
 
@@ -67,7 +80,8 @@ finish() {
 
 # ------------------------------------------------- processes and ports
 PG_PIDS=""
-# proc_alive PID: running and not a zombie (PID 1 reaps late: gotcha 10)
+# proc_alive PID: running and not a zombie (an orphan is reaped by PID 1,
+# which may do so late, so kill -0 alone would still see it)
 proc_alive() {
 	local st
 	st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
@@ -152,7 +166,6 @@ pg_cleanup() {
 # pg_setup: creates BASE and friends, installs the cleanup trap.
 # Stops the file when the binaries are missing.
 pg_setup() {
-	[ "$(id -u)" = 0 ] || bail "e2e tests run as root (they start servers that drop to www-data)"
 	[ -x "$O/webhook.fcgi" ] || bail "$O/webhook.fcgi is built"
 	[ -x "$O/payguard" ] || bail "$O/payguard is built"
 	BASE=$(mktemp -d /tmp/pg-e2e.XXXXXX) || bail "mktemp"
@@ -162,7 +175,8 @@ pg_setup() {
 	BIN=$BASE/bin STATE=$BASE/state HOUT=$BASE/hout LOGS=$BASE/logs
 	mkdir -p "$BIN" "$STATE" "$HOUT" "$LOGS"
 	# Copies: the tests keep working if the build directory is rebuilt
-	# meanwhile, and the path is traversable by www-data (gotcha 9).
+	# meanwhile, and the path is traversable by www-data (servers that drop
+	# to www-data must be able to reach every directory on the way).
 	cp "$O/webhook.fcgi" "$O/payguard" "$BIN/"
 	chmod 0755 "$BIN" "$BIN"/*
 	chown $WWW:$WWW "$STATE" "$HOUT"
@@ -495,7 +509,8 @@ _apache_head() {
 	R=$BASE/$1
 	mkdir -p "$R/logs" "$R/run" "$R/htdocs"
 	# NB: do not create run/fcgidsock: mod_fcgid makes it, owned by User
-	# (a root-owned one gives 503 after ~64 s: gotcha 3).
+	# (a root-owned one leaves the workers unable to use it: every request
+	# then ends in a 503 after about 64 s).
 	cat > "$R/httpd.conf" <<EOF
 ServerRoot "$R"
 ServerName 127.0.0.1
@@ -511,9 +526,10 @@ LoadModule mime_module        /usr/lib/apache2/modules/mod_mime.so
 LoadModule alias_module       /usr/lib/apache2/modules/mod_alias.so
 LoadModule env_module         /usr/lib/apache2/modules/mod_env.so
 LoadModule fcgid_module       /usr/lib/apache2/modules/mod_fcgid.so
-# Mandatory when started as root (gotcha 4).
+# Mandatory when started as root (Apache refuses to run its children as
+# root).
 User $WWW
-Group $WWW
+Group $WWW_GROUP
 TypesConfig /etc/mime.types
 CustomLog logs/access.log "%h %t \"%r\" %>s %b %D"
 DocumentRoot "$R/htdocs"
@@ -565,7 +581,8 @@ start_apache_cgid() {
 	chmod 0755 "$R/cgi-bin" "$R/cgi-bin/webhook"
 	cat >> "$R/httpd.conf" <<EOF
 LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
-# Absolute: a relative ScriptSock resolves under DefaultRuntimeDir (gotcha 5).
+# Absolute: a relative ScriptSock resolves under DefaultRuntimeDir, shared
+# by every Apache on the machine.
 ScriptSock $R/run/cgid.sock
 ScriptAlias /cgi/ $R/cgi-bin/
 <Directory "$R/cgi-bin">
@@ -634,7 +651,8 @@ EOF
 _lighttpd_base() {
 	L=$BASE/$1
 	mkdir -p "$L/logs" "$L/run" "$L/htdocs"
-	# lighttpd binds the bin-path sockets after dropping to www-data (gotcha 9).
+	# lighttpd binds the bin-path sockets after dropping to www-data, so the
+	# directories must be www-data's.
 	chown $WWW:$WWW "$L/run" "$L/logs"
 	cat > "$L/lighttpd.conf" <<EOF
 server.bind          = "127.0.0.1"
@@ -671,10 +689,10 @@ start_spawn_fcgi() {
 	chown $WWW:$WWW "$d/run"
 	SPAWN_SOCK=$d/run/spawn.sock
 	env -i PATH=/usr/bin:/bin PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$2" \
-	    spawn-fcgi -s "$SPAWN_SOCK" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+	    spawn-fcgi -s "$SPAWN_SOCK" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 	    -F "${3:-2}" -P "$d/run/spawn.pid" -- "$BIN/webhook.fcgi" \
 	    > "$d/logs/spawn.log" 2>&1 || bail "$1: spawn-fcgi starts webhook.fcgi"
-	# One pid per line, no trailing newline (gotcha 18).
+	# spawn-fcgi writes one pid per line without a final newline.
 	SPAWN_PIDS=$(cat "$d/run/spawn.pid"; echo)
 	for p in $SPAWN_PIDS; do track "$p"; done
 }
@@ -702,7 +720,7 @@ start_fcgi_sock() {
 	rm -f "$sock"	# fcgiwrap will not start on a stale socket (gotcha 24)
 	if [ "$n" = 0 ]; then
 		env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
-		    spawn-fcgi -n -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+		    spawn-fcgi -n -s "$sock" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 		    -- "$prog" "$@" > "$BASE/$name.log" 2>&1 &
 		track $!
 		p=100
@@ -711,7 +729,7 @@ start_fcgi_sock() {
 		return 0
 	fi
 	env -i PATH=/usr/bin:/bin "${FCGI_ENV[@]}" \
-	    spawn-fcgi -s "$sock" -M 0660 -U $WWW -G $WWW -u $WWW -g $WWW \
+	    spawn-fcgi -s "$sock" -M 0660 -U $WWW -G $WWW_GROUP -u $WWW -g $WWW_GROUP \
 	    -F "$n" -P "$pidf" -- "$prog" "$@" > "$BASE/$name.log" 2>&1 ||
 	    bail "$name: spawn-fcgi starts $prog"
 	for p in $(cat "$pidf"; echo); do track "$p"; done

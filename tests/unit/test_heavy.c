@@ -16,6 +16,7 @@
 #include "aindex.h"
 #include "astats.h"
 #include "buf.h"
+#include "codec.h"
 #include "store.h"
 
 struct plant {
@@ -46,9 +47,9 @@ plant_txn(struct store_txn *t, void *arg)
 			    (p->first + i) & 255);
 		n = strlen(ip);
 		k[0] = AINDEX_K_SUSPECT;
-		be64_put(k + 1, p->minute);
+		codec_be64_put(k + 1, p->minute);
 		memcpy(k + 9, ip, n);
-		be64_put(v, p->hits);
+		codec_be64_put(v, p->hits);
 		e = store_put(t, NS_AUDIT_X, k, 9 + n, v, 8, exp, STORE_DERIVED);
 	}
 	return e;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "http.h"
 
 static void
@@ -32,7 +33,7 @@ test_buf_bounds(void **s)
 	free(p);
 	assert_null(b.data);
 	buf_init(&b, 100);
-	assert_int_equal(buf_json_str(&b, "a\"b\\c\n\x01", 7), PG_OK);
+	assert_int_equal(codec_json_str(&b, "a\"b\\c\n\x01", 7), PG_OK);
 	assert_string_equal(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\"");
 	buf_free(&b);
 	buf_free(NULL);

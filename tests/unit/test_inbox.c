@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "deliver.h"
 #include "inbox.h"
 #include "seal.h"
@@ -309,7 +310,7 @@ test_source_and_v1_header(void **s)
 static void
 test_handler_env_and_timeout(void **s)
 {
-	struct deliver_result r;
+	struct proc_result r;
 	char		 script[9000], out[4400], buf[4096];
 	FILE		*f;
 	size_t		 n;
@@ -396,6 +397,41 @@ test_handler_env_and_timeout(void **s)
 	assert_int_equal(r.status, 127);
 }
 
+/* The alert command runs through the same runner: the JSON on stdin, an
+ * environment of its own (no secret of ours), failures reported. */
+static void
+test_alert_command(void **s)
+{
+	char		 script[9000], out[4400], buf[4096];
+	const char	 js[] = "{\"fired\":[{\"name\":\"replay\"}]}";
+	FILE		*f;
+	size_t		 n;
+
+	(void)s;
+	snprintf(out, sizeof(out), "%s/alert.out", hdir);
+	snprintf(script, sizeof(script), "#!/bin/sh\nenv > %s\ncat >> %s\n",
+	    out, out);
+	write_script("alert.sh", script);
+	snprintf(script, sizeof(script), "%s/alert.sh", hdir);
+	setenv("STRIPE_SECRET_KEY", "sk_test_must_not_leak_999", 1);
+	assert_int_equal(alert_notify(script, js, strlen(js), 5), PG_OK);
+	f = fopen(out, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "PAYGUARD_EVENT_TYPE=payguard.alert\n"));
+	assert_non_null(strstr(buf, "PAYGUARD_EVENT_ID=alert\n"));
+	assert_null(strstr(buf, "sk_test_must_not_leak"));
+	assert_non_null(strstr(buf, js));
+	write_script("alert_fail.sh", "#!/bin/sh\nexit 3\n");
+	snprintf(script, sizeof(script), "%s/alert_fail.sh", hdir);
+	assert_int_equal(alert_notify(script, js, strlen(js), 5), PG_UPSTREAM);
+	assert_int_equal(alert_notify("alert.sh", js, strlen(js), 5),
+	    PG_CONFIG);
+	assert_int_equal(alert_notify(NULL, js, strlen(js), 5), PG_CONFIG);
+}
+
 /* The raw store file never holds the event in plaintext. */
 static void
 test_encrypted_at_rest(void **s)
@@ -451,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_sync_claims),
 		cmocka_unit_test(test_retries_dead_letter),
 		cmocka_unit_test(test_handler_env_and_timeout),
+		cmocka_unit_test(test_alert_command),
 		cmocka_unit_test(test_source_and_v1_header),
 		cmocka_unit_test(test_encrypted_at_rest),
 		cmocka_unit_test(test_lease_takeover),

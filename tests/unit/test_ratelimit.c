@@ -176,7 +176,7 @@ test_headers_disabled_failopen(void **s)
 	assert_non_null(strstr(resp.headers.data, "RateLimit: \"webhook\";r=0;t=5\r\n"));
 	assert_non_null(strstr(resp.headers.data, "Retry-After: 5\r\n"));
 	http_resp_free(&resp);
-	/* Defaults from the seed. */
+	/* The documented defaults (README, PAYGUARD_RATE_LIMITS). */
 	assert_int_equal(config_rate_limit(&cfg, "customer"), 100);
 	assert_int_equal(config_rate_limit(&cfg, "subscription"), 50);
 	assert_int_equal(config_rate_limit(&cfg, "payment_intent"), 200);
