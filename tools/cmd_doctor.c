@@ -80,11 +80,21 @@ static const struct lib_floor floors[] = {
 	    "payguard is tested with", "liblmdb0" },
 };
 
-/* libfcgi has no version call: its Debian package is asked instead. */
-#define FCGI_PKG	"libfcgi0ldbl"
-#define FCGI_FLOOR	"2.4.2-2+deb12u1"
-#define FCGI_ADVISORY	"CVE-2025-23016 (integer overflow in FastCGI " \
-	"parameter lengths, heap overflow; upstream 2.4.5)"
+/* Libraries without a version call: their Debian package is asked. */
+struct pkg_floor {
+	const char	*name;
+	const char	*package;
+	const char	*floor;		/* Debian version with the fix */
+	const char	*advisory;
+};
+
+static const struct pkg_floor pkg_floors[] = {
+	{ "libfcgi", "libfcgi0ldbl", "2.4.2-2+deb12u1", "CVE-2025-23016 "
+	    "(integer overflow in FastCGI parameter lengths, heap overflow; "
+	    "upstream 2.4.5)" },
+	{ "hiredis", "libhiredis0.14", "0.14.1-2", "CVE-2021-32765 (integer "
+	    "overflow parsing multi-bulk replies; upstream 1.0.1)" },
+};
 
 #define LIST_MAX_AGE	(90LL * 86400)	/* s: an IP list older is stale */
 #define BACKLOG_AGE_MS	(3600ULL * 1000)/* oldest queued event: worker? */
@@ -186,13 +196,49 @@ one_lib(struct doctor *d, const struct lib_floor *f, const char *have,
 }
 
 static void
+one_pkg(struct doctor *d, const struct pkg_floor *f)
+{
+	char	 ver[128], todo[256], *argv[6];
+
+	argv[0] = (char *)"dpkg-query";
+	argv[1] = (char *)"-W";
+	argv[2] = (char *)"-f=${Version}";
+	argv[3] = (char *)f->package;
+	argv[4] = NULL;
+	if (run(argv, ver, sizeof(ver)) != 0 || ver[0] == '\0') {
+		snprintf(todo, sizeof(todo), "make sure your %s includes the "
+		    "fix for %s", f->name, f->advisory);
+		finding(d, LV_NOTE, "libs", todo, "%s has no version call and "
+		    "no Debian package %s was found", f->name, f->package);
+		return;
+	}
+	argv[0] = (char *)"dpkg";
+	argv[1] = (char *)"--compare-versions";
+	argv[2] = ver;
+	argv[3] = (char *)"ge";
+	argv[4] = (char *)f->floor;
+	argv[5] = NULL;
+	if (run(argv, NULL, 0) == 0) {
+		finding(d, LV_OK, "libs", NULL, "%s (package %s %s >= %s: %s)",
+		    f->name, f->package, ver, f->floor, f->advisory);
+		return;
+	}
+	snprintf(todo, sizeof(todo), "apt-get install --only-upgrade %s, "
+	    "then restart payguard", f->package);
+	finding(d, LV_PROBLEM, "libs", todo, "%s (package %s %s) is older "
+	    "than %s, which fixes %s", f->name, f->package, ver, f->floor,
+	    f->advisory);
+}
+
+static void
 check_libs(struct doctor *d)
 {
 	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	unsigned long	 ov = OpenSSL_version_num();
 	unsigned int	 jv = (unsigned int)json_c_version_num();
-	int		 m1, m2, m3, rc;
-	char		 ver[128], *argv[6];
+	int		 m1, m2, m3;
+	size_t		 i;
+	char		 ver[128];
 
 	/* OpenSSL 3: 0xMNN00PP0 */
 	one_lib(d, &floors[0], OpenSSL_version(OPENSSL_VERSION_STRING),
@@ -206,32 +252,8 @@ check_libs(struct doctor *d)
 	snprintf(ver, sizeof(ver), "%d.%d.%d", m1, m2, m3);
 	one_lib(d, &floors[3], ver, (unsigned)m1, (unsigned)m2, (unsigned)m3);
 
-	argv[0] = (char *)"dpkg-query";
-	argv[1] = (char *)"-W";
-	argv[2] = (char *)"-f=${Version}";
-	argv[3] = (char *)FCGI_PKG;
-	argv[4] = NULL;
-	if (run(argv, ver, sizeof(ver)) != 0 || ver[0] == '\0') {
-		finding(d, LV_NOTE, "libs", "make sure your libfcgi includes "
-		    "the fix for " FCGI_ADVISORY, "libfcgi has no version "
-		    "call and no Debian package " FCGI_PKG " was found");
-		return;
-	}
-	argv[0] = (char *)"dpkg";
-	argv[1] = (char *)"--compare-versions";
-	argv[2] = ver;
-	argv[3] = (char *)"ge";
-	argv[4] = (char *)FCGI_FLOOR;
-	argv[5] = NULL;
-	rc = run(argv, NULL, 0);
-	if (rc == 0)
-		finding(d, LV_OK, "libs", NULL, "libfcgi (package " FCGI_PKG
-		    " %s >= " FCGI_FLOOR ": " FCGI_ADVISORY ")", ver);
-	else
-		finding(d, LV_PROBLEM, "libs", "apt-get install --only-upgrade "
-		    FCGI_PKG ", then restart payguard", "libfcgi (package "
-		    FCGI_PKG " %s) is older than " FCGI_FLOOR ", which fixes "
-		    FCGI_ADVISORY, ver);
+	for (i = 0; i < sizeof(pkg_floors) / sizeof(pkg_floors[0]); i++)
+		one_pkg(d, &pkg_floors[i]);
 }
 
 /* ------------------------------------------------------ files and users */

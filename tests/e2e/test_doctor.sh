@@ -53,7 +53,8 @@ for l in libcurl:libcurl json-c:json-c LMDB:lmdb; do
 	check "libs: ${l%%:*} $v, as the linked library reports it" lvp sound ok libs "${l%%:*} $v "
 done
 check "libs: libfcgi from its Debian package, with the advisory" lv sound ok libs 'libfcgi0ldbl .*CVE-2025-23016'
-check "libs: each floor names its advisory" jq -e '[.findings[] | select(.area == "libs" and (.message | test("CVE-|advisory")))] | length == 5' "$BASE/sound.json"
+check "libs: hiredis from its Debian package, with the advisory" lv sound ok libs 'libhiredis0.14 .*CVE-2021-32765'
+check "libs: each floor names its advisory" jq -e '[.findings[] | select(.area == "libs" and (.message | test("CVE-|advisory")))] | length == 6' "$BASE/sound.json"
 check "state dir: owner and mode" lv sound ok state "www-data, mode 0700"
 check "the shared-hosting layout is noted" lv sound note files "web server's user www-data"
 check "clock: a finding either way" jq -e 'any(.findings[]; .area == "clock")' "$BASE/sound.json"
