@@ -18,15 +18,18 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "app.h"
 #include "audit.h"
+#include "codec.h"
 #include "config.h"
 #include "crypto.h"
 #include "form.h"
@@ -59,7 +62,12 @@ struct rq {
 	struct audit_ctx	 actx;
 	const char		*path;
 	const char		*method;
-	char			 identity[TOKEN_NAME_MAX + 1];
+	char			 identity[TOKEN_NAME_MAX + 1];	/* shown */
+	/* Whose idempotency records and rate windows: one namespace per
+	 * kind of identity, so none can collide with another ("tok:" the
+	 * token's immutable hash, never its reusable name; "usr:" a web
+	 * user; "ip:" an address or IPv6 prefix). */
+	char			 key_id[96];
 	struct token_rec	 trec;
 	int			 trusted_user;	/* REMOTE_USER: full scope */
 	const struct route	*route;
@@ -70,7 +78,7 @@ struct rq {
 	const char		*context;	/* Stripe-Context or NULL */
 	/* identity, plus "@account" when the request names one: the rate
 	 * limit and the idempotency records are per connected account. */
-	char			 scope_id[TOKEN_NAME_MAX + CONTEXT_MAX + 8];
+	char			 scope_id[96 + CONTEXT_MAX + 8];
 };
 
 static void
@@ -199,12 +207,17 @@ authenticate(struct rq *q, const struct app *a, const char **code)
 	*code = "missing_token";
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
 		*code = "invalid_token";
-		return token_verify(a->c.st, &a->tok, h + 7, q->identity,
-		    &q->trec) == PG_OK ? 0 : -1;
+		if (token_verify(a->c.st, &a->tok, h + 7, q->identity,
+		    &q->trec) != PG_OK)
+			return -1;
+		memcpy(q->key_id, "tok:", 4);
+		codec_hex_encode(q->trec.hash, 16, q->key_id + 4);
+		return 0;
 	}
 	if (h == NULL && a->c.cfg.trust_remote_user && ru != NULL && *ru != '\0' &&
 	    token_valid_name(ru)) {
 		snprintf(q->identity, sizeof(q->identity), "%s", ru);
+		snprintf(q->key_id, sizeof(q->key_id), "usr:%s", ru);
 		q->trusted_user = 1;
 		return 0;
 	}
@@ -275,49 +288,172 @@ collect(const struct form *f, const char **n, const char **v, size_t *k)
 	}
 }
 
-/* Card data belongs in Stripe.js / Elements, never in a server request. */
-static int
-screen(struct rq *q)
+/* The violations of res as the audit record's details. */
+static struct json_object *
+violations_json(const struct pci_result *res)
 {
-	const char		**names, **vals;
-	struct pci_result	 res;
-	struct json_object	*d, *arr;
-	struct app_refusal_ext	 x;
-	size_t			 k = 0, i;
-	int			 rc = 0;
+	struct json_object	*d, *arr, *v;
+	size_t			 i;
 
-	names = calloc(q->query.n + q->body.n + 1, sizeof(*names));
-	vals = calloc(q->query.n + q->body.n + 1, sizeof(*vals));
+	d = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < res->n; i++) {
+		v = json_object_new_object();
+		json_object_object_add(v, "field",
+		    json_object_new_string(res->v[i].field));
+		json_object_object_add(v, "kind",
+		    json_object_new_string(pci_kind_name(res->v[i].kind)));
+		json_object_array_add(arr, v);
+	}
+	json_object_object_add(d, "violations", arr);
+	return d;
+}
+
+/* pci's exemption check: a Fernet token that verifies under our ring. */
+static int
+fernet_ours(const char *v, size_t len, void *arg)
+{
+	unsigned char	*plain = NULL;
+	size_t		 plen = 0;
+	int		 ok;
+
+	ok = keyring_decrypt(arg, v, len, -1, &plain, &plen) == PG_OK;
+	if (plain != NULL) {
+		OPENSSL_cleanse(plain, plen);
+		free(plain);
+	}
+	return ok;
+}
+
+/* Collects f's pairs and screens them; -1 when out of memory. */
+static int
+screen_form(const struct form *f, const struct keyring *ring,
+    struct pci_result *res)
+{
+	struct pci_exempt ex = { fernet_ours, (void *)(uintptr_t)ring };
+	const char	**names, **vals;
+	size_t		 k = 0;
+
+	memset(res, 0, sizeof(*res));
+	names = calloc(f->n + 1, sizeof(*names));
+	vals = calloc(f->n + 1, sizeof(*vals));
 	if (names == NULL || vals == NULL) {
 		free(names);
 		free(vals);
-		http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
-		    "Out of memory.");
 		return -1;
 	}
-	collect(&q->query, names, vals, &k);
-	collect(&q->body, names, vals, &k);
-	memset(&res, 0, sizeof(res));
-	if (pci_validate_pairs(names, vals, k, &res) != PG_OK && res.n > 0) {
-		d = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < res.n; i++) {
-			struct json_object *v = json_object_new_object();
-			json_object_object_add(v, "field",
-			    json_object_new_string(res.v[i].field));
-			json_object_object_add(v, "kind",
-			    json_object_new_string(pci_kind_name(res.v[i].kind)));
-			json_object_array_add(arr, v);
-		}
-		json_object_object_add(d, "violations", arr);
-		memset(&x, 0, sizeof(x));
-		x.param = res.v[0].field;
-		refuse(q, RF_PCI_CARD_DATA, &x, d);
-		rc = -1;
-	}
+	collect(f, names, vals, &k);
+	(void)pci_validate_pairs_ring(names, vals, k, &ex, res);
 	free(names);
 	free(vals);
+	return 0;
+}
+
+/* Refuses the request for the violations in res (the URL's when in_url:
+ * also recorded as data_exposure). */
+static void
+refuse_pci(struct rq *q, const struct pci_result *res, int in_url)
+{
+	struct app_refusal_ext	 x;
+	struct json_object	*d;
+
+	if (in_url) {
+		d = violations_json(res);
+		json_object_object_add(d, "where", json_object_new_string("url"));
+		audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
+	}
+	memset(&x, 0, sizeof(x));
+	x.param = res->v[0].field;
+	refuse(q, RF_PCI_CARD_DATA, &x, violations_json(res));
+}
+
+/* The path, screened before anything (routing, errors) can echo it. */
+static int
+screen_path(struct rq *q)
+{
+	struct pci_result	 res;
+
+	if (!pci_text_has_pan(q->path, strlen(q->path)))
+		return 0;
+	memset(&res, 0, sizeof(res));
+	res.n = 1;
+	res.v[0].kind = PCI_PAN;
+	snprintf(res.v[0].field, sizeof(res.v[0].field), "(path)");
+	refuse_pci(q, &res, 1);
+	return -1;
+}
+
+/*
+ * Card data belongs in Stripe.js / Elements, never in a server request:
+ * the path, the query string and the body are screened and any card data
+ * refused before anything leaves (pci_compliance_violation).  In the URL
+ * it has also been exposed (server logs, proxies, browser history): that
+ * is recorded too, as data_exposure (HIGH).
+ */
+static int
+screen(struct rq *q, const struct app *a)
+{
+	struct pci_result	 res;
+	int			 rc = -1, in_url = 1;
+
+	if (screen_form(&q->query, &a->c.ring, &res) != 0)
+		goto oom;
+	if (res.n == 0) {
+		in_url = 0;
+		if (screen_form(&q->body, &a->c.ring, &res) != 0)
+			goto oom;
+	}
+	if (res.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	refuse_pci(q, &res, in_url);
+	goto out;
+oom:
+	http_resp_error(&q->resp, 500, "api_error", NULL, NULL,
+	    "Out of memory.");
+out:
 	return rc;
+}
+
+struct hdr_scan {
+	char	 name[128];
+	int	 found;
+};
+
+static int
+header_has_pan(const char *name, const char *value, void *arg)
+{
+	struct hdr_scan	*h = arg;
+
+	if (!pci_text_has_pan(value, strlen(value)))
+		return 0;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->found = 1;
+	return 1;
+}
+
+/*
+ * A card number in a request header (User-Agent, Referer, ...) is never
+ * sent on, and is masked wherever it is written, but it has been exposed
+ * on the way here: recorded as data_exposure (HIGH), once per request.
+ */
+static void
+screen_headers(struct rq *q)
+{
+	struct hdr_scan		 h;
+	struct json_object	*d;
+
+	memset(&h, 0, sizeof(h));
+	if (http_each_param(q->req, "HTTP_", header_has_pan, &h) == 0 ||
+	    !h.found)
+		return;
+	d = json_object_new_object();
+	json_object_object_add(d, "where", json_object_new_string("header"));
+	json_object_object_add(d, "header", json_object_new_string(h.name));
+	json_object_object_add(d, "kind", json_object_new_string(
+	    pci_kind_name(PCI_PAN)));
+	audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 }
 
 static void
@@ -370,12 +506,13 @@ px_free(struct px *x)
 static enum step
 step_idempotency(struct rq *q, const struct app *a, struct px *x)
 {
+	struct buf		 cquery;
 	struct json_object	*d;
 	unsigned char		 fp[32];
 	enum pg_err		 e;
 
 	if (x->post && x->hk == NULL) {
-		idem_generate_key(q->route->op, q->identity, x->gkey);
+		idem_generate_key(q->route->op, q->key_id, x->gkey);
 		x->upkey = x->gkey;
 		return STEP_NEXT;
 	}
@@ -386,9 +523,15 @@ step_idempotency(struct rq *q, const struct app *a, struct px *x)
 		return STEP_DONE;
 	}
 	x->have_key = 1;
-	if ((e = form_canonical(&q->body, &x->canon)) == PG_OK)
-		e = idem_fingerprint(q->method, q->path,
+	/* The query string goes upstream too: it is part of what the key
+	 * stands for. */
+	buf_init(&cquery, 64 << 10);
+	if ((e = form_canonical(&q->body, &x->canon)) == PG_OK &&
+	    (e = form_canonical(&q->query, &cquery)) == PG_OK)
+		e = idem_fingerprint_query(q->method, q->path,
+		    cquery.data ? cquery.data : "", cquery.len,
 		    x->canon.data ? x->canon.data : "", x->canon.len, fp);
+	buf_free(&cquery);
 	if (e == PG_OK)
 		e = idem_begin(a->c.st, &a->c.ring, &a->c.cfg, q->scope_id,
 		    x->ckey, fp, &x->ir);
@@ -572,7 +715,8 @@ connect_headers(struct rq *q)
 		else
 			ok = 0;
 	}
-	snprintf(q->scope_id, sizeof(q->scope_id), "%s%s%s%s%s", q->identity,
+	/* The namespaced identity (key_id), never the reusable name. */
+	snprintf(q->scope_id, sizeof(q->scope_id), "%s%s%s%s%s", q->key_id,
 	    q->account ? "@" : "", q->account ? q->account : "",
 	    q->context ? "@ctx:" : "", q->context ? q->context : "");
 	return ok;
@@ -615,12 +759,15 @@ handle(void *arg, struct http_req *req)
 		    "The API gateway is not available.");
 		goto send;
 	}
+	screen_headers(&q);
 	authed = authenticate(&q, a, &acode) == 0;
 	if (authed)
 		q.actx.identity = q.identity;
-	else	/* anonymous callers share a window per source address */
-		snprintf(q.identity, sizeof(q.identity), "ip:%.60s",
-		    req->remote_addr);
+	else {	/* anonymous callers share a window per source address */
+		rl_ip_key(req->remote_addr, a->c.cfg.rl_ipv6_prefix, q.key_id,
+		    sizeof(q.key_id));
+		snprintf(q.identity, sizeof(q.identity), "%s", q.key_id);
+	}
 	acct_ok = connect_headers(&q);
 	q.route = route_match(&a->routes, q.method, q.path);
 	op = q.route != NULL ? q.route->op : "default";
@@ -637,6 +784,8 @@ handle(void *arg, struct http_req *req)
 		refuse(&q, RF_RATE_LIMITED, NULL, NULL);
 		goto send;
 	}
+	if (screen_path(&q) != 0)
+		goto send;
 	if (!authed) {
 		memset(&x, 0, sizeof(x));
 		x.code = acode;
@@ -667,7 +816,7 @@ handle(void *arg, struct http_req *req)
 		refuse(&q, RF_ACCOUNT_NOT_ALLOWED, NULL, NULL);
 		goto send;
 	}
-	if (read_params(&q, a) != 0 || screen(&q) != 0)
+	if (read_params(&q, a) != 0 || screen(&q, a) != 0)
 		goto send;
 	proxy(&q, a);
 send:

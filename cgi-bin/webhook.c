@@ -306,6 +306,7 @@ handle(void *arg, struct http_req *req)
 	struct event_info	 ev;
 	struct app_refusal_ext	 x;
 	const char		*code = NULL;
+	char			 rlkey[96];
 	int			 st;
 	enum pg_err		 e;
 
@@ -324,7 +325,9 @@ handle(void *arg, struct http_req *req)
 		goto send;
 	}
 	/* 1. Rate limit, before any other work. */
-	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, q.client, &rl);
+	/* IPv4 by address, IPv6 by prefix: a /64 is one client. */
+	rl_ip_key(q.client, a->c.cfg.rl_ipv6_prefix, rlkey, sizeof(rlkey));
+	e = rl_check(a->c.st, &a->c.cfg, OP_WEBHOOK, rlkey, &rl);
 	rl_headers(&rl, OP_WEBHOOK, &q.resp);
 	if (rl.failed_open)
 		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0,

@@ -49,6 +49,7 @@ static const struct aevent_def defs[AEV__MAX] = {
 	{ "events_backfill", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_EVENTS_BACKFILL */
 	{ "ips_updated", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_IPS_UPDATED */
 	{ "ips_update_failed", SEV_MEDIUM, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_IPS_UPDATE_FAILED */
+	{ "audit_flood_summary", SEV_MEDIUM, SUSP_NEVER, AEM_NONE, 0 },	/* AEV_AUDIT_FLOOD_SUMMARY */
 };
 
 static const char *const sev_names[SEV__MAX] = {

@@ -180,15 +180,55 @@ rl_identity(const struct arecord_entry *en, char *out, size_t outsz)
 }
 
 enum pg_err
-aindex_add(struct store_txn *t, const struct arecord_entry *en)
+aindex_tally(struct store_txn *t, const struct arecord_entry *en)
 {
 	unsigned char	 k[STORE_KEY_MAX];
 	char		 sv[2], ident[AINDEX_STR_MAX * 2 + 8], tb[201];
+	uint64_t	 exp, minute = en->ts_us / AINDEX_MIN_US;
+	size_t		 klen, tlen, iplen;
+	enum pg_err	 e;
+
+	exp = en->ts_us / 1000 + retention_ms(t);
+	aindex_sev_key(en->sev, sv);
+	/* Counters: the sev byte, then the type. */
+	tlen = strlen(en->type_name);
+	if (tlen > AINDEX_STR_MAX)
+		tlen = AINDEX_STR_MAX;
+	if (tlen > 199)
+		tlen = 199;
+	tb[0] = sv[0];
+	memcpy(tb + 1, en->type_name, tlen);
+	klen = ckey(k, AINDEX_K_MINUTE, minute, tb, tlen + 1, NULL);
+	if ((e = bump(t, k, klen, exp)) != PG_OK)
+		goto out;
+	if (aevent_suspicious(en->type, en->success)) {
+		iplen = strlen(en->ip) > AINDEX_STR_MAX ? AINDEX_STR_MAX :
+		    strlen(en->ip);
+		klen = ckey(k, AINDEX_K_SUSPECT, minute, en->ip, iplen, NULL);
+		if ((e = bump(t, k, klen, exp)) != PG_OK)
+			goto out;
+	}
+	if (en->op != NULL) {
+		rl_identity(en, ident, sizeof(ident));
+		klen = ckey(k, AINDEX_K_RATE, minute, en->op, strlen(en->op), ident);
+		if ((e = bump(t, k, klen, exp)) != PG_OK)
+			goto out;
+	}
+	e = PG_OK;
+out:
+	return e;
+}
+
+enum pg_err
+aindex_add(struct store_txn *t, const struct arecord_entry *en)
+{
+	unsigned char	 k[STORE_KEY_MAX];
+	char		 sv[2];
 	struct aindex_val	 v;
 	struct buf	 b;
 	const void	*pv;
-	uint64_t	 exp, minute = en->ts_us / AINDEX_MIN_US;
-	size_t		 klen, tlen, pn;
+	uint64_t	 exp;
+	size_t		 klen, pn;
 	enum pg_err	 e;
 
 	/* Indexed already (a reindex racing the live writer, or run
@@ -228,25 +268,7 @@ aindex_add(struct store_txn *t, const struct arecord_entry *en)
 	if ((e = store_put(t, NS_AUDIT_X, k, klen, "", 0, exp,
 	    STORE_DERIVED)) != PG_OK)
 		goto out;
-	/* Counters: the sev byte, then the type. */
-	tlen = v.tlen > 199 ? 199 : v.tlen;
-	tb[0] = sv[0];
-	memcpy(tb + 1, v.type, tlen);
-	klen = ckey(k, AINDEX_K_MINUTE, minute, tb, tlen + 1, NULL);
-	if ((e = bump(t, k, klen, exp)) != PG_OK)
-		goto out;
-	if (aevent_suspicious(en->type, en->success)) {
-		klen = ckey(k, AINDEX_K_SUSPECT, minute, v.ip, v.iplen, NULL);
-		if ((e = bump(t, k, klen, exp)) != PG_OK)
-			goto out;
-	}
-	if (en->op != NULL) {
-		rl_identity(en, ident, sizeof(ident));
-		klen = ckey(k, AINDEX_K_RATE, minute, en->op, strlen(en->op), ident);
-		if ((e = bump(t, k, klen, exp)) != PG_OK)
-			goto out;
-	}
-	e = PG_OK;
+	e = aindex_tally(t, en);
 out:
 	buf_free(&b);
 	return e;

@@ -48,6 +48,10 @@
 
 /* Indexes en inside a write transaction (called by audit_emit). */
 enum pg_err	 aindex_add(struct store_txn *t, const struct arecord_entry *en);
+/* Only the per-minute counters of en (type/severity, suspicious address,
+ * rate-limit operation): a record counted by the metrics and the stats
+ * but not kept (the audit flood bound, audit.h). */
+enum pg_err	 aindex_tally(struct store_txn *t, const struct arecord_entry *en);
 /*
  * The chain head (last seq and hash) kept beside the index, in the
  * volatile environment; head_put never moves it backwards.

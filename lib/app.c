@@ -9,6 +9,7 @@
 #include "app.h"
 #include "auditpend.h"
 #include "aindex.h"
+#include "harden.h"
 #include "inbox.h"
 #include "log.h"
 #include "store_redis.h"
@@ -24,6 +25,7 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	enum pg_err	 e;
 
 	log_init(prog);
+	(void)harden_nocore();	/* before any secret is loaded */
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	memset(c, 0, sizeof(*c));
@@ -85,10 +87,16 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			store_maintain(c->st, c->sweep);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
+				struct audit_ctx ac = { c->cfg.state_dir, "", "",
+				    "", "payguard", c->st, &c->alog };
+
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
 				if (c->settle_audit)
 					app_settle_audit(c);
+				/* Floods of minutes that are over: their
+				 * summary records (audit.h). */
+				(void)audit_flood_flush(&ac);
 			}
 		}
 	}

@@ -53,12 +53,26 @@ rfc3339_ms(const struct timespec *ts, char out[96])
 	    tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
 }
 
+/*
+ * Every string of a record (resource, user agent, request id, identity,
+ * ...) is bounded, stripped of control characters and masked here, so no
+ * caller can forget: a card number in a URL or a header never reaches the
+ * log, the index or the pages and exports built from them.
+ */
 static void
 add_str(struct json_object *o, const char *k, const char *v, char *copy)
 {
-	char	 s[ARECORD_STR_MAX];
+	char	 s[ARECORD_STR_MAX], *m = NULL;
+	size_t	 mlen = 0, i;
 
 	sanitize(v, s, sizeof(s));
+	if (mask_text_len(s, strlen(s), &m, &mlen) == PG_OK && mlen < sizeof(s))
+		memcpy(s, m, mlen + 1);
+	else	/* fail closed: no digit at all */
+		for (i = 0; s[i] != '\0'; i++)
+			if (s[i] >= '0' && s[i] <= '9')
+				s[i] = '*';
+	free(m);
 	json_object_object_add(o, k, json_object_new_string(s));
 	if (copy != NULL)
 		memcpy(copy, s, strlen(s) + 1);

@@ -12,11 +12,20 @@
 
 #define AGG_MAX		4096	/* distinct names aggregated per stats call */
 
-/* A small open-addressing table of name -> count. */
+/*
+ * A bounded heavy-hitters table of name -> count (Misra-Gries, weighted):
+ * an open-addressing hash table holding at most AGG_MAX * 3 / 4 names.
+ * When a new name finds it full, every count and the newcomer's weight
+ * are lowered by the smallest of them, names whose count reaches zero are
+ * dropped and the table is rebuilt.  So with k monitored names and a total
+ * weight N, every name with more than N / (k + 1) hits is always present,
+ * its count short by at most that much: decoys cannot push a real
+ * attacker out (issue 9), they can only cost him a few hits.
+ */
 struct agg {
 	struct astats_count	*e;
 	size_t		 cap, n;
-	uint64_t	 overflow;
+	uint64_t	 dropped;	/* weight decremented away */
 };
 
 static uint64_t
@@ -30,25 +39,77 @@ fnv(const char *s, size_t n)
 	return h;
 }
 
-static void
-agg_add(struct agg *a, const char *s, size_t n, uint64_t c)
+/* The slot of name (n bytes) in a: its entry, or the free slot to use. */
+static size_t
+agg_slot(const struct agg *a, const char *s, size_t n)
 {
 	size_t	 i;
 
-	if (a->e == NULL)
+	for (i = fnv(s, n) % a->cap; a->e[i].n != 0; i = (i + 1) % a->cap)
+		if (strlen(a->e[i].name) == n && memcmp(a->e[i].name, s, n) == 0)
+			break;
+	return i;
+}
+
+/* Lowers every count by m, drops the zeros and rehashes the rest. */
+static void
+agg_decrement(struct agg *a, uint64_t m)
+{
+	struct astats_count	 t;
+	size_t			 i, j, kept = 0;
+
+	for (i = 0; i < a->cap; i++) {
+		if (a->e[i].n == 0)
+			continue;
+		a->dropped += m;
+		if (a->e[i].n <= m) {
+			memset(&a->e[i], 0, sizeof(a->e[i]));
+			continue;
+		}
+		a->e[i].n -= m;
+		/* Pack the survivors at the front, then rehash them. */
+		if (kept != i) {
+			a->e[kept] = a->e[i];
+			memset(&a->e[i], 0, sizeof(a->e[i]));
+		}
+		kept++;
+	}
+	a->n = 0;
+	for (i = 0; i < kept; i++) {
+		t = a->e[i];
+		memset(&a->e[i], 0, sizeof(a->e[i]));
+		j = agg_slot(a, t.name, strlen(t.name));
+		a->e[j] = t;
+		a->n++;
+	}
+}
+
+static void
+agg_add(struct agg *a, const char *s, size_t n, uint64_t c)
+{
+	size_t		 i;
+	uint64_t	 m;
+
+	if (a->e == NULL || c == 0)
 		return;
 	if (n >= ASTATS_NAME)
 		n = ASTATS_NAME - 1;
-	for (i = fnv(s, n) % a->cap; a->e[i].name[0] != '\0' || a->e[i].n;
-	    i = (i + 1) % a->cap)
-		if (strlen(a->e[i].name) == n && memcmp(a->e[i].name, s, n) == 0) {
-			a->e[i].n += c;
-			return;
-		}
-	/* Keep a quarter free so probing stays short; beyond, "other". */
-	if (a->n * 4 >= a->cap * 3) {
-		a->overflow += c;
+	i = agg_slot(a, s, n);
+	if (a->e[i].n != 0) {
+		a->e[i].n += c;
 		return;
+	}
+	/* Keep a quarter free so probing stays short. */
+	if (a->n * 4 >= a->cap * 3) {
+		m = c;
+		for (i = 0; i < a->cap; i++)
+			if (a->e[i].n != 0 && a->e[i].n < m)
+				m = a->e[i].n;
+		agg_decrement(a, m);
+		a->dropped += m;	/* the newcomer's share */
+		if ((c -= m) == 0)
+			return;
+		i = agg_slot(a, s, n);
 	}
 	memcpy(a->e[i].name, s, n);
 	a->e[i].name[n] = '\0';

@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "log.h"
 #include "metrics.h"
+#include "statedir.h"
 #include "store.h"
 
 #define TAIL_CHUNK	4096
@@ -101,6 +102,7 @@ struct emit {
 	struct arecord_entry	 en;
 	unsigned char		 hash[ARECORD_HASH_LEN];
 	int			 written;
+	int			 suppressed;	/* past the flood bound */
 };
 
 /* Under the append lock: chain fields, one write(2). */
@@ -155,12 +157,78 @@ out:
 	return e;
 }
 
+/*
+ * The flood counter of en: 'F' | be64 minute | type | 0 | ip | 0 |
+ * identity -> be64 count | summarised flag, in the volatile environment.
+ */
+static size_t
+flood_key(unsigned char *k, const struct arecord_entry *en, uint64_t minute)
+{
+	size_t	 n = 0, l;
+
+	k[n++] = AUDIT_FLOOD_KIND;
+	codec_be64_put(k + n, minute);
+	n += 8;
+	l = strlen(en->type_name);
+	memcpy(k + n, en->type_name, l > 64 ? 64 : l);
+	n += l > 64 ? 64 : l;
+	k[n++] = 0;
+	l = strlen(en->ip);
+	memcpy(k + n, en->ip, l > 128 ? 128 : l);
+	n += l > 128 ? 128 : l;
+	k[n++] = 0;
+	l = strlen(en->identity);
+	memcpy(k + n, en->identity, l > 128 ? 128 : l);
+	n += l > 128 ? 128 : l;
+	return n;
+}
+
+/*
+ * Counts a suspicious record against its (type, address, identity,
+ * minute) and tells whether it is past the first AUDIT_FLOOD_WHOLE: then
+ * it is only tallied (counters, metrics), not kept.
+ */
+static enum pg_err
+flood_check(struct store_txn *t, struct emit *em)
+{
+	unsigned char	 k[STORE_KEY_MAX], v[9];
+	const void	*pv;
+	size_t		 klen, pn;
+	uint64_t	 n = 0;
+	enum pg_err	 e;
+
+	em->suppressed = 0;
+	if (!aevent_suspicious(em->en.type, em->en.success))
+		return PG_OK;
+	klen = flood_key(k, &em->en, em->en.ts_us / AINDEX_MIN_US);
+	if (store_get(t, NS_AUDIT_X, k, klen, &pv, &pn, NULL) == PG_OK &&
+	    pn == 9)
+		n = codec_be64_get(pv);
+	codec_be64_put(v, ++n);
+	v[8] = 0;
+	if ((e = store_put(t, NS_AUDIT_X, k, klen, v, 9, store_now_ms() +
+	    AUDIT_FLOOD_KEEP_MS, STORE_DERIVED)) != PG_OK)
+		return e;
+	if (n <= AUDIT_FLOOD_WHOLE)
+		return PG_OK;
+	em->suppressed = 1;
+	if ((e = aindex_tally(t, &em->en)) != PG_OK)
+		return e;
+	return metrics_audit_txn(t, em->en.type, em->en.sev, em->en.op);
+}
+
 static enum pg_err
 emit_txn(struct store_txn *t, void *arg)
 {
 	struct emit	*em = arg;
 	enum pg_err	 e;
 
+	if (!em->written) {
+		if ((e = flood_check(t, em)) != PG_OK)
+			return e;
+		if (em->suppressed)
+			return PG_OK;
+	}
 	/* store_run may rerun us (map grown): the line is written once. */
 	if (!em->written && (e = append_chained(em, t)) != PG_OK)
 		return e;
@@ -194,21 +262,13 @@ audit_log_path(const char *state_dir, char *path, size_t n)
 static int
 open_log(const char *state_dir)
 {
-	char	 path[4096];
 	int	 fd;
 
-	if (log_path(state_dir, path, sizeof(path), 1) < 0)
-		return -1;
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		log_warn("mkdir %s", path);
-		return -1;
-	}
-	if (log_path(state_dir, path, sizeof(path), 0) < 0)
-		return -1;
-	/* Read too: the chain head is the last line. */
-	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) < 0)
-		log_warn("open %s", path);
+	/* Read too: the chain head is the last line.  Never through a
+	 * symlink: the web user owns the state directory. */
+	if ((fd = statedir_open(state_dir, "logs/" AUDIT_LOG_NAME,
+	    O_RDWR | O_APPEND | O_CREAT, 0600)) < 0)
+		log_warn("open %s/logs/" AUDIT_LOG_NAME, state_dir);
 	return fd;
 }
 
@@ -252,7 +312,7 @@ log_fd(const struct audit_ctx *ctx, int *own, off_t *size)
 		return fd;
 	}
 	if (l->fd >= 0 && (log_path(ctx->state_dir, path, sizeof(path), 0) < 0 ||
-	    stat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
+	    lstat(path, &sb) != 0 || sb.st_ino != l->ino || sb.st_dev != l->dev))
 		audit_log_close(l);	/* rotated away or removed */
 	if (l->fd < 0) {
 		if ((l->fd = open_log(ctx->state_dir)) < 0)
@@ -339,7 +399,8 @@ audit_finish(struct audit_pending *p)
 
 	if (p == NULL)
 		return PG_EINVAL;
-	e = p->em.written ? PG_OK : append_chained(&p->em, NULL);
+	e = p->em.written || p->em.suppressed ? PG_OK :
+	    append_chained(&p->em, NULL);
 	audit_discard(p);
 	return e;
 }
@@ -385,4 +446,134 @@ audit_emit(const struct audit_ctx *ctx, struct arecord *rec)
 		/* The primary log matters more than the index. */
 		log_warnx("audit index: %s", pg_strerror(e));
 	return audit_finish(p);
+}
+
+struct flood_scan {
+	uint64_t	 now_min;
+	size_t		 n;
+	struct {
+		unsigned char	 key[STORE_KEY_MAX];
+		size_t		 klen;
+		uint64_t	 count;
+	}		 e[AUDIT_FLOOD_BATCH];
+};
+
+static int
+flood_one(const void *key, size_t klen, const void *val, size_t vlen,
+    uint64_t exp, void *arg)
+{
+	struct flood_scan *f = arg;
+	const unsigned char *v = val;
+
+	(void)exp;
+	if (vlen != 9 || v[8] != 0 || codec_be64_get(v) <= AUDIT_FLOOD_WHOLE ||
+	    klen > STORE_KEY_MAX)
+		return 0;
+	memcpy(f->e[f->n].key, key, klen);
+	f->e[f->n].klen = klen;
+	f->e[f->n].count = codec_be64_get(v);
+	return ++f->n == AUDIT_FLOOD_BATCH;
+}
+
+static enum pg_err
+flood_scan(struct store_txn *t, struct flood_scan *f)
+{
+	unsigned char	 s[9], e[9];
+
+	f->n = 0;
+	s[0] = e[0] = AUDIT_FLOOD_KIND;
+	codec_be64_put(s + 1, 0);
+	codec_be64_put(e + 1, f->now_min);	/* minutes that are over */
+	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, flood_one, f);
+}
+
+static enum pg_err
+flood_peek_txn(struct store_txn *t, void *arg)
+{
+	return flood_scan(t, arg);
+}
+
+/* Finds the ended floods not yet summarised and marks them summarised:
+ * one writer at a time, so exactly one process reports each. */
+static enum pg_err
+flood_claim_txn(struct store_txn *t, void *arg)
+{
+	struct flood_scan *f = arg;
+	unsigned char	 v[9];
+	size_t		 i;
+	enum pg_err	 err;
+
+	if ((err = flood_scan(t, f)) != PG_OK)
+		return err;
+	for (i = 0; i < f->n; i++) {
+		codec_be64_put(v, f->e[i].count);
+		v[8] = 1;
+		if ((err = store_put(t, NS_AUDIT_X, f->e[i].key, f->e[i].klen, v,
+		    9, store_now_ms() + AUDIT_FLOOD_KEEP_MS, STORE_DERIVED)) !=
+		    PG_OK)
+			return err;
+	}
+	return PG_OK;
+}
+
+enum pg_err
+audit_flood_flush_at(const struct audit_ctx *ctx, uint64_t now_us)
+{
+	struct flood_scan *f;
+	struct audit_ctx c;
+	struct json_object *d;
+	const char	*type, *ip, *id, *end;
+	char		 res[96];
+	size_t		 i;
+	enum pg_err	 e = PG_ENOMEM;
+
+	if (ctx->st == NULL)
+		return PG_OK;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		goto out;
+	f->now_min = now_us / AINDEX_MIN_US;
+	/* A read first: usually there is no flood, and no write needed. */
+	if ((e = store_run(ctx->st, 0, flood_peek_txn, f)) != PG_OK ||
+	    f->n == 0 ||
+	    (e = store_run(ctx->st, 1, flood_claim_txn, f)) != PG_OK)
+		goto out;
+	for (i = 0; i < f->n; i++) {
+		/* type \0 ip \0 identity after kind and minute */
+		type = (const char *)f->e[i].key + 9;
+		end = (const char *)f->e[i].key + f->e[i].klen;
+		f->e[i].key[f->e[i].klen < STORE_KEY_MAX ? f->e[i].klen :
+		    STORE_KEY_MAX - 1] = 0;
+		ip = type + strlen(type) + 1;
+		id = ip < end ? ip + strlen(ip) + 1 : end;
+		if (ip >= end || id > end)
+			continue;
+		c = *ctx;
+		c.source_ip = ip;
+		c.identity = id;
+		c.user_agent = "";
+		c.request_id = "";
+		d = json_object_new_object();
+		json_object_object_add(d, "event_type",
+		    json_object_new_string(type));
+		json_object_object_add(d, "minute_start_ms",
+		    json_object_new_int64((int64_t)(codec_be64_get(f->e[i].key + 1) *
+		    (AINDEX_MIN_US / 1000))));
+		json_object_object_add(d, "kept", json_object_new_int(
+		    AUDIT_FLOOD_WHOLE));
+		json_object_object_add(d, "suppressed", json_object_new_int64(
+		    (int64_t)(f->e[i].count - AUDIT_FLOOD_WHOLE)));
+		snprintf(res, sizeof(res), "audit:%s", type);
+		(void)audit_event(&c, AEV_AUDIT_FLOOD_SUMMARY, SEV_MEDIUM, 1,
+		    res, d, NULL);
+	}
+	e = PG_OK;
+out:
+	free(f);
+	return e;
+}
+
+enum pg_err
+audit_flood_flush(const struct audit_ctx *ctx)
+{
+	return audit_flood_flush_at(ctx, store_now_us());
 }

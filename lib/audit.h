@@ -55,6 +55,27 @@ struct audit_ctx {
  * Returns PG_OK or PG_SYSTEM (logged; the caller carries on).
  */
 enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct arecord *rec);
+
+/*
+ * Flood bound.  A suspicious record (aevent_suspicious) is kept whole for
+ * the first AUDIT_FLOOD_WHOLE of its (event type, source address,
+ * identity, minute); the rest of that minute are only counted (the
+ * per-minute counters behind stats and alerts, and the metrics, see every
+ * one) and then reported together by one audit_flood_summary record with
+ * their number, written by audit_flood_flush once the minute is over.
+ * So a flood costs at most AUDIT_FLOOD_WHOLE + 1 records per minute and
+ * per (type, address, identity).
+ */
+#define AUDIT_FLOOD_WHOLE	100
+#define AUDIT_FLOOD_KIND	'F'	/* its counters in NS_AUDIT_X */
+#define AUDIT_FLOOD_KEEP_MS	(10u * 60u * 1000u)
+#define AUDIT_FLOOD_BATCH	64	/* summaries written per flush */
+/* Writes the summary records of the floods of minutes before now_us not
+ * yet summarised (at most AUDIT_FLOOD_BATCH).  Cheap when there are none. */
+enum pg_err	 audit_flood_flush_at(const struct audit_ctx *ctx,
+		    uint64_t now_us);
+/* audit_flood_flush_at now. */
+enum pg_err	 audit_flood_flush(const struct audit_ctx *ctx);
 /*
  * Builds and writes one record from its parts: a mitigation_action (or
  * NULL) marks it mitigated.  Takes details (may be NULL).

@@ -59,6 +59,7 @@ static const struct cfg_var cfg_vars[] = {
 	{ "STRIPE_RATE_LIMIT_ENABLED", T_BOOL, F(rl_enabled), "true", 0 },
 	{ "STRIPE_RATE_LIMIT_WINDOW", T_U32, F(rl_window), "60", 86400 },
 	{ "PAYGUARD_RATE_LIMITS", T_SPECIAL, 0, NULL, 0 },
+	{ "PAYGUARD_IPV6_PREFIX", T_U32, F(rl_ipv6_prefix), "64", 128 },
 	{ "STRIPE_WEBHOOK_SECRET", T_SPECIAL, 0, NULL, 0 },
 	{ "STRIPE_WEBHOOK_TOLERANCE", T_U32, F(wh_tolerance), "300", 86400 },
 	{ "STRIPE_WEBHOOK_ALLOWED_IPS", T_STR, F(wh_allowed_ips), NULL, 0 },
@@ -533,15 +534,20 @@ config_rate_limit(const struct config *c, const char *op)
 	return 100;
 }
 
-/* Prefix (through the last '_' of a known Stripe-style prefix) and the
- * last four characters; short values show nothing. */
+/*
+ * Secrets under SECRET_SHOW_MIN characters show nothing at all (four of
+ * 15 would be a quarter of a pepper); longer ones their Stripe-style
+ * prefix (sk_live_, whsec_: the kind, not secret material) and at most
+ * the last four characters.
+ */
+#define SECRET_SHOW_MIN	32
 static void
 mask_value(const char *s, char *out, size_t outsz)
 {
 	size_t		 n = strlen(s), pre = 0;
 	const char	*u;
 
-	if (n < 12) {
+	if (n < SECRET_SHOW_MIN) {
 		snprintf(out, outsz, "****");
 		return;
 	}

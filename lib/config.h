@@ -39,6 +39,7 @@ struct config {
 	/* Rate limiter. */
 	int		 rl_enabled;		/* STRIPE_RATE_LIMIT_ENABLED */
 	uint32_t	 rl_window;		/* STRIPE_RATE_LIMIT_WINDOW (60) */
+	uint32_t	 rl_ipv6_prefix;	/* PAYGUARD_IPV6_PREFIX (64 bits) */
 	size_t		 rl_nops;
 	struct rate_op	 rl_ops[CFG_MAX_OPS];	/* PAYGUARD_RATE_LIMITS + defaults */
 

@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "crypto.h"
+#include "statedir.h"
 #include "log.h"
 #include "rand.h"
 
@@ -493,9 +494,12 @@ keyfile_read(const char *path, char *buf, size_t bufsz)
 	}
 	if (fstat(fd, &sb) == -1)
 		goto out;
-	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0) {
-		/* A key others can read is no longer a secret: refuse it. */
-		log_warnx("%s: must be a regular file of mode 0600", path);
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0 ||
+	    sb.st_uid != geteuid()) {
+		/* A key others can read is no longer a secret, and one that
+		 * someone else owns was not made by us: refuse it. */
+		log_warnx("%s: must be a regular file of mode 0600 owned by "
+		    "the running user", path);
 		rc = PG_CONFIG;
 		goto out;
 	}
@@ -599,11 +603,8 @@ keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 		log_warnx("state directory path too long");
 		goto out;
 	}
-	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("%s", state_dir);
-		rc = PG_SYSTEM;
+	if ((rc = statedir_check(state_dir)) != PG_OK)
 		goto out;
-	}
 	rc = keyfile_read(path, buf, sizeof(buf));
 	if (rc == PG_NOTFOUND) {
 		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
@@ -642,10 +643,8 @@ crypto_keyfile(const char *state_dir, const char *name, struct fernet_key *out)
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, name) >=
 	    (int)sizeof(path))
 		return PG_TOOLARGE;
-	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("%s", state_dir);
-		return PG_SYSTEM;
-	}
+	if ((rc = statedir_check(state_dir)) != PG_OK)
+		return rc;
 	rc = keyfile_read(path, buf, sizeof(buf));
 	if (rc == PG_NOTFOUND) {
 		if ((rc = keyfile_create(state_dir, path)) != PG_OK)

@@ -111,7 +111,7 @@ deliver_claimed(struct store *st, const struct config *cfg, const char *id,
 	if (!res->ok)
 		log_warnx("delivery of %s failed (attempt %u): %s", id,
 		    h->attempts, res->error);
-	return inbox_complete(st, cfg, id, res->ok, res->status, res->error);
+	return inbox_complete(st, cfg, id, h, res->ok, res->status, res->error);
 }
 
 enum pg_err

@@ -134,6 +134,31 @@ http_header(const struct http_req *req, const char *name)
 }
 
 int
+http_each_param(const struct http_req *req, const char *prefix,
+    int (*fn)(const char *name, const char *value, void *arg), void *arg)
+{
+	char *const	*env;
+	const char	*eq;
+	char		 name[128];
+	size_t		 n, plen = strlen(prefix);
+	int		 r = 0;
+
+	env = req->fcgx != NULL ? ((FCGX_Request *)req->fcgx)->envp : environ;
+	for (; env != NULL && *env != NULL && r == 0; env++) {
+		if (strncmp(*env, prefix, plen) != 0 ||
+		    (eq = strchr(*env, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *env);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;	/* the name is for reports */
+		memcpy(name, *env, n);
+		name[n] = '\0';
+		r = fn(name, eq + 1, arg);
+	}
+	return r;
+}
+
+int
 http_accept(struct http_server *srv, struct http_req *req)
 {
 	const char	*v;

@@ -63,6 +63,15 @@ const char	*http_param(const struct http_req *req, const char *name);
 const char	*http_header(const struct http_req *req, const char *name);
 
 /*
+ * Calls fn for every CGI/FastCGI parameter whose name starts with prefix
+ * ("HTTP_": the request headers), until fn returns non-zero; returns that
+ * value (0 when every call returned 0).  name is a bounded copy.
+ */
+int		 http_each_param(const struct http_req *req, const char *prefix,
+		    int (*fn)(const char *name, const char *value, void *arg),
+		    void *arg);
+
+/*
  * Reads the whole body into req->body, at most max bytes.  Returns 0, or
  * the HTTP status to answer: 411 (no Content-Length on a method with a
  * body), 400 (malformed Content-Length), 413 (too large), 400 (truncated:

@@ -250,23 +250,35 @@ idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1])
 }
 
 enum pg_err
-idem_fingerprint(const char *method, const char *path, const char *canon,
-    size_t len, unsigned char fp[32])
+idem_fingerprint_query(const char *method, const char *path,
+    const char *query, size_t qlen, const char *canon, size_t len,
+    unsigned char fp[32])
 {
 	EVP_MD_CTX	*c = EVP_MD_CTX_new();
 	unsigned int	 n = 32;
 	enum pg_err	 e = PG_CRYPTO;
 
+	/* The canonical query is percent-encoded: no raw '?' or newline in
+	 * it, so "path?query" cannot be confused with another path. */
 	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
 	    EVP_DigestUpdate(c, method, strlen(method)) &&
 	    EVP_DigestUpdate(c, "\n", 1) &&
 	    EVP_DigestUpdate(c, path, strlen(path)) &&
+	    (qlen == 0 || (EVP_DigestUpdate(c, "?", 1) &&
+	    EVP_DigestUpdate(c, query, qlen))) &&
 	    EVP_DigestUpdate(c, "\n", 1) &&
 	    EVP_DigestUpdate(c, canon, len) &&
 	    EVP_DigestFinal_ex(c, fp, &n) && n == 32)
 		e = PG_OK;
 	EVP_MD_CTX_free(c);
 	return e;
+}
+
+enum pg_err
+idem_fingerprint(const char *method, const char *path, const char *canon,
+    size_t len, unsigned char fp[32])
+{
+	return idem_fingerprint_query(method, path, NULL, 0, canon, len, fp);
 }
 
 static size_t

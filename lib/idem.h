@@ -53,6 +53,12 @@ enum pg_err	 idem_parse_key(const char *hdr, char out[IDEM_KEY_MAX + 1]);
  * stand-in value: two requests must not share a fingerprint by accident). */
 enum pg_err	 idem_fingerprint(const char *method, const char *path,
 		    const char *canonical, size_t len, unsigned char fp[32]);
+/* As idem_fingerprint, also over the canonical query string (qlen bytes;
+ * forwarded upstream, so part of the request).  An empty query gives
+ * idem_fingerprint's value, so records stored before stay valid. */
+enum pg_err	 idem_fingerprint_query(const char *method, const char *path,
+		    const char *query, size_t qlen, const char *canonical,
+		    size_t len, unsigned char fp[32]);
 /*
  * Writes a fresh upstream key for a POST sent without one ("pg-" and 48
  * hex digits of SHA-256 over operation, identity, time and 32 random

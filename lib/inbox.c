@@ -289,6 +289,7 @@ inbox_claim_next(struct store *st, const struct keyring *ring,
 struct complete_ctx {
 	const struct config	*cfg;
 	const char		*id;
+	const struct ev_hdr	*claim;
 	int			 ok;
 	int			 status;
 	const char		*error;
@@ -308,6 +309,16 @@ complete_txn(struct store_txn *txn, void *arg)
 	if ((e = store_get(txn, NS_EVENT, c->id, strlen(c->id), &rec, &reclen,
 	    NULL)) != PG_OK || (e = inbox_read_hdr(rec, reclen, &h)) != PG_OK)
 		return e;
+	/*
+	 * Only the holder of the current claim records an outcome: a worker
+	 * whose lease ran out while its handler was still running must not
+	 * overwrite what the worker that took the event over decides.  A
+	 * claim is (owner pid, attempt number): every claim increments the
+	 * attempts, so a pid reused later cannot match an old claim.
+	 */
+	if (h.state != EV_DELIVERING || h.owner_pid != c->claim->owner_pid ||
+	    h.attempts != c->claim->attempts)
+		return PG_CONFLICT;
 	if ((copy = malloc(reclen)) == NULL)
 		return PG_ENOMEM;
 	memcpy(copy, rec, reclen);
@@ -341,14 +352,20 @@ complete_txn(struct store_txn *txn, void *arg)
 
 enum pg_err
 inbox_complete(struct store *st, const struct config *cfg, const char *id,
-    int ok, int status, const char *error)
+    const struct ev_hdr *claim, int ok, int status, const char *error)
 {
-	struct complete_ctx c = { cfg, id, ok, status, error };
+	struct complete_ctx c = { cfg, id, claim, ok, status, error };
+	enum pg_err	 e;
 
+	/* The Redis backend (i11) records without the claim check yet. */
 	if (store_shared(st) != NULL)
 		return rs_inbox_complete(store_shared(st), cfg, id, ok, status,
 		    error);
-	return store_run(st, 1, complete_txn, &c);
+	if ((e = store_run(st, 1, complete_txn, &c)) == PG_CONFLICT)
+		log_warnx("inbox: the outcome of %s (attempt %u) is not "
+		    "recorded: its lease ran out and another process holds "
+		    "the event now", id, claim->attempts);
+	return e;
 }
 
 struct get_ctx {

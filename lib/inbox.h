@@ -58,9 +58,15 @@ enum pg_err	 inbox_claim_next(struct store *st,
 		    const struct keyring *ring, const struct config *cfg,
 		    char id[EVENT_ID_MAX + 1], struct ev_hdr *h,
 		    unsigned char **body, size_t *len);
-/* Records the result of a delivery attempt by this process. */
+/*
+ * Records the result of the delivery attempt made under claim (the header
+ * inbox_accept or inbox_claim_next returned).  PG_CONFLICT, recording
+ * nothing, when the event is no longer held by that claim (the lease ran
+ * out and another process took it over).
+ */
 enum pg_err	 inbox_complete(struct store *st, const struct config *cfg,
-		    const char *id, int ok, int status, const char *error);
+		    const char *id, const struct ev_hdr *claim, int ok,
+		    int status, const char *error);
 /* Reads one record; body optional (NULL: header only). */
 enum pg_err	 inbox_get(struct store *st, const struct keyring *ring,
 		    const char *id, struct ev_hdr *h, unsigned char **body,

@@ -1,5 +1,6 @@
 /*
- * payguard - warn(3)-style logging to stderr, one write per line.
+ * payguard - warn(3)-style logging to stderr, one write per line.  Every
+ * line passes the card-number masker (mask_text) here, in one place.
  *
  * The only globals here are the program name and the current request id,
  * both set by the program's main loop.
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mask.h"
 
 static const char	*log_prog = "payguard";
 static char		 log_rid[80];
@@ -35,8 +37,8 @@ log_set_request_id(const char *rid)
 static void
 log_emit(const char *fmt, va_list ap, const char *errstr)
 {
-	char	 line[2048];
-	size_t	 n;
+	char	 line[2048], *masked = NULL;
+	size_t	 n, mlen = 0;
 	int	 r;
 
 	if (log_rid[0] != '\0')
@@ -62,6 +64,16 @@ log_emit(const char *fmt, va_list ap, const char *errstr)
 	for (size_t i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
+	/* Card numbers never reach a log, whoever formatted the line. */
+	if (mask_text_len(line, n, &masked, &mlen) == PG_OK &&
+	    mlen < sizeof(line)) {
+		memcpy(line, masked, mlen);
+		n = mlen;
+	} else	/* fail closed: no digit at all */
+		for (size_t i = 0; i < n; i++)
+			if (line[i] >= '0' && line[i] <= '9')
+				line[i] = '*';
+	free(masked);
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
 }

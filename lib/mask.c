@@ -13,7 +13,8 @@
  *    Characters, not bytes, so a multibyte character is never split.
  *  - mask_secret: a known prefix and the last four only when at least 16
  *    characters follow the prefix; anything shorter or unknown is "****".
- *  - mask_text: a run is digits joined by single spaces or dashes.  A run
+ *  - mask_text: a run is digits joined by separators (pci_sep_len: the
+ *    same rule as detection).  A run
  *    of 13-19 digits that passes Luhn as a whole becomes its mask_card
  *    form.  A longer run (or a non-Luhn one) that contains any Luhn-valid
  *    window of 13-19 consecutive digits has every digit replaced by '*',
@@ -310,22 +311,21 @@ mask_auto(const char *in, char *out, size_t outsz)
 }
 
 /*
- * Handles one run at in[0..]: digits joined by single separators.  Writes
+ * Handles one run at in[0..]: digits joined by separators.  Writes
  * the (possibly masked) run to out and returns its length in bytes.
  * dig is scratch space for at least as many bytes as the run.
  */
 static size_t
 mask_run(const char *in, size_t len, char *dig, char *out, size_t *olen)
 {
-	size_t	 i = 0, n = 0, s, w, o = 0;
+	size_t	 i = 0, n = 0, s, w, o = 0, sep;
 	int	 hit = 0;
 
 	for (;;) {
 		while (i < len && in[i] >= '0' && in[i] <= '9')
 			dig[n++] = in[i++];
-		if (i + 1 < len && (in[i] == ' ' || in[i] == '-') &&
-		    in[i + 1] >= '0' && in[i + 1] <= '9') {
-			i++;
+		if (i < len && (sep = pci_sep_len(in + i, len - i)) > 0) {
+			i += sep;
 			continue;
 		}
 		break;

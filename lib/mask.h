@@ -29,8 +29,8 @@ enum pg_err	 mask_secret(const char *in, char *out, size_t outsz);
 /* Picks card/email/secret by the shape of the value. */
 enum pg_err	 mask_auto(const char *in, char *out, size_t outsz);
 /*
- * Replaces every Luhn-valid run of 13-19 digits (single spaces or dashes
- * allowed between digits) inside free text by its mask_card form.  A
+ * Replaces every Luhn-valid run of 13-19 digits (groups joined by the
+ * separators of pci_sep_len) inside free text by its mask_card form.  A
  * longer run, or one that fails Luhn as a whole, has all its digits
  * replaced by '*' when any 13-19 digit window of it passes Luhn (over-
  * masking by design).  The result is never longer than the input.

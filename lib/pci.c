@@ -2,8 +2,9 @@
  * payguard - card-data detection for PCI DSS 3.3.1 (no sensitive
  * authentication data: CVC, track data) and 3.4/3.5 (no raw PAN).
  *
- * A PAN is 13-19 digits, optionally in groups separated by single spaces
- * or dashes, that passes Luhn and starts with a plausible IIN of a major
+ * A PAN is 13-19 digits, optionally in groups separated by separators
+ * (pci_sep_len: one to three of space, tab, '-', '.', '/' and the Unicode
+ * spaces and dashes), that passes Luhn and starts with a plausible IIN of a major
  * brand (first digit 2-6).  Detection in free text only looks at whole
  * digit runs and at group-aligned parts of them ("ref 1 4242 4242 4242
  * 4242" is caught); a 40-digit run without separators is not a card.
@@ -11,9 +12,10 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "crypto.h"
+
 #include "pci.h"
 
 #define PAN_MIN		13
@@ -25,7 +27,18 @@ static const char *const pci_kinds[PCI__MAX] = {
 	"raw_pan",		/* PCI_PAN */
 	"cvc",			/* PCI_CVC */
 	"track_data",		/* PCI_TRACK */
+	"card_field",		/* PCI_FIELD */
 };
+
+/*
+ * Card-data fields, refused by name whatever their value: these leaves
+ * under a "card" or "source" hash (card[number], source[cvc],
+ * payment_method_data[card][exp_month] and their JSON equivalents).
+ */
+static const char *const card_leaves[] = {
+	"number", "cvc", "cvv", "cvc2", "cvv2", "exp_month", "exp_year",
+};
+static const char *const card_parents[] = { "card", "source" };
 
 /* Parameter names whose 3-4 digit value is a card verification code. */
 static const char *const cvc_keys[] = {
@@ -59,6 +72,45 @@ pci_luhn(const char *s, size_t len)
 		dbl = !dbl;
 	}
 	return sum % 10 == 0;
+}
+
+/*
+ * One separator character at s: its length in bytes, or 0.  ASCII space,
+ * tab, '-', '.', '/'; in UTF-8 the no-break, typographic and ideographic
+ * spaces, the zero-width characters, soft hyphen, the Unicode hyphens and
+ * dashes (figure, en, em, bar) and the minus sign.
+ */
+static size_t
+sep_char(const unsigned char *s, size_t len)
+{
+	if (len >= 1 && (s[0] == ' ' || s[0] == '\t' || s[0] == '-' ||
+	    s[0] == '.' || s[0] == '/'))
+		return 1;
+	if (len >= 2 && s[0] == 0xc2 && (s[1] == 0xa0 || s[1] == 0xad))
+		return 2;
+	if (len < 3)
+		return 0;
+	if (s[0] == 0xe2 && s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8d) ||
+	    (s[2] >= 0x90 && s[2] <= 0x95) || s[2] == 0xaf))
+		return 3;	/* U+2000-200D spaces, U+2010-2015 dashes, U+202F */
+	if (s[0] == 0xe2 && s[1] == 0x81 && (s[2] == 0x9f || s[2] == 0xa0))
+		return 3;	/* U+205F, U+2060 */
+	if ((s[0] == 0xe2 && s[1] == 0x88 && s[2] == 0x92) ||	/* U+2212 */
+	    (s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80) ||	/* U+3000 */
+	    (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf))	/* U+FEFF */
+		return 3;
+	return 0;
+}
+
+size_t
+pci_sep_len(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t	 i = 0, c, k;
+
+	for (k = 0; k < PCI_SEP_MAX && (c = sep_char(u + i, len - i)) > 0; k++)
+		i += c;
+	return i > 0 && i < len && u[i] >= '0' && u[i] <= '9' ? i : 0;
 }
 
 /* First digits of the major brands (ISO/IEC 7812 IIN ranges). */
@@ -97,7 +149,7 @@ int
 pci_is_pan(const char *s, size_t len)
 {
 	char	 d[PAN_MAX];
-	size_t	 i, n = 0;
+	size_t	 i, n = 0, sep;
 	int	 rc = 0;
 
 	for (i = 0; i < len; i++) {
@@ -105,10 +157,8 @@ pci_is_pan(const char *s, size_t len)
 			if (n == sizeof(d))
 				goto out;
 			d[n++] = s[i];
-		} else if ((s[i] == ' ' || s[i] == '-') && i > 0 &&
-		    i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9' &&
-		    s[i - 1] >= '0' && s[i - 1] <= '9')
-			continue;	/* one separator between digits */
+		} else if (n > 0 && (sep = pci_sep_len(s + i, len - i)) > 0)
+			i += sep - 1;	/* one separator between digits */
 		else
 			goto out;
 	}
@@ -118,7 +168,7 @@ out:
 }
 
 /*
- * Examines one run (digits joined by single separators) starting at s:
+ * Examines one run (digits joined by separators) starting at s:
  * the whole run, then every sequence of consecutive groups, for a PAN.
  * *used gets the run's length in bytes.
  */
@@ -126,7 +176,7 @@ static int
 run_has_pan(const char *s, size_t len, size_t *used)
 {
 	char	 d[PAN_MAX];
-	size_t	 gs[GROUPS_MAX + 1], ng = 0, i = 0, a, b, n, k;
+	size_t	 gs[GROUPS_MAX + 1], ng = 0, i = 0, a, b, n, k, sep;
 	int	 found = 0;
 
 	/* gs[g] = byte offset of group g; the run ends at gs[ng]. */
@@ -135,9 +185,8 @@ run_has_pan(const char *s, size_t len, size_t *used)
 			gs[ng++] = i;
 		while (i < len && s[i] >= '0' && s[i] <= '9')
 			i++;
-		if (i + 1 < len && (s[i] == ' ' || s[i] == '-') &&
-		    s[i + 1] >= '0' && s[i + 1] <= '9') {
-			i++;
+		if (i < len && (sep = pci_sep_len(s + i, len - i)) > 0) {
+			i += sep;
 			continue;
 		}
 		break;
@@ -278,14 +327,73 @@ looks_like_cvc(const char *v, size_t len)
 	return n == e - s && (n == 3 || n == 4);
 }
 
-/* A Fernet token: the value is already encrypted at rest. */
+/*
+ * A value the caller vouches for: a Fernet token that verifies under
+ * payguard's key ring (the caller's exemption check does the verifying;
+ * looking like one is not enough: digits are base64url characters, so a
+ * PAN could hide inside a forged "token").
+ */
 static int
-is_fernet_token(const char *v, size_t len)
+is_exempt(const struct pci_exempt *ex, const char *v, size_t len)
 {
-	uint64_t ts;
+	return ex != NULL && ex->fn != NULL && len >= 6 &&
+	    strncmp(v, "gAAAAA", 6) == 0 && ex->fn(v, len, ex->arg);
+}
 
-	return len >= 6 && strncmp(v, "gAAAAA", 6) == 0 &&
-	    fernet_timestamp(v, len, &ts) == PG_OK;
+/*
+ * Component up (0 = the leaf, 1 = its parent) of a bracket path such as
+ * "payment_method_data[card][number]", lowercased into out.  -1 when
+ * there is no such component or it does not fit.
+ */
+static int
+path_component(const char *path, int up, char *out, size_t outsz)
+{
+	const char	*e = path + strlen(path), *p, *ce;
+	size_t		 n, i;
+	int		 k;
+
+	for (k = 0;; k++) {
+		if (e > path && e[-1] == ']') {
+			for (p = e - 1; p > path && p[-1] != '['; p--)
+				;
+			if (p == path)
+				return -1;	/* "x]" without its '[' */
+			ce = e - 1;
+		} else {
+			p = path;
+			ce = e;
+		}
+		if (k == up)
+			break;
+		if (p == path)
+			return -1;	/* the first component: no parent */
+		e = p - 1;		/* before the '[' */
+	}
+	if ((n = (size_t)(ce - p)) >= outsz)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+/* 1 when path names a card-data field (see card_leaves). */
+static int
+is_card_field(const char *path)
+{
+	char	 leaf[32], parent[32];
+	size_t	 i, j;
+
+	if (path_component(path, 0, leaf, sizeof(leaf)) != 0 ||
+	    path_component(path, 1, parent, sizeof(parent)) != 0)
+		return 0;
+	for (i = 0; i < sizeof(card_parents) / sizeof(card_parents[0]); i++)
+		if (strcmp(parent, card_parents[i]) == 0)
+			for (j = 0; j < sizeof(card_leaves) /
+			    sizeof(card_leaves[0]); j++)
+				if (strcmp(leaf, card_leaves[j]) == 0)
+					return 1;
+	return 0;
 }
 
 static void
@@ -314,10 +422,12 @@ add_violation(struct pci_result *res, enum pci_kind k, const char *field)
  * may have been cut), key the member name it was found under (or NULL).
  */
 static void
-check_value(const char *name, const char *key, const char *v, size_t len,
-    struct pci_result *res)
+check_value(const struct pci_exempt *ring, const char *name, const char *key,
+    const char *v, size_t len, struct pci_result *res)
 {
-	if (is_fernet_token(v, len))
+	size_t	 before = res->n;
+
+	if (is_exempt(ring, v, len))
 		return;
 	if (key != NULL && is_cvc_key(key) && looks_like_cvc(v, len))
 		add_violation(res, PCI_CVC, name);
@@ -325,6 +435,9 @@ check_value(const char *name, const char *key, const char *v, size_t len,
 		add_violation(res, PCI_TRACK, name);
 	else if (pci_text_has_pan(v, len))
 		add_violation(res, PCI_PAN, name);
+	/* By name, whatever the value, when the value said nothing. */
+	if (res->n == before && is_card_field(name))
+		add_violation(res, PCI_FIELD, name);
 }
 
 /* Appends "[key]" (or "key" at the top) to path; 0 if it did not fit. */
@@ -341,8 +454,8 @@ path_push(char *path, size_t pathsz, size_t at, const char *key)
 }
 
 static void
-walk(struct json_object *v, const char *key, char *path, size_t pathsz,
-    size_t at, int depth, struct pci_result *res)
+walk(const struct pci_exempt *ring, struct json_object *v, const char *key,
+    char *path, size_t pathsz, size_t at, int depth, struct pci_result *res)
 {
 	const char	*s;
 	char		 idx[24];
@@ -363,7 +476,7 @@ walk(struct json_object *v, const char *key, char *path, size_t pathsz,
 				/* Keep going with the truncated path. */
 				path[pathsz - 1] = '\0';
 			}
-			walk(child, mkey, path, pathsz, strlen(path),
+			walk(ring, child, mkey, path, pathsz, strlen(path),
 			    depth + 1, res);
 			path[at] = '\0';
 		}
@@ -375,22 +488,25 @@ walk(struct json_object *v, const char *key, char *path, size_t pathsz,
 			snprintf(idx, sizeof(idx), "%zu", i);
 			if (!path_push(path, pathsz, at, idx))
 				path[pathsz - 1] = '\0';
-			walk(json_object_array_get_idx(v, i), NULL, path,
-			    pathsz, strlen(path), depth + 1, res);
+			walk(ring, json_object_array_get_idx(v, i), NULL,
+			    path, pathsz, strlen(path), depth + 1, res);
 			path[at] = '\0';
 		}
 		break;
 	case json_type_string:
 		s = json_object_get_string(v);
-		check_value(path, key, s,
+		check_value(ring, path, key, s,
 		    (size_t)json_object_get_string_len(v), res);
 		break;
 	case json_type_int:
 		/* {"number": 4242424242424242} is a PAN too. */
 		s = json_object_get_string(v);
-		check_value(path, key, s, strlen(s), res);
+		check_value(ring, path, key, s, strlen(s), res);
 		break;
 	default:
+		/* {"card": {"number": null}}: named, so refused. */
+		if (is_card_field(path))
+			add_violation(res, PCI_FIELD, path);
 		break;
 	}
 }
@@ -398,6 +514,13 @@ walk(struct json_object *v, const char *key, char *path, size_t pathsz,
 enum pg_err
 pci_validate(const char *operation, struct json_object *data,
     struct pci_result *res)
+{
+	return pci_validate_ring(operation, data, NULL, res);
+}
+
+enum pg_err
+pci_validate_ring(const char *operation, struct json_object *data,
+    const struct pci_exempt *ring, struct pci_result *res)
 {
 	char	 path[512];
 
@@ -409,13 +532,20 @@ pci_validate(const char *operation, struct json_object *data,
 	memset(res, 0, sizeof(*res));
 	path[0] = '\0';
 	if (data != NULL)
-		walk(data, NULL, path, sizeof(path), 0, 0, res);
+		walk(ring, data, NULL, path, sizeof(path), 0, 0, res);
 	return res->n > 0 ? PG_EINVAL : PG_OK;
 }
 
 enum pg_err
 pci_validate_pairs(const char *const *names, const char *const *values,
     size_t n, struct pci_result *res)
+{
+	return pci_validate_pairs_ring(names, values, n, NULL, res);
+}
+
+enum pg_err
+pci_validate_pairs_ring(const char *const *names, const char *const *values,
+    size_t n, const struct pci_exempt *ring, struct pci_result *res)
 {
 	size_t	 i;
 
@@ -426,8 +556,10 @@ pci_validate_pairs(const char *const *names, const char *const *values,
 		if (pci_text_has_pan(name, strlen(name)))
 			add_violation(res, PCI_PAN, "(name)");
 		if (values[i] != NULL)
-			check_value(name, name, values[i], strlen(values[i]),
-			    res);
+			check_value(ring, name, name, values[i],
+			    strlen(values[i]), res);
+		else if (is_card_field(name))
+			add_violation(res, PCI_FIELD, name);
 	}
 	return res->n > 0 ? PG_EINVAL : PG_OK;
 }

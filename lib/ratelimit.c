@@ -15,6 +15,9 @@
  * allows anyway; paying an fsync per request (every GET of the gateway,
  * every rejection) for that would not.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -352,4 +355,33 @@ rl_headers(const struct rl_result *res, const char *op, struct http_resp *r)
 	    res->remaining, (unsigned long long)t);
 	if (!res->allowed)
 		http_resp_header(r, "Retry-After", "%u", res->retry_after);
+}
+
+void
+rl_ip_key(const char *addr, unsigned int prefix6, char *out, size_t outsz)
+{
+	struct in6_addr	 a6;
+	char		 net[INET6_ADDRSTRLEN];
+	unsigned int	 i, bits;
+
+	if (inet_pton(AF_INET6, addr, &a6) != 1) {
+		snprintf(out, outsz, "ip:%.60s", addr);
+		return;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		snprintf(out, outsz, "ip:%u.%u.%u.%u", a6.s6_addr[12],
+		    a6.s6_addr[13], a6.s6_addr[14], a6.s6_addr[15]);
+		return;
+	}
+	if (prefix6 == 0 || prefix6 > 128)
+		prefix6 = 128;
+	for (i = 0; i < 16; i++) {
+		bits = i * 8 >= prefix6 ? 0 : prefix6 - i * 8;
+		if (bits < 8)
+			a6.s6_addr[i] &= (unsigned char)(0xff00u >> bits);
+	}
+	if (inet_ntop(AF_INET6, &a6, net, sizeof(net)) == NULL)
+		snprintf(out, outsz, "ip:%.60s", addr);
+	else
+		snprintf(out, outsz, "ip:%s/%u", net, prefix6);
 }

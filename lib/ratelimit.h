@@ -48,6 +48,16 @@ enum pg_err	 rl_check_at(struct store *st, const struct config *cfg,
 		    const char *op, const char *identity, uint64_t now_us,
 		    struct rl_result *res);
 /*
+ * The rate-limit identity of a client address: "ip:" and the IPv4 address
+ * (an IPv4-mapped IPv6 address counts as IPv4), or "ip:" and the IPv6
+ * network of the address's first prefix6 bits ("ip:2001:db8:1:2::/64"),
+ * since one IPv6 client holds a whole /64 and could rotate inside it.
+ * Anything else (not an IP address) is kept as it is, after "ip:".
+ * Writes at most outsz bytes (NUL included) into out.
+ */
+void		 rl_ip_key(const char *addr, unsigned int prefix6, char *out,
+		    size_t outsz);
+/*
  * Adds X-RateLimit-Limit/-Remaining/-Reset (Unix seconds), the IETF
  * draft's RateLimit-Policy and RateLimit, and Retry-After when refused.
  */

@@ -41,6 +41,7 @@
 #include <lmdb.h>
 
 #include "log.h"
+#include "statedir.h"
 #include "store.h"
 #include "store_redis.h"
 
@@ -127,6 +128,42 @@ xlate(const char *what, int rc)
 	return PG_STORE;
 }
 
+/* data.mdb and lock.mdb in path: regular files of ours, or absent. */
+static enum pg_err
+lmdb_files_ok(const char *path)
+{
+	char		 p[PATH_MAX + 16];
+	struct stat	 sb;
+	enum pg_err	 e = PG_CONFIG;
+
+	if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+	    sb.st_uid != geteuid()) {
+		log_warnx("%s: not a directory of the running user: refused",
+		    path);
+		goto out;
+	}
+	e = PG_TOOLARGE;
+	if (snprintf(p, sizeof(p), "%s/data.mdb", path) >= (int)sizeof(p))
+		goto out;
+	if ((e = statedir_check_file(p)) != PG_OK)
+		goto out;
+	snprintf(p, sizeof(p), "%s/lock.mdb", path);
+	e = statedir_check_file(p);
+out:
+	return e;
+}
+
+/* Unlinks name in dir (a symlink itself, never what it points to). */
+static int
+unlink_in(const char *dir, const char *name)
+{
+	char	 p[PATH_MAX + 16];
+
+	if (snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
+		return -1;
+	return unlink(p);
+}
+
 /* Opens one environment at path and the databases of its namespaces. */
 static enum pg_err
 open_env(struct store *st, int which, const char *path, unsigned int envflags)
@@ -143,6 +180,11 @@ open_env(struct store *st, int which, const char *path, unsigned int envflags)
 	mdb_env_set_maxdbs(env, NS__MAX);
 	mdb_env_set_maxreaders(env, MAX_READERS);
 	mdb_env_set_mapsize(env, MAP_INITIAL);
+	/* LMDB opens its files by path: make sure, right before, that
+	 * neither was replaced by a symlink or someone else's file. */
+	if ((e = lmdb_files_ok(path)) != PG_OK)
+		goto out;
+	e = PG_STORE;
 	if ((rc = mdb_env_open(env, path, envflags, 0600)) != 0) {
 		e = xlate("mdb_env_open", rc);
 		goto out;
@@ -206,46 +248,47 @@ boot_id(char *out, size_t outsz)
  * Opens the volatile environment, first deleting it when it was written
  * in an earlier boot (an MDB_NOSYNC file may be torn by a system crash).
  * The check runs under an exclusive lock so that no process opens the
- * file while another deletes it.
+ * file while another deletes it.  Every file here is opened through
+ * statedir (no symlinks followed): the web user owns this directory.
  */
 static enum pg_err
 open_volatile(struct store *st, const char *dir, unsigned int envflags)
 {
-	char		 vdir[PATH_MAX], p[PATH_MAX + 16], now[64], was[64];
+	char		 vdir[PATH_MAX], now[64], was[64];
 	int		 lfd = -1, fd;
 	ssize_t		 n;
 	enum pg_err	 e = PG_SYSTEM;
 
 	if (snprintf(vdir, sizeof(vdir), "%s/volatile", dir) >= (int)sizeof(vdir))
 		return PG_TOOLARGE;
-	if (mkdir(vdir, 0700) != 0 && errno != EEXIST) {
-		log_warn("mkdir %s", vdir);
-		return PG_SYSTEM;
-	}
-	snprintf(p, sizeof(p), "%s/boot.lock", vdir);
-	if ((lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(lfd, LOCK_EX) != 0) {
-		log_warn("%s", p);
+	if ((lfd = statedir_open(dir, "volatile/boot.lock", O_RDWR | O_CREAT,
+	    0600)) < 0 || flock(lfd, LOCK_EX) != 0) {
+		log_warn("%s/boot.lock", vdir);
+		e = errno == EPERM || errno == ELOOP ? PG_CONFIG : PG_SYSTEM;
 		goto out;
 	}
 	if (boot_id(now, sizeof(now)) == 0) {
-		snprintf(p, sizeof(p), "%s/boot_id", vdir);
 		was[0] = '\0';
-		if ((fd = open(p, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if ((fd = statedir_open(dir, "volatile/boot_id", O_RDONLY, 0)) >=
+		    0) {
 			if ((n = read(fd, was, sizeof(was) - 1)) < 0)
 				n = 0;
 			was[n] = '\0';
 			close(fd);
+		} else if (errno != ENOENT) {
+			log_warn("%s/boot_id", vdir);
+			e = PG_CONFIG;
+			goto out;
 		}
 		if (strcmp(now, was) != 0) {
-			snprintf(p, sizeof(p), "%s/data.mdb", vdir);
-			(void)unlink(p);
-			snprintf(p, sizeof(p), "%s/lock.mdb", vdir);
-			(void)unlink(p);
-			snprintf(p, sizeof(p), "%s/boot_id", vdir);
-			if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			    0600)) < 0 || write(fd, now, strlen(now)) < 0)
-				log_warn("%s", p);
+			/* unlink removes a planted symlink, not its target. */
+			(void)unlink_in(vdir, "data.mdb");
+			(void)unlink_in(vdir, "lock.mdb");
+			(void)unlink_in(vdir, "boot_id");
+			if ((fd = statedir_open(dir, "volatile/boot_id",
+			    O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+			    write(fd, now, strlen(now)) < 0)
+				log_warn("%s/boot_id", vdir);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -266,10 +309,8 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 	int		 i;
 
 	*out = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		log_warn("mkdir %s", dir);
-		return PG_SYSTEM;
-	}
+	if ((e = statedir_check(dir)) != PG_OK)
+		return e;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PG_ENOMEM;
 	st->flags = flags;

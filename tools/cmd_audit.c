@@ -403,6 +403,15 @@ audit_sweep(const struct config *cfg)
 
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
+	{
+		struct audit_ctx ac = { cfg->state_dir, "", "", "",
+		    "payguard", st, NULL };
+
+		/* The summaries of floods that are over (audit.h). */
+		if ((e = audit_flood_flush(&ac)) != PG_OK)
+			fprintf(stderr, "audit sweep: flood summaries: %s\n",
+			    pg_strerror(e));
+	}
 	if ((e = aindex_set_retention(st, (uint32_t)days)) != PG_OK ||
 	    (e = aindex_sweep(st, store_now_us() - days * 24 * AINDEX_HOUR_US, 5000,
 	    &n)) != PG_OK)

@@ -69,8 +69,23 @@ cmd_token(int argc, char **argv, const struct config *cfg)
 	int			 i, rc = 1;
 	enum pg_err		 e;
 
-	if (argc < 2)
+	/* A usage error never touches the state. */
+	if (argc < 2 || !(strcmp(argv[1], "create") == 0 ||
+	    (strcmp(argv[1], "list") == 0 && (argc == 2 || (argc == 3 &&
+	    strcmp(argv[2], "--json") == 0))) ||
+	    (strcmp(argv[1], "revoke") == 0 && argc == 3)))
 		return tok_usage();
+	if (strcmp(argv[1], "create") == 0) {
+		for (i = 2; i < argc; i++) {
+			if ((strcmp(argv[i], "--name") == 0 ||
+			    strcmp(argv[i], "--scope") == 0 ||
+			    strcmp(argv[i], "--ops") == 0 ||
+			    strcmp(argv[i], "--accounts") == 0) && i + 1 < argc)
+				i++;
+			else
+				return tok_usage();
+		}
+	}
 	if (store_open_config(cfg, cfg->sync ? 0 : STORE_NOSYNC, &st, err,
 	    sizeof(err)) != PG_OK) {
 		fprintf(stderr, "token: cannot open the store: %s\n", err);

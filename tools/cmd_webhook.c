@@ -159,7 +159,14 @@ cmd_inbox(int argc, char **argv, const struct config *cfg)
 	enum pg_err	 e = PG_OK;
 	int		 rc = 1;
 
-	if (argc < 2) {
+	/* A usage error never touches the state. */
+	if (argc < 2 || !((strcmp(argv[1], "list") == 0 && (argc == 2 ||
+	    (argc == 3 && strcmp(argv[2], "--json") == 0))) ||
+	    ((strcmp(argv[1], "show") == 0 || strcmp(argv[1], "retry") == 0) &&
+	    argc == 3) || (strcmp(argv[1], "purge") == 0 && (argc == 2 ||
+	    (argc == 3 && (strcmp(argv[2], "--dead") == 0 ||
+	    strcmp(argv[2], "--all") == 0)))) ||
+	    (strcmp(argv[1], "drain") == 0 && argc == 2))) {
 		fprintf(stderr, "usage: payguard inbox list [--json] | show ID | "
 		    "retry ID | purge [--dead|--all] | drain\n");
 		return 2;

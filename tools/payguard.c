@@ -16,6 +16,11 @@
  * the FastCGI programs.  Commands that only transform stdin do not need a
  * valid configuration.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 #include "store_redis.h"
 
@@ -125,31 +131,103 @@ cli_read_stdin(size_t max, char **out, size_t *len)
 	return 0;
 }
 
+/*
+ * Run as root against a state directory that belongs to another user (the
+ * web-server user), become that user, groups included, before anything
+ * touches the state: nothing created there is then root-owned, and no
+ * symlink the web user planted there can redirect root's writes.  Returns
+ * 0, or -1 after saying why (the command must not run).
+ */
+static int
+drop_to_owner(const char *dir)
+{
+	struct stat	 sb;
+	struct passwd	*pw;
+	gid_t		 gid;
+	int		 rc = -1;
+
+	if (geteuid() != 0 || dir == NULL || lstat(dir, &sb) != 0 ||
+	    sb.st_uid == 0)
+		return 0;	/* not root, no state yet, or root's own */
+	if (!S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "payguard: state directory %s: not a directory "
+		    "(a symlink?): refused\n", dir);
+		goto out;
+	}
+	if ((pw = getpwuid(sb.st_uid)) != NULL) {
+		gid = pw->pw_gid;
+		if (initgroups(pw->pw_name, gid) != 0)
+			goto fail;
+	} else {
+		gid = sb.st_gid;
+		if (setgroups(1, &gid) != 0)
+			goto fail;
+	}
+	if (setgid(gid) != 0 || setuid(sb.st_uid) != 0)
+		goto fail;
+	/* As kfcgi does: make sure there is no way back. */
+	if (setuid(0) == 0 || geteuid() == 0) {
+		fprintf(stderr, "payguard: regained root after dropping it: "
+		    "aborting\n");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "payguard: cannot become uid %lu, the owner of %s: "
+	    "%s\n", (unsigned long)sb.st_uid, dir, strerror(errno));
+out:
+	return rc;
+}
+
+/* 1 when an argument asks for help: then nothing else happens. */
+static int
+wants_help(int argc, char **argv)
+{
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
+	const struct command *cmd = NULL;
 	struct config	 cfg;
 	char		 err[256];
 	size_t		 i;
 	int		 rc = 2;
 
 	log_init("payguard");
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "--help") == 0)
+	(void)harden_nocore();	/* before any secret is loaded */
+	if (argc < 2)
 		usage();
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	/* Help and usage errors are answered before any configuration or
+	 * state is looked at. */
+	if (wants_help(argc, argv)) {
+		if (cmd == NULL)
+			usage();
+		printf("usage: payguard %s\n", cmd->usage);
+		return 0;
+	}
+	if (cmd == NULL) {
+		fprintf(stderr, "payguard: unknown command: %s\n", argv[1]);
+		usage();
+	}
 	/* Commands decide for themselves whether a config problem matters. */
 	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
 		log_warnx("%s", err);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0) {
-			rc = commands[i].fn(argc - 1, argv + 1, &cfg);
-			break;
-		}
-	if (i == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "payguard: unknown command: %s\n", argv[1]);
-		config_free(&cfg);
-		usage();
-	}
+	if (drop_to_owner(cfg.state_dir) != 0)
+		rc = 1;
+	else
+		rc = cmd->fn(argc - 1, argv + 1, &cfg);
 	config_free(&cfg);
 	return rc;
 }

@@ -20,7 +20,7 @@ for f in share/payguard/stripe-webhook-ips.txt share/payguard/apache-conf/paygua
     share/payguard/apache-conf/htaccess.example share/payguard/apache-conf/lighttpd-payguard.conf \
     share/payguard/apache-conf/audit-basic-auth.conf share/payguard/templates/audit_page.html \
     share/payguard/apache-conf/payguard-api-root.conf share/payguard/apache-conf/lighttpd-payguard-api-root.conf \
-    share/payguard/apache-conf/nginx-payguard.conf; do
+    share/payguard/apache-conf/nginx-payguard.conf share/payguard/apache-conf/payguard-own-user.conf; do
 	check "$f installed, mode 0644" test "$(stat -c %a "$D$P/$f" 2>/dev/null)" = 644
 done
 # PREFIX is compiled in: the installed binary looks for its data there.

@@ -197,9 +197,30 @@ test_dump_masks(void **s)
 	buf[n > 0 ? n : 0] = '\0';
 	assert_null(strstr(buf, SECRET));
 	assert_null(strstr(buf, "ExampleSecretKey"));
-	assert_non_null(strstr(buf, "STRIPE_WEBHOOK_SECRET=whsec_****9876\n"));
-	assert_non_null(strstr(buf, "STRIPE_SECRET_KEY=sk_test_****ABCD\n"));
+	/* Under 32 characters nothing is revealed, not even the last four
+	 * (issue 9: "whsec_****9876" showed 4 of a 29-character secret). */
+	assert_non_null(strstr(buf, "STRIPE_WEBHOOK_SECRET=****\n"));
+	assert_non_null(strstr(buf, "STRIPE_SECRET_KEY=****\n"));
+	assert_null(strstr(buf, "9876"));
+	assert_null(strstr(buf, "ABCD"));
 	assert_non_null(strstr(buf, "PAYGUARD_RATE_LIMITS=customer=100,"));
+	config_free(&c);
+	/* From 32 characters on: the prefix and at most the last four. */
+	clear_env();
+	setenv("STRIPE_WEBHOOK_SECRET", "whsec_LongerUnitTestSecretValue_wxyz", 1);
+	setenv("STRIPE_SECRET_KEY", "sk_live_51LongerExampleSecretKeyEFGH", 1);
+	setenv("PAYGUARD_TOKEN_PEPPER", "pepper-of-15ch!", 1);
+	assert_int_equal(config_load(&c, CFG_NEED_WEBHOOK, err, sizeof(err)), PG_OK);
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	config_dump(&c, fd);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	assert_non_null(strstr(buf, "STRIPE_WEBHOOK_SECRET=whsec_****wxyz\n"));
+	assert_non_null(strstr(buf, "STRIPE_SECRET_KEY=sk_live_****EFGH\n"));
+	assert_null(strstr(buf, "LongerUnitTest"));
+	assert_null(strstr(buf, "h!"));
 	config_free(&c);
 	clear_env();
 }

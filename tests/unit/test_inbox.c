@@ -91,7 +91,7 @@ test_accept_dedup_queue(void **s)
 {
 	struct event_info ev = mkev("evt_A1");
 	enum inbox_outcome out;
-	struct ev_hdr	 h;
+	struct ev_hdr	 h, claim;
 	char		 id[EVENT_ID_MAX + 1];
 	unsigned char	*b = NULL;
 	size_t		 len;
@@ -114,6 +114,7 @@ test_accept_dedup_queue(void **s)
 	assert_int_equal(out, INBOX_DUPLICATE);
 	/* The worker claims it once; a second claim finds nothing due. */
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
+	claim = h;
 	assert_string_equal(id, "evt_A1");
 	assert_int_equal(h.state, EV_DELIVERING);
 	assert_int_equal(h.attempts, 1);
@@ -122,7 +123,8 @@ test_accept_dedup_queue(void **s)
 	free(b);
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len),
 	    PG_NOTFOUND);
-	assert_int_equal(inbox_complete(st, &cfg, "evt_A1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_A1", &claim, 1, 0, NULL),
+	    PG_OK);
 	assert_int_equal(inbox_get(st, &ring, "evt_A1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.state, EV_DELIVERED);
 	assert_int_equal(inbox_backlog(st, &n, &oldest), PG_OK);
@@ -139,24 +141,48 @@ test_sync_claims(void **s)
 {
 	struct event_info ev = mkev("evt_S1");
 	enum inbox_outcome out;
-	struct ev_hdr	 h;
+	struct ev_hdr	 h, first, second, stale;
 
 	(void)s;
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_NEW);
 	assert_int_equal(h.state, EV_DELIVERING);
+	first = h;
 	/* While the first holds the lease: in progress, never a 2nd run. */
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_IN_PROGRESS);
 	/* It failed: Stripe's retry reclaims and delivers again. */
-	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 0, 1, "exit 1"), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", &first, 0, 1,
+	    "exit 1"), PG_OK);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_RECLAIMED);
 	assert_int_equal(h.attempts, 2);
-	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", 1, 0, NULL), PG_OK);
+	second = h;
+	/*
+	 * The first claim's holder comes back late (its lease ran out and
+	 * the event was taken over): its outcome is refused, the record
+	 * stays with the second claim (issue 9).  Another process with the
+	 * same attempt number is refused too.
+	 */
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", &first, 1, 0, NULL),
+	    PG_CONFLICT);
+	stale = second;
+	stale.owner_pid = second.owner_pid + 1;
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", &stale, 0, 1,
+	    "late"), PG_CONFLICT);
+	assert_int_equal(inbox_get(st, &ring, "evt_S1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DELIVERING);
+	assert_int_equal(h.attempts, 2);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", &second, 1, 0, NULL),
+	    PG_OK);
+	/* Once recorded, no claim can record again. */
+	assert_int_equal(inbox_complete(st, &cfg, "evt_S1", &second, 0, 1,
+	    "again"), PG_CONFLICT);
+	assert_int_equal(inbox_get(st, &ring, "evt_S1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DELIVERED);
 	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
@@ -238,7 +264,7 @@ test_source_and_v1_header(void **s)
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
 	free(b);
 	assert_int_equal(h.source, EV_SRC_BACKFILL);
-	assert_int_equal(inbox_complete(st, &cfg, "evt_B1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_B1", &h, 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_get(st, &ring, "evt_B1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.source, EV_SRC_BACKFILL);
 	assert_int_equal(h.state, EV_DELIVERED);
@@ -269,7 +295,7 @@ test_source_and_v1_header(void **s)
 	assert_int_equal(inbox_claim_next(st, &ring, &cfg, id, &h, &b, &len), PG_OK);
 	free(b);
 	assert_string_equal(id, "evt_V1");
-	assert_int_equal(inbox_complete(st, &cfg, "evt_V1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(st, &cfg, "evt_V1", &h, 1, 0, NULL), PG_OK);
 	/* A header of any other size is not an inbox record. */
 	assert_int_equal(seal_pack(&ring, &v1, 10, body, strlen(body), &rec,
 	    &len), PG_OK);

@@ -57,7 +57,24 @@ test_is_pan(void **state)
 		{ "9999999999999995", 0 },
 		{ "424242424242", 0 },			/* 12 digits */
 		{ "42424242424242424242", 0 },		/* 20 digits */
-		{ "4242  4242 4242 4242", 0 },		/* double space */
+		/* Separators (issue 9): one to three of space, tab, '-',
+		 * '.', '/', Unicode spaces and dashes, between groups. */
+		{ "4242  4242 4242 4242", 1 },		/* double space */
+		{ "4242   4242   4242   4242", 1 },
+		{ "4242    4242 4242 4242", 0 },	/* four: too many */
+		{ "4242.4242.4242.4242", 1 },
+		{ "4242/4242/4242/4242", 1 },
+		{ "4242\t4242\t4242\t4242", 1 },
+		{ "4242 - 4242 - 4242 - 4242", 1 },
+		{ "4242\xc2\xa0" "4242\xc2\xa0" "4242\xc2\xa0" "4242", 1 },	/* NBSP */
+		{ "4242\xe2\x80\x93" "4242\xe2\x80\x93" "4242\xe2\x80\x93" "4242", 1 },
+		{ "4242\xe2\x80\x94" "4242\xe2\x80\x94" "4242\xe2\x80\x94" "4242", 1 },
+		{ "4242\xe2\x80\x89" "4242\xe3\x80\x80" "4242\xe2\x80\xaf" "4242", 1 },
+		{ "4242\xe2\x80\x8b" "4242\xef\xbb\xbf" "4242\xc2\xad" "4242", 1 },
+		{ "4242\xe2\x80\x93" "4242\xe2\x80", 0 },	/* cut UTF-8 */
+		{ "4242_4242_4242_4242", 0 },		/* not a separator */
+		{ "4242..4242..4242...4242", 1 },
+		{ "4242....4242.4242.4242", 0 },
 		{ " 4242424242424242", 0 },
 		{ "4242424242424242 ", 0 },
 		{ "-4242424242424242", 0 },
@@ -89,6 +106,13 @@ test_text_has_pan(void **state)
 		{ "", 0 },
 		{ "no digits here", 0 },
 		{ "\xc3\xa9t\xc3\xa9 4242424242424242 \xe2\x82\xac", 1 },
+		{ "pay 4242.4242.4242.4242 now", 1 },
+		{ "ref 5555/5555/5555/4444.", 1 },
+		{ "a\t4111\t1111\t1111\t1111\tb", 1 },
+		/* Ordinary text with numbers stays clean. */
+		{ "v1.2.3 on 2024/06/20 at 10.30, 192.168.100.200", 0 },
+		{ "tel. +49 30 1234 5678 / fax 030-1234-5679", 0 },
+		{ "1.000.000,00 EUR on 31.12.2024", 0 },
 	};
 	size_t	 i;
 
@@ -176,6 +200,19 @@ test_validate(void **state)
 	assert_string_equal(pci_kind_name(PCI__MAX), "unknown");
 }
 
+/* The exemption check api.fcgi gives pci: verifies under a key ring. */
+static int
+verifies(const char *v, size_t len, void *arg)
+{
+	unsigned char	*plain = NULL;
+	size_t		 plen = 0;
+	int		 ok;
+
+	ok = keyring_decrypt(arg, v, len, -1, &plain, &plen) == PG_OK;
+	free(plain);
+	return ok;
+}
+
 /* An encrypted card number is compliant: it is not card data any more. */
 static void
 test_validate_encrypted(void **state)
@@ -183,6 +220,8 @@ test_validate_encrypted(void **state)
 	struct fernet_key k;
 	struct pci_result res;
 	struct json_object *o, *card;
+	struct keyring	 ring;
+	struct pci_exempt ex;
 	char		 key[FERNET_KEY_B64LEN + 1], *tok = NULL;
 	size_t		 len = 0;
 
@@ -196,10 +235,141 @@ test_validate_encrypted(void **state)
 	card = json_object_new_object();
 	json_object_object_add(card, "number", json_object_new_string(tok));
 	json_object_object_add(o, "card", card);
-	assert_int_equal(pci_validate("store_card", o, &res), PG_OK);
+	/* Compliant when it verifies under payguard's key ring (issue 9:
+	 * looking like a token is not enough). */
+	assert_int_equal(keyring_parse(key, &ring), PG_OK);
+	ex.fn = verifies;
+	ex.arg = &ring;
+	assert_int_equal(pci_validate_ring("store_card", o, &ex, &res), PG_OK);
 	assert_int_equal(res.n, 0);
 	json_object_put(o);
 	free(tok);
+	keyring_wipe(&ring);
+}
+
+/*
+ * A "token" with the right framing whose MAC does not verify: digits are
+ * base64url characters, so a PAN hides inside.  Not exempt.
+ */
+static void
+test_validate_forged_fernet(void **state)
+{
+	static const char *const names[] = { "metadata[note]" };
+	const char	*vals[1];
+	struct fernet_key k;
+	struct keyring	 ring, other;
+	struct pci_exempt ex = { verifies, NULL }, exo = { verifies, NULL };
+	struct pci_result res;
+	char		 key[FERNET_KEY_B64LEN + 1], key2[FERNET_KEY_B64LEN + 1];
+	char		*tok = NULL;
+	size_t		 len = 0;
+	uint64_t	 ts;
+
+	(void)state;
+	assert_int_equal(fernet_key_generate(key), PG_OK);
+	assert_int_equal(fernet_key_generate(key2), PG_OK);
+	assert_int_equal(fernet_key_parse(key, strlen(key), &k), PG_OK);
+	assert_int_equal(keyring_parse(key, &ring), PG_OK);
+	assert_int_equal(keyring_parse(key2, &other), PG_OK);
+	ex.arg = &ring;
+	exo.arg = &other;
+	assert_int_equal(fernet_encrypt_at(&k, "a harmless note, 32 bytes long!!",
+	    32, 1700000000, NULL, &tok, &len), PG_OK);
+	vals[0] = tok;
+	/* The genuine token: exempt under its ring, not under another. */
+	assert_int_equal(pci_validate_pairs_ring(names, vals, 1, &ex, &res),
+	    PG_OK);
+	/* Splice a PAN into the base64 text, 4-aligned: framing intact. */
+	assert_true(len > 60);
+	memcpy(tok + 39, "x4242424242424242y", 18);	/* no digit run around */
+	assert_int_equal(fernet_timestamp(tok, len, &ts), PG_OK);
+	assert_int_equal(pci_validate_pairs_ring(names, vals, 1, &ex, &res),
+	    PG_EINVAL);
+	assert_int_equal(res.v[0].kind, PCI_PAN);
+	assert_int_equal(pci_validate_pairs_ring(names, vals, 1, &exo, &res),
+	    PG_EINVAL);
+	assert_int_equal(pci_validate_pairs(names, vals, 1, &res), PG_EINVAL);
+	free(tok);
+	keyring_wipe(&ring);
+	keyring_wipe(&other);
+}
+
+struct field_case {
+	const char	*name;
+	const char	*value;
+	int		 refused;
+};
+
+/* Card-data field names are refused whatever their value (issue 9). */
+static void
+test_card_fields(void **state)
+{
+	static const struct field_case cases[] = {
+		{ "card[number]", "4242424242424241", 1 },	/* not Luhn */
+		{ "card[number]", "tok_visa", 1 },
+		{ "card[cvc]", "abc", 1 },
+		{ "card[exp_month]", "12", 1 },
+		{ "card[exp_year]", "2030", 1 },
+		{ "CARD[Number]", "x", 1 },
+		{ "source[number]", "x", 1 },
+		{ "source[exp_year]", "30", 1 },
+		{ "payment_method_data[card][number]", "x", 1 },
+		{ "payment_method_data[card][cvc]", "", 1 },
+		{ "payment_method_data[card][exp_month]", NULL, 1 },
+		{ "source", "tok_visa", 0 },
+		{ "card", "tok_visa", 0 },
+		{ "card[token]", "tok_visa", 0 },
+		{ "card[last4]", "4242", 0 },
+		{ "number", "42", 0 },
+		{ "metadata[number]", "7", 0 },
+		{ "payment_method_data[type]", "card", 0 },
+		{ "number]", "x", 0 },
+		{ "[number]", "x", 0 },
+	};
+	static const struct {
+		const char	*json;
+		const char	*field;
+	} jcases[] = {
+		{ "{\"card\": {\"exp_year\": 2030}}", "card[exp_year]" },
+		{ "{\"card\": {\"number\": null}}", "card[number]" },
+		{ "{\"source\": {\"object\": \"card\", \"number\": \"x\"}}",
+		  "source[number]" },
+		{ "{\"payment_method_data\": {\"card\": {\"cvc\": \"x\"}}}",
+		  "payment_method_data[card][cvc]" },
+		{ "{\"card\": {\"number\": [\"x\"]}}", NULL },
+	};
+	struct pci_result res;
+	struct json_object *o;
+	const char	*n[1], *v[1];
+	size_t		 i;
+	enum pg_err	 rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n[0] = cases[i].name;
+		v[0] = cases[i].value;
+		rc = pci_validate_pairs(n, v, 1, &res);
+		if ((rc != PG_OK) != cases[i].refused)
+			fail_msg("%s=%s: refused %d, want %d", cases[i].name,
+			    cases[i].value ? cases[i].value : "(null)",
+			    rc != PG_OK, cases[i].refused);
+		if (cases[i].refused && res.v[0].kind != PCI_FIELD)
+			fail_msg("%s: kind %s", cases[i].name,
+			    pci_kind_name(res.v[0].kind));
+	}
+	for (i = 0; i < sizeof(jcases) / sizeof(jcases[0]); i++) {
+		o = parse(jcases[i].json);
+		rc = pci_validate("x", o, &res);
+		if (jcases[i].field == NULL)
+			assert_int_equal(rc, PG_OK);	/* [0] is the leaf */
+		else {
+			assert_int_equal(rc, PG_EINVAL);
+			assert_int_equal(res.v[0].kind, PCI_FIELD);
+			assert_string_equal(res.v[0].field, jcases[i].field);
+		}
+		json_object_put(o);
+	}
+	assert_string_equal(pci_kind_name(PCI_FIELD), "card_field");
 }
 
 static void
@@ -257,20 +427,25 @@ test_validate_pairs(void **state)
 		"1000", "4242 4242 4242 4242", "123", "12",
 		"refund for 5555555555554444", NULL,
 	};
-	static const char *const okn[] = { "amount", "card[cvc]" };
+	/* card[cvc] is a card-data field whatever its value (issue 9):
+	 * the compliant pair is now a plain token id. */
+	static const char *const okn[] = { "amount", "source" };
 	static const char *const okv[] = { "1000", "tok_123" };
 	struct pci_result res;
 
 	(void)state;
 	assert_int_equal(pci_validate_pairs(names, values, 6, &res),
 	    PG_EINVAL);
-	assert_int_equal(res.n, 3);
+	/* card[exp_month] is refused by name since issue 9. */
+	assert_int_equal(res.n, 4);
 	assert_int_equal(res.v[0].kind, PCI_PAN);
 	assert_string_equal(res.v[0].field, "card[number]");
 	assert_int_equal(res.v[1].kind, PCI_CVC);
 	assert_string_equal(res.v[1].field, "card[cvc]");
-	assert_int_equal(res.v[2].kind, PCI_PAN);
-	assert_string_equal(res.v[2].field, "description");
+	assert_int_equal(res.v[2].kind, PCI_FIELD);
+	assert_string_equal(res.v[2].field, "card[exp_month]");
+	assert_int_equal(res.v[3].kind, PCI_PAN);
+	assert_string_equal(res.v[3].field, "description");
 	assert_int_equal(pci_validate_pairs(okn, okv, 2, &res), PG_OK);
 	assert_int_equal(pci_validate_pairs(NULL, NULL, 0, &res), PG_OK);
 }
@@ -286,6 +461,8 @@ main(void)
 		cmocka_unit_test(test_validate_encrypted),
 		cmocka_unit_test(test_validate_many_and_deep),
 		cmocka_unit_test(test_validate_pairs),
+		cmocka_unit_test(test_validate_forged_fernet),
+		cmocka_unit_test(test_card_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -248,6 +248,45 @@ test_large_limit(void **s)
 	setenv("PAYGUARD_RATE_LIMITS", "test=5,big=300", 1);
 }
 
+/* IPv4 by address, IPv6 by prefix (issue 9). */
+static void
+test_ip_key(void **state)
+{
+	static const struct {
+		const char	*addr;
+		unsigned int	 prefix;
+		const char	*want;
+	} cases[] = {
+		{ "192.0.2.7", 64, "ip:192.0.2.7" },
+		{ "::ffff:192.0.2.7", 64, "ip:192.0.2.7" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "ip:2001:db8:1:2::/64" },
+		{ "2001:db8:1:2::1", 64, "ip:2001:db8:1:2::/64" },
+		{ "2001:db8:1:2::1", 48, "ip:2001:db8:1::/48" },
+		{ "2001:db8:1:2::1", 56, "ip:2001:db8:1::/56" },
+		{ "2001:db8:1:2ff::1", 56, "ip:2001:db8:1:200::/56" },
+		{ "2001:db8:1:2::1", 128, "ip:2001:db8:1:2::1/128" },
+		{ "2001:db8:1:2::1", 0, "ip:2001:db8:1:2::1/128" },
+		{ "2001:db8:1:2::1", 61, "ip:2001:db8:1::/61" },
+		{ "not an address", 64, "ip:not an address" },
+	};
+	char	 out[96], a[96], b[96];
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rl_ip_key(cases[i].addr, cases[i].prefix, out, sizeof(out));
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("%s/%u: %s, want %s", cases[i].addr,
+			    cases[i].prefix, out, cases[i].want);
+	}
+	/* Rotating inside the /64 keeps the key; another /64 does not. */
+	rl_ip_key("2001:db8:0:7::1", 64, a, sizeof(a));
+	rl_ip_key("2001:db8:0:7:ffff:ffff:ffff:fffe", 64, b, sizeof(b));
+	assert_string_equal(a, b);
+	rl_ip_key("2001:db8:0:8::1", 64, b, sizeof(b));
+	assert_string_not_equal(a, b);
+}
+
 int
 main(void)
 {
@@ -257,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_headers_disabled_failopen),
 		cmocka_unit_test(test_processes),
 		cmocka_unit_test(test_large_limit),
+		cmocka_unit_test(test_ip_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -325,9 +325,9 @@ test_inbox_sync_across_nodes(void **s)
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_IN_PROGRESS);
 	/* B does not hold the lease: its outcome changes nothing. */
-	assert_int_equal(inbox_complete(nb, &cfg, "evt_R1", 1, 0, NULL),
+	assert_int_equal(inbox_complete(nb, &cfg, "evt_R1", &h, 1, 0, NULL),
 	    PG_CONFLICT);
-	assert_int_equal(inbox_complete(na, &cfg, "evt_R1", 0, 1, "exit 1"),
+	assert_int_equal(inbox_complete(na, &cfg, "evt_R1", &h, 0, 1, "exit 1"),
 	    PG_OK);
 	assert_int_equal(inbox_get(nb, &ring, "evt_R1", &h, &b, &len), PG_OK);
 	assert_int_equal(h.state, EV_PENDING);
@@ -341,7 +341,7 @@ test_inbox_sync_across_nodes(void **s)
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_RECLAIMED);
 	assert_int_equal(h.attempts, 2);
-	assert_int_equal(inbox_complete(nb, &cfg, "evt_R1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(nb, &cfg, "evt_R1", &h, 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_accept(na, &ring, &cfg, &ev, body, strlen(body),
 	    1, &out, &h), PG_OK);
 	assert_int_equal(out, INBOX_DUPLICATE);
@@ -401,11 +401,11 @@ test_queue_lease_owner(void **s)
 	    PG_OK);
 	free(b);
 	assert_int_equal(h.attempts, 2);
-	assert_int_equal(inbox_complete(nb, &cfg, "evt_Q1", 1, 0, NULL),
+	assert_int_equal(inbox_complete(nb, &cfg, "evt_Q1", &h, 1, 0, NULL),
 	    PG_CONFLICT);
 	assert_int_equal(inbox_get(na, &ring, "evt_Q1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.state, EV_DELIVERING);
-	assert_int_equal(inbox_complete(na, &cfg, "evt_Q1", 1, 0, NULL), PG_OK);
+	assert_int_equal(inbox_complete(na, &cfg, "evt_Q1", &h, 1, 0, NULL), PG_OK);
 	assert_int_equal(inbox_get(nb, &ring, "evt_Q1", &h, NULL, NULL), PG_OK);
 	assert_int_equal(h.state, EV_DELIVERED);
 }
