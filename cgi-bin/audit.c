@@ -893,9 +893,10 @@ post(struct page *p)
 		plain(p, 404, "No such event in the audit index.");
 		return;
 	}
-	/* "seconds.ms:seq": a key the masking leaves readable (TS-SEQ is
-	 * one long digit run) and ascan_reindex replays. */
-	snprintf(ref, sizeof(ref), "%" PRIu64 ".%03" PRIu64 ":%" PRIu64,
+	/* "seconds,ms:seq": a key the masking leaves readable (TS-SEQ is
+	 * one long digit run, and '.' joins digit groups into a candidate
+	 * card number since issue 9) and ascan_reindex replays. */
+	snprintf(ref, sizeof(ref), "%" PRIu64 ",%03" PRIu64 ":%" PRIu64,
 	    ts / 1000000u, ts / 1000u % 1000u, seq);
 	d = json_object_new_object();
 	jset(d, "record", ref);

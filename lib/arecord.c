@@ -14,6 +14,7 @@
 #include "arecord.h"
 #include "codec.h"
 #include "mask.h"
+#include "pci.h"
 #include "rand.h"
 
 /* Bounded copy without control characters (CR/LF cannot split lines). */
@@ -66,7 +67,13 @@ add_str(struct json_object *o, const char *k, const char *v, char *copy)
 	size_t	 mlen = 0, i;
 
 	sanitize(v, s, sizeof(s));
-	if (mask_text_len(s, strlen(s), &m, &mlen) == PG_OK && mlen < sizeof(s))
+	/* Only where detection finds a card number (Luhn, length and an
+	 * IIN over the digit groups): the eager masker would also star
+	 * ordinary long numbers such as the index keys in resources. */
+	if (!pci_text_has_pan(s, strlen(s)))
+		;
+	else if (mask_text_len(s, strlen(s), &m, &mlen) == PG_OK &&
+	    mlen < sizeof(s))
 		memcpy(s, m, mlen + 1);
 	else	/* fail closed: no digit at all */
 		for (i = 0; s[i] != '\0'; i++)
@@ -320,13 +327,15 @@ arecord_parse_line(const char *line, size_t len, struct arecord_line *r)
 		r->has_op = 1;
 	}
 	/* An admin's mark is itself a record: replay it.  "record" is
-	 * "seconds.ms:seq" (audit.cgi). */
+	 * "seconds,ms:seq" (audit.cgi). */
 	if (r->en.type == AEV_AUDIT_EVENT_MITIGATED && d != NULL &&
 	    (s = arecord_get(d, "record", 0)) != NULL) {
 		unsigned long long sec, ms, seq;
 		char	 end;
 
-		if (sscanf(s, "%llu.%3llu:%llu%c", &sec, &ms, &seq, &end) == 3 &&
+		/* "seconds,ms:seq"; older records wrote "seconds.ms:seq". */
+		if ((sscanf(s, "%llu,%3llu:%llu%c", &sec, &ms, &seq, &end) == 3 ||
+		    sscanf(s, "%llu.%3llu:%llu%c", &sec, &ms, &seq, &end) == 3) &&
 		    *s >= '0' && *s <= '9') {
 			r->mit_ts = ((uint64_t)sec * 1000u + ms) * 1000u;
 			r->mit_seq = seq;

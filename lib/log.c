@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "mask.h"
+#include "pci.h"
 
 static const char	*log_prog = "payguard";
 static char		 log_rid[80];
@@ -64,8 +65,11 @@ log_emit(const char *fmt, va_list ap, const char *errstr)
 	for (size_t i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
-	/* Card numbers never reach a log, whoever formatted the line. */
-	if (mask_text_len(line, n, &masked, &mlen) == PG_OK &&
+	/* Card numbers never reach a log, whoever formatted the line
+	 * (only where detection finds one: ids and timestamps stay). */
+	if (!pci_text_has_pan(line, n))
+		;
+	else if (mask_text_len(line, n, &masked, &mlen) == PG_OK &&
 	    mlen < sizeof(line)) {
 		memcpy(line, masked, mlen);
 		n = mlen;

@@ -462,7 +462,7 @@ t_reindex(void **state)
 	snprintf(f.type, sizeof(f.type), "webhook_invalid_ip");
 	assert_int_equal(aquery_run(st, &f, first_row, &fr, NULL), PG_OK);
 	assert_int_equal(aindex_mitigate(st, fr.ts, fr.seq, "blocked"), PG_OK);
-	snprintf(key, sizeof(key), "%llu.%03llu:%llu",
+	snprintf(key, sizeof(key), "%llu,%03llu:%llu",
 	    (unsigned long long)(fr.ts / 1000000),
 	    (unsigned long long)(fr.ts / 1000 % 1000),
 	    (unsigned long long)fr.seq);
