@@ -766,7 +766,10 @@ handle(void *arg, struct http_req *req)
 	else {	/* anonymous callers share a window per source address */
 		rl_ip_key(req->remote_addr, a->c.cfg.rl_ipv6_prefix, q.key_id,
 		    sizeof(q.key_id));
-		snprintf(q.identity, sizeof(q.identity), "%s", q.key_id);
+		/* an address key ("ip:" and at most an IPv6 prefix) always
+		 * fits; the precision says so to the compiler */
+		snprintf(q.identity, sizeof(q.identity), "%.*s",
+		    (int)sizeof(q.identity) - 1, q.key_id);
 	}
 	acct_ok = connect_headers(&q);
 	q.route = route_match(&a->routes, q.method, q.path);

@@ -242,7 +242,9 @@ forward_post(const struct config *cfg, const struct event_info *ev,
 		snprintf(res->error, sizeof(res->error),
 		    "forward timed out after %u s", cfg->wh_handler_timeout);
 	} else if (rc != CURLE_OK)
-		snprintf(res->error, sizeof(res->error), "forward failed: %s",
+		/* The reason is short by design (proc.h's error[96]): bound
+		 * libcurl's text to what fits, as snprintf would anyway. */
+		snprintf(res->error, sizeof(res->error), "forward failed: %.79s",
 		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
 	else {
 		res->status = (int)status;
