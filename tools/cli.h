@@ -6,6 +6,7 @@
 #ifndef PG_CLI_H
 #define PG_CLI_H
 
+#include "audit.h"
 #include "config.h"
 #include "crypto.h"
 #include "store.h"
@@ -43,6 +44,19 @@ int	cli_open_state(const struct config *cfg, struct store **st,
 int	cmd_ips(int, char **, const struct config *);
 /* tools/cmd_doctor.c */
 int	cmd_doctor(int, char **, const struct config *);
+
+/* What the CLI's audit records say of their author. */
+struct cli_author {
+	char	 who[80];	/* "cli:<login name>" */
+};
+/*
+ * Fills ctx for a record the CLI writes itself: source "local", user
+ * agent "payguard-cli", identity as given or, when NULL, "cli:<login
+ * name>" kept in *au (which must outlive ctx).  st and log may be NULL.
+ */
+void	cli_audit_ctx(const struct config *cfg, struct store *st,
+	    struct audit_log *log, const char *identity, struct cli_author *au,
+	    struct audit_ctx *ctx);
 
 /* Reads all of stdin (at most max bytes) into a malloc'd buffer. */
 int	cli_read_stdin(size_t max, char **out, size_t *len);

@@ -325,14 +325,7 @@ settle_pending(const struct config *cfg)
 	if (cli_open_state(cfg, &st, &ring) < 0)
 		return;
 	audit_log_init(&alog);
-	memset(&actx, 0, sizeof(actx));
-	actx.state_dir = cfg->state_dir;
-	actx.source_ip = "local";
-	actx.user_agent = "payguard-cli";
-	actx.request_id = "";
-	actx.identity = "payguard-recovery";
-	actx.st = st;
-	actx.log = &alog;
+	cli_audit_ctx(cfg, st, &alog, "payguard-recovery", NULL, &actx);
 	if ((e = auditpend_settle(st, &ring, cfg, &actx, 0, &r)) != PG_OK)
 		fprintf(stderr, "audit verify: pending accept records: %s\n",
 		    pg_strerror(e));

@@ -9,7 +9,6 @@
  * site's worker picks it up) -> summary on stdout, one audit record.
  * Progress goes to stderr when it is a terminal.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +97,9 @@ backfill(int argc, char **argv, const struct config *cfg)
 	struct stripe_client *sc = NULL;
 	struct store	*st = NULL;
 	struct keyring	 ring;
-	struct passwd	*pw;
+	struct cli_author au;
 	const char	*since = NULL, *until = NULL;
-	char		 who[80], a[32], b[32];
+	char		 a[32], b[32];
 	size_t		 done = 0, failed = 0;
 	int64_t		 now = (int64_t)time(NULL);
 	int		 i, rc = 1, tty = isatty(STDERR_FILENO);
@@ -152,17 +151,8 @@ backfill(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "events backfill: cannot set up the HTTP client\n");
 		goto out;
 	}
-	pw = getpwuid(getuid());
-	snprintf(who, sizeof(who), "cli:%s", pw ? pw->pw_name : "unknown");
 	audit_log_init(&alog);
-	memset(&actx, 0, sizeof(actx));
-	actx.state_dir = cfg->state_dir;
-	actx.source_ip = "local";
-	actx.user_agent = "payguard-cli";
-	actx.request_id = "";
-	actx.identity = who;
-	actx.st = st;
-	actx.log = &alog;
+	cli_audit_ctx(cfg, st, &alog, NULL, &au, &actx);
 	o.actx = &actx;
 	if (tty)
 		o.progress = progress;

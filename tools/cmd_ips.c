@@ -14,7 +14,6 @@
  *   payguard ips show
  *       which list the receiver would use now, and its entries.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,21 +70,13 @@ audit_ips(const struct config *cfg, int ok, const char *outcome,
     struct json_object *d)
 {
 	struct audit_ctx	 actx;
+	struct cli_author	 au;
 	struct store		*st = NULL;
-	struct passwd		*pw;
-	char			 who[80];
 
-	pw = getpwuid(getuid());
-	snprintf(who, sizeof(who), "cli:%s", pw ? pw->pw_name : "unknown");
-	memset(&actx, 0, sizeof(actx));
-	actx.state_dir = cfg->state_dir;
-	actx.source_ip = "local";
-	actx.user_agent = "payguard-cli";
-	actx.request_id = "";
-	actx.identity = who;
 	/* Indexed when the store opens; the log line is written regardless. */
-	if (cfg->state_dir != NULL && store_open(cfg->state_dir, 0, &st) == PG_OK)
-		actx.st = st;
+	if (cfg->state_dir != NULL && store_open(cfg->state_dir, 0, &st) != PG_OK)
+		st = NULL;
+	cli_audit_ctx(cfg, st, NULL, NULL, &au, &actx);
 	json_object_object_add(d, "outcome", json_object_new_string(outcome));
 	if (cfg->state_dir == NULL ||
 	    audit_event(&actx, ok ? AEV_IPS_UPDATED : AEV_IPS_UPDATE_FAILED,

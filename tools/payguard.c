@@ -96,6 +96,29 @@ cli_open_state(const struct config *cfg, struct store **st,
 	return 0;
 }
 
+void
+cli_audit_ctx(const struct config *cfg, struct store *st,
+    struct audit_log *log, const char *identity, struct cli_author *au,
+    struct audit_ctx *ctx)
+{
+	struct passwd	*pw;
+
+	if (identity == NULL) {
+		pw = getpwuid(getuid());
+		snprintf(au->who, sizeof(au->who), "cli:%s",
+		    pw != NULL ? pw->pw_name : "unknown");
+		identity = au->who;
+	}
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->state_dir = cfg->state_dir;
+	ctx->source_ip = "local";
+	ctx->user_agent = "payguard-cli";
+	ctx->request_id = "";
+	ctx->identity = identity;
+	ctx->st = st;
+	ctx->log = log;
+}
+
 int
 cli_read_stdin(size_t max, char **out, size_t *len)
 {
