@@ -109,6 +109,22 @@ record_exists(struct store *st, const char *id, uint64_t since_us,
 	return e;
 }
 
+/* Whether m's accept record is indexed: the owner's (written within
+ * stale_ms of acceptance) or one a settler wrote after taking m over. */
+static enum pg_err
+marker_recorded(struct store *st, const struct marker *m, uint64_t stale_ms,
+    int *found)
+{
+	uint64_t	 rec_us = m->p.received_ms * 1000;
+	enum pg_err	 e;
+
+	e = record_exists(st, m->id, rec_us, rec_us + (stale_ms + 60000) *
+	    1000, found);
+	if (e == PG_OK && !*found && m->p.claimed_ms != 0)
+		e = record_exists(st, m->id, m->p.claimed_ms * 1000, 0, found);
+	return e;
+}
+
 /* The owner may still write the record itself. */
 static int
 owner_waiting(const struct inbox_audit_pending *p, uint64_t now,
@@ -227,8 +243,8 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	struct ascan_reindex_res rr;
 	struct take	 tk;
 	struct drop	 dr;
-	int		*del = NULL, found;
-	uint64_t	 now = store_now_ms(), rec_us;
+	int		*del = NULL, found, reindexed = 0;
+	uint64_t	 now = store_now_ms();
 	size_t		 i, ndel = 0;
 	enum pg_err	 e;
 
@@ -249,16 +265,24 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	if ((e = ascan_ensure_indexed(st, cfg->state_dir, 0, &rr)) != PG_OK)
 		goto out;
 	for (i = 0; i < c.n; i++) {
-		rec_us = c.m[i].p.received_ms * 1000;
-		/* The owner's record (written within stale_ms), or one a
-		 * settler wrote after taking the marker over. */
-		e = record_exists(st, c.m[i].id, rec_us, rec_us + (stale_ms +
-		    60000) * 1000, &found);
-		if (e == PG_OK && !found && c.m[i].p.claimed_ms != 0)
-			e = record_exists(st, c.m[i].id, c.m[i].p.claimed_ms *
-			    1000, 0, &found);
-		if (e != PG_OK)
+		if ((e = marker_recorded(st, &c.m[i], stale_ms, &found)) !=
+		    PG_OK)
 			goto out;
+		/*
+		 * An owner killed after its line reached the log but before
+		 * the index transaction committed (audit.c writes the line
+		 * inside it) left a record the index does not show: read the
+		 * log into the index (idempotent) once before calling any
+		 * record missing, or it would be appended twice.
+		 */
+		if (!found && !reindexed &&
+		    !owner_waiting(&c.m[i].p, now, stale_ms)) {
+			reindexed = 1;
+			if ((e = ascan_ensure_indexed(st, cfg->state_dir, 1,
+			    &rr)) != PG_OK || (e = marker_recorded(st, &c.m[i],
+			    stale_ms, &found)) != PG_OK)
+				goto out;
+		}
 		if (found) {
 			del[i] = 1;
 			ndel++;
