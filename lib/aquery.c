@@ -82,6 +82,10 @@ aquery_apply(struct aquery_filter *f, const char *k, size_t klen, char *val,
 		if (!valid_name(val))
 			return PG_EINVAL;
 		snprintf(f->type, sizeof(f->type), "%s", val);
+	} else if (klen == 4 && memcmp(k, "node", 4) == 0) {
+		if (strlen(val) > 64 || !valid_name(val))
+			return PG_EINVAL;
+		snprintf(f->node, sizeof(f->node), "%s", val);
 	} else if (klen == 2 && memcmp(k, "ip", 2) == 0) {
 		if (strlen(val) > 64 || !valid_ip(val))
 			return PG_EINVAL;
@@ -145,9 +149,16 @@ struct qctx {
 	void			*arg;
 	size_t			 limit, n;
 	int			 more, stop;
-	struct store_txn	*t;
+	struct buf		 line;		/* the row's line, unpacked */
 	char			 mit[AINDEX_ACTION_MAX + 1];
+	char			 node[AINDEX_STR_MAX + 1];
 };
+
+static int
+str_eq(const char *a, size_t alen, const char *z)
+{
+	return alen == strlen(z) && memcmp(a, z, alen) == 0;
+}
 
 /* Applies the filters to a main-index record and hands it over. */
 static int
@@ -156,35 +167,41 @@ deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
 	const struct aquery_filter	*f = q->f;
 	struct aquery_row		 row;
 	struct aindex_val		 v;
-	size_t			 n;
 
 	if (aindex_val_unpack(val, vlen, &v) != 0)
 		return 0;
-	if (f->sev >= 0 && v.sev != f->sev)
-		return 0;
-	if (f->type[0] != '\0' && (v.tlen != strlen(f->type) ||
-	    memcmp(v.type, f->type, v.tlen) != 0))
-		return 0;
-	if (f->ip[0] != '\0' && (v.iplen != strlen(f->ip) ||
-	    memcmp(v.ip, f->ip, v.iplen) != 0))
+	if ((f->sev >= 0 && v.sev != f->sev) ||
+	    (f->type[0] != '\0' && !str_eq(v.type, v.tlen, f->type)) ||
+	    (f->ip[0] != '\0' && !str_eq(v.ip, v.iplen, f->ip)) ||
+	    (f->node[0] != '\0' && !str_eq(v.node, v.nlen, f->node)))
 		return 0;
 	if (q->n >= q->limit) {
 		q->more = 1;
+		q->stop = 1;
 		return 1;
 	}
-	q->n++;
+	memset(&row, 0, sizeof(row));
 	row.ts_us = codec_be64_get(key);
 	row.seq = codec_be64_get(key + 8);
+	buf_reset(&q->line);
+	/* A value that does not unpack is no row (never half of one). */
+	if (aindex_val_line(&v, row.ts_us, row.seq, &q->line) != PG_OK)
+		return 0;
+	q->n++;
 	row.sev = (enum audit_sev)v.sev;
 	row.success = v.success;
 	row.mitigated = v.mitigated;
-	n = v.alen > AINDEX_ACTION_MAX ? AINDEX_ACTION_MAX : v.alen;
-	memcpy(q->mit, v.action, n);
-	q->mit[n] = '\0';
+	memcpy(q->mit, v.action, v.alen);
+	q->mit[v.alen] = '\0';
 	row.mitigation = q->mit;
-	row.line = v.line;
-	row.line_len = v.llen;
-	return q->fn(&row, q->arg) != 0;
+	memcpy(q->node, v.node, v.nlen);
+	q->node[v.nlen] = '\0';
+	row.node = q->node;
+	row.line = q->line.data != NULL ? q->line.data : "";
+	row.line_len = q->line.len;
+	if (q->fn(&row, q->arg) != 0)
+		q->stop = 1;
+	return q->stop;
 }
 
 static int
@@ -197,22 +214,53 @@ main_one(const void *key, size_t klen, const void *val, size_t vlen,
 	return deliver(arg, key, val, vlen);
 }
 
+/* The ts of the first (last, when last != 0) record; -1 when none. */
 static int
-x_one(const void *key, size_t klen, const void *val, size_t vlen,
+edge_one(const void *key, size_t klen, const void *val, size_t vlen,
     uint64_t exp, void *arg)
 {
-	struct qctx	*q = arg;
-	const void	*mv;
-	size_t		 mn;
-	const unsigned char *mk = (const unsigned char *)key + klen - 16;
-
 	(void)val; (void)vlen; (void)exp;
-	if (klen < 18)
+	if (klen != 16)
 		return 0;
-	/* The main record may have been swept first: skip it. */
-	if (store_get(q->t, NS_AUDIT, mk, 16, &mv, &mn, NULL) != PG_OK)
+	*(uint64_t *)arg = codec_be64_get(key);
+	return 1;
+}
+
+static int
+edge_ts(struct store_txn *t, int last, uint64_t *ts)
+{
+	*ts = UINT64_MAX;
+	if (store_scan(t, NS_AUDIT, NULL, 0, NULL, 0, last, edge_one, ts) !=
+	    PG_OK || *ts == UINT64_MAX)
+		return -1;
+	return 0;
+}
+
+/* Whether every filter the query sets has its marker in hour h. */
+static int
+hour_matches(struct store_txn *t, const struct aquery_filter *f, uint64_t h)
+{
+	unsigned char	 k[STORE_KEY_MAX];
+	const void	*v;
+	size_t		 n;
+	char		 sv[2];
+
+	if (f->ip[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_IP, f->ip, strlen(f->ip)), &v, &n, NULL) != PG_OK)
 		return 0;
-	return deliver(q, mk, mv, mn);
+	if (f->node[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_NODE, f->node, strlen(f->node)), &v, &n, NULL) != PG_OK)
+		return 0;
+	if (f->type[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_TYPE, f->type, strlen(f->type)), &v, &n, NULL) != PG_OK)
+		return 0;
+	if (f->sev >= 0) {
+		aindex_sev_key(f->sev, sv);
+		if (store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h, AINDEX_M_SEV,
+		    sv, 1), &v, &n, NULL) != PG_OK)
+			return 0;
+	}
+	return 1;
 }
 
 static enum pg_err
@@ -220,15 +268,14 @@ query_txn(struct store_txn *t, void *arg)
 {
 	struct qctx		*q = arg;
 	const struct aquery_filter	*f = q->f;
-	unsigned char		 s[STORE_KEY_MAX], e[STORE_KEY_MAX], cur[16];
-	uint64_t		 until = f->until_us;
-	char			 sv[2];
-	size_t			 slen, elen;
+	unsigned char		 s[16], e[16], cur[16];
+	uint64_t		 until = f->until_us, first, last, h, lo, hi;
 	int			 cursor;
+	enum pg_err		 err = PG_OK;
 
-	q->t = t;
 	q->n = 0;
 	q->more = 0;
+	q->stop = 0;
 	if (until == 0)
 		until = UINT64_MAX;
 	/* The paging cursor, when older than the window's end, is the
@@ -237,23 +284,34 @@ query_txn(struct store_txn *t, void *arg)
 	    f->before_ts < until;
 	codec_be64_put(cur, cursor ? f->before_ts : until);
 	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
-	if (f->ip[0] != '\0') {
-		slen = aindex_xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
-		elen = aindex_xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
-	} else if (f->type[0] != '\0') {
-		slen = aindex_xkey(s, 't', f->type, strlen(f->type), f->since_us, 0);
-		elen = aindex_xkey(e, 't', f->type, strlen(f->type), 0, 0);
-	} else if (f->sev >= 0) {
-		aindex_sev_key(f->sev, sv);
-		slen = aindex_xkey(s, 's', sv, 1, f->since_us, 0);
-		elen = aindex_xkey(e, 's', sv, 1, 0, 0);
-	} else {
-		codec_be64_put(s, f->since_us);
-		codec_be64_put(s + 8, 0);
+	codec_be64_put(s, f->since_us);
+	codec_be64_put(s + 8, 0);
+	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
+	    f->sev < 0)
 		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
+	/* Filtered: hour by hour, newest first, reading only the hours
+	 * whose markers say they hold a match; within the records that
+	 * exist (a window "since the beginning" costs what is stored). */
+	if (edge_ts(t, 0, &first) != 0 || edge_ts(t, 1, &last) != 0)
+		return PG_OK;
+	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
+	hi = codec_be64_get(cur);
+	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
+	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
+		if (!hour_matches(t, f, h))
+			continue;
+		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
+		    h * AINDEX_HOUR_US : f->since_us);
+		codec_be64_put(s + 8, 0);
+		if (h == hi)
+			memcpy(e, cur, 16);
+		else {
+			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
+			codec_be64_put(e + 8, 0);
+		}
+		err = store_scan(t, NS_AUDIT, s, 16, e, 16, 1, main_one, q);
 	}
-	memcpy(e + elen - 16, cur, 16);
-	return store_scan(t, NS_AUDIT_X, s, slen, e, elen, 1, x_one, q);
+	return err;
 }
 
 enum pg_err
@@ -269,7 +327,9 @@ aquery_run(struct store *st, const struct aquery_filter *f, aquery_fn fn,
 	q.arg = arg;
 	q.limit = f->limit == 0 || f->limit > AQUERY_LIMIT_MAX ? AQUERY_LIMIT_MAX :
 	    f->limit;
+	buf_init(&q.line, ARECORD_LINE_MAX + 1);
 	e = store_run(st, 0, query_txn, &q);
+	buf_free(&q.line);
 	if (more != NULL)
 		*more = q.more;
 	return e;
@@ -302,6 +362,7 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 {
 	struct aquery_filter f;
 	struct getctx	 g;
+	enum pg_err	 e;
 
 	aquery_filter_init(&f);
 	memset(&g, 0, sizeof(g));
@@ -309,7 +370,10 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 	g.q.fn = fn;
 	g.q.arg = arg;
 	g.q.limit = 1;
+	buf_init(&g.q.line, ARECORD_LINE_MAX + 1);
 	codec_be64_put(g.k, ts_us);
 	codec_be64_put(g.k + 8, seq);
-	return store_run(st, 0, get_txn, &g);
+	e = store_run(st, 0, get_txn, &g);
+	buf_free(&g.q.line);
+	return e;
 }

@@ -61,6 +61,7 @@ struct arecord_entry {
 	const char	*ip;
 	const char	*identity;
 	const char	*op;		/* rate-limit operation, or NULL */
+	const char	*node;		/* PAYGUARD_NODE, or NULL/"" */
 	const char	*line;		/* the JSON line, no newline */
 	size_t		 line_len;
 };
