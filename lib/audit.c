@@ -352,8 +352,9 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
     struct audit_pending **out)
 {
 	struct arecord_who who = { ctx->source_ip, ctx->user_agent,
-			    ctx->request_id, ctx->identity };
+			    ctx->request_id, ctx->identity, NULL };
 	struct audit_pending *p;
+	char		 host[AUDIT_NODE_MAX + 1];
 	struct timespec	 now;
 	enum pg_err	 e;
 
@@ -368,6 +369,14 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	buf_init(&p->em.line, ARECORD_LINE_MAX);
 	p->em.pre = &p->pre;
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* Every record names its node (issue 11: several web servers, one
+	 * index); the host name unless PAYGUARD_NODE says otherwise. */
+	if (ctx->node != NULL && ctx->node[0] != '\0')
+		who.node = ctx->node;
+	else if (gethostname(host, sizeof(host) - 1) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		who.node = host;
+	}
 	if ((e = arecord_build(&who, rec, &now, &p->pre, &p->em.f)) != PG_OK)
 		goto out;
 	e = PG_SYSTEM;
@@ -384,6 +393,7 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	p->em.en.ip = p->em.f.ip;
 	p->em.en.identity = p->em.f.identity;
 	p->em.en.op = p->em.f.has_op ? p->em.f.op : NULL;
+	p->em.en.node = p->em.f.node;
 	*out = p;
 	p = NULL;
 	e = PG_OK;

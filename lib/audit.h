@@ -37,6 +37,8 @@ struct audit_log {
 };
 
 /* Who and where: filled per request, pointers borrowed. */
+#define AUDIT_NODE_MAX	64	/* bytes of a node name */
+
 struct audit_ctx {
 	const char	*state_dir;
 	const char	*source_ip;
@@ -45,6 +47,8 @@ struct audit_ctx {
 	const char	*identity;	/* token name, REMOTE_USER or "stripe" */
 	struct store	*st;		/* index + chain head; NULL: file only */
 	struct audit_log *log;		/* kept open; NULL: opened per record */
+	const char	*node;		/* PAYGUARD_NODE (cfg.node); NULL or
+					   "": the host name */
 };
 
 /*

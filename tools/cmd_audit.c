@@ -107,10 +107,11 @@ print_row(const struct aquery_row *row, void *arg)
 			    json_object_to_json_string_ext(j,
 			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		else
-			printf("%s  %-8s %-30s %-15s %-12s %-7s %s%s\n",
+			printf("%s  %-8s %-30s %-15s %-12s %-10s %-7s %s%s\n",
 			    jstr(j, "timestamp"), aevent_sev_name(row->sev),
 			    jstr(j, "event_type"), jstr(j, "source_ip"),
-			    jstr(j, "identity"), jstr(j, "outcome"),
+			    jstr(j, "identity"), row->node[0] != '\0' ?
+			    row->node : "-", jstr(j, "outcome"),
 			    jstr(j, "resource"), row->mitigated ?
 			    "  [mitigated]" : "");
 		json_object_put(j);
@@ -123,7 +124,7 @@ static int
 usage_audit(void)
 {
 	fprintf(stderr, "usage: payguard audit [--hours N] [--severity S] "
-	    "[--type T] [--ip IP] [--limit N] [--json|--csv]\n"
+	    "[--type T] [--ip IP] [--node N] [--limit N] [--json|--csv]\n"
 	    "       payguard audit stats [--hours N] [--json]\n"
 	    "       payguard audit verify [--file F]\n"
 	    "       payguard audit sweep\n"
@@ -158,6 +159,8 @@ query_args(int argc, char **argv, struct aquery_filter *f, enum fmt *fmt,
 			k = "type";
 		else if (strcmp(a, "--ip") == 0)
 			k = "ip";
+		else if (strcmp(a, "--node") == 0)
+			k = "node";
 		else if (strcmp(a, "--limit") == 0 && i + 1 < argc) {
 			limit = strtoul(argv[++i], &ep, 10);
 			if (*ep != '\0' || limit == 0 || limit > AQUERY_LIMIT_MAX)
@@ -398,7 +401,7 @@ audit_sweep(const struct config *cfg)
 		return 1;
 	{
 		struct audit_ctx ac = { cfg->state_dir, "", "", "",
-		    "payguard", st, NULL };
+		    "payguard", st, NULL, cfg->node };
 
 		/* The summaries of floods that are over (audit.h). */
 		if ((e = audit_flood_flush(&ac)) != PG_OK)

@@ -102,7 +102,7 @@ emit_full(struct store *st, int k)
 	struct audit_ctx ctx = { dir, "2001:db8::7",
 	    "Mozilla/5.0 \"quoted\" \\ back\x01slash \xc3\xa9t\xc3\xa9 "
 	    "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-	    "req_0123456789abcdef01234567", "tok_admin-1", st, NULL };
+	    "req_0123456789abcdef01234567", "tok_admin-1", st, NULL, NULL };
 	struct arecord	 rec;
 	struct json_object *d = json_object_new_object(), *a;
 
@@ -611,6 +611,101 @@ t_sweep_markers(void **state)
 }
 
 
+/* ---------------------------------------------------------- the node */
+
+static int
+count_row(const struct aquery_row *r, void *arg)
+{
+	(void)r;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* PAYGUARD_NODE (else the host name) is in every record, the chain
+ * holds, the node filter finds a node's records, and a line without the
+ * field (written before it existed) still reads, with no node. */
+static void
+t_node(void **state)
+{
+	static char	 lines[8][8192];
+	static struct rows rs;
+	struct audit_ctx ctx = { dir, "10.1.1.1", "ua", "req_n", "stripe",
+	    NULL, NULL, "web-a" };
+	struct arecord_who who = { "10.1.1.2", "ua", "req_o", "stripe", NULL };
+	struct arecord	 rec;
+	struct arecord_line al;
+	struct ascan_verify v;
+	struct aquery_filter f;
+	struct timespec	 now;
+	struct buf	 b;
+	unsigned char	 h[ARECORD_HASH_LEN];
+	char		 host[128], want[200], hex[2 * ARECORD_HASH_LEN + 1];
+	size_t		 n = 0;
+
+	(void)state;
+	assert_int_equal(store_open(dir, STORE_NOSYNC, &ctx.st), PG_OK);
+	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
+	    "webhook:evt_1", NULL, NULL), PG_OK);
+	ctx.node = NULL;
+	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
+	    "webhook:evt_2", NULL, NULL), PG_OK);
+	ctx.node = "web-b";
+	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_INVALID_IP, SEV_HIGH, 0,
+	    "webhook", NULL, NULL), PG_OK);
+	assert_int_equal(log_lines(logpath, lines, 8), 3);
+	assert_non_null(strstr(lines[0], ",\"node\":\"web-a\",\"seq\":1,"));
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	snprintf(want, sizeof(want), ",\"node\":\"%s\",\"seq\":2,", host);
+	assert_non_null(strstr(lines[1], want));
+	assert_non_null(strstr(lines[2], "\"node\":\"web-b\""));
+	assert_int_equal(ascan_verify_file(logpath, ctx.st, &v), PG_OK);
+	assert_int_equal(v.status, AV_OK);
+	assert_int_equal(v.records, 3);
+	/* The filter, and the node of each row. */
+	aquery_filter_init(&f);
+	snprintf(f.node, sizeof(f.node), "web-a");
+	assert_int_equal(aquery_run(ctx.st, &f, count_row, &n, NULL), PG_OK);
+	assert_int_equal(n, 1);
+	aquery_filter_init(&f);
+	snprintf(f.node, sizeof(f.node), "web-c");
+	n = 0;
+	assert_int_equal(aquery_run(ctx.st, &f, count_row, &n, NULL), PG_OK);
+	assert_int_equal(n, 0);
+	aquery_filter_init(&f);
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(aquery_run(ctx.st, &f, keep, &rs, NULL), PG_OK);
+	assert_int_equal(rs.n, 3);
+	assert_string_equal(rs.node[0], "web-b");
+	assert_string_equal(rs.node[1], host);
+	assert_string_equal(rs.node[2], "web-a");
+	/* A filter value that is not a node name is refused. */
+	aquery_filter_init(&f);
+	assert_int_not_equal(aquery_parse("node=a%20b", store_now_us(), &f,
+	    NULL), PG_OK);
+	assert_int_equal(aquery_parse("node=web-a", store_now_us(), &f,
+	    NULL), PG_OK);
+	assert_string_equal(f.node, "web-a");
+	store_close(ctx.st);
+
+	/* A line from before the field: parsed, no node. */
+	memset(&rec, 0, sizeof(rec));
+	rec.type = AEV_WEBHOOK_VALIDATED;
+	rec.success = 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	buf_init(&b, ARECORD_LINE_MAX);
+	assert_int_equal(arecord_build(&who, &rec, &now, &b, NULL), PG_OK);
+	buf_printf(&b, ",\"seq\":1,\"prev\":\"%064d\"", 0);
+	arecord_hash(b.data, b.len, h);
+	codec_hex_encode(h, sizeof(h), hex);
+	buf_printf(&b, ",\"hash\":\"%s\"}", hex);
+	assert_null(strstr(b.data, "\"node\""));
+	assert_int_equal(arecord_parse_line(b.data, b.len, &al), PG_OK);
+	assert_string_equal(al.node, "");
+	assert_string_equal(al.en.node, "");
+	arecord_line_free(&al);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -620,6 +715,7 @@ main(void)
 		cmocka_unit_test(t_apack),
 		cmocka_unit_test_setup_teardown(t_filters_vs_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_sweep_markers, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_node, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

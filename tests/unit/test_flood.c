@@ -61,9 +61,9 @@ test_flood(void **state)
 	char		 cmd[8400];
 	struct store	*st = NULL;
 	struct audit_ctx ctx = { dir, "198.51.100.9", "flood/1.0", "req_f",
-			    "stripe", NULL, NULL };
+			    "stripe", NULL, NULL, NULL };
 	struct audit_ctx other = { dir, "198.51.100.10", "flood/1.0",
-			    "req_g", "stripe", NULL, NULL };
+			    "req_g", "stripe", NULL, NULL, NULL };
 	struct astats	*s;
 	struct json_object *last = NULL, *d, *v;
 	size_t		 i, all, n;
