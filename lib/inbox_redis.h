@@ -47,4 +47,17 @@ enum pg_err	 rs_inbox_retry(struct rstore *rs, const char *id);
 /* Deletes dead events (all != 0: every event); *n gets the count. */
 enum pg_err	 rs_inbox_purge(struct rstore *rs, int all, size_t *n);
 
+/*
+ * Migration (payguard store migrate; inbox.h has the contract): every
+ * event in its LMDB form, fn(id, idlen, sealed record with its current
+ * header, length, expiry ms or 0, arg) returning 0 to go on.
+ */
+enum pg_err	 rs_inbox_export(struct rstore *rs, store_scan_fn fn, void *arg);
+/* Stores id unless present (*added 1 when stored now, 0 when present). */
+enum pg_err	 rs_inbox_import(struct rstore *rs, const char *id,
+		    const void *rec, size_t reclen, uint64_t expires,
+		    int *added);
+/* PG_OK when id is stored, PG_NOTFOUND when not. */
+enum pg_err	 rs_inbox_has(struct rstore *rs, const char *id);
+
 #endif /* PG_INBOX_REDIS_H */
