@@ -173,7 +173,7 @@ t_roundtrip_full(void **state)
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(store_open(dir, STORE_NOSYNC, &st), PG_OK);
 	paths[0] = logpath;
-	assert_int_equal(ascan_reindex(st, paths, 1, &res), PG_OK);
+	assert_int_equal(ascan_reindex(st, NULL, paths, 1, &res), PG_OK);
 	assert_int_equal(res.added, 2);
 	memset(&rs, 0, sizeof(rs));
 	assert_int_equal(aquery_run(st, &f, keep, &rs, NULL), PG_OK);
@@ -658,7 +658,7 @@ t_node(void **state)
 	snprintf(want, sizeof(want), ",\"node\":\"%s\",\"seq\":2,", host);
 	assert_non_null(strstr(lines[1], want));
 	assert_non_null(strstr(lines[2], "\"node\":\"web-b\""));
-	assert_int_equal(ascan_verify_file(logpath, ctx.st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(NULL, logpath, ctx.st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 3);
 	/* The filter, and the node of each row. */
