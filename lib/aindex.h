@@ -125,6 +125,26 @@ struct aindex_val {
 	size_t		 tlen, iplen, nlen, llen, alen;
 };
 
+/*
+ * The shared index (PAYGUARD_STORE=redis; layout in aindex.c): adds en
+ * to Redis unless its (node, seq) is there; *added (may be NULL) is 1
+ * when it was added now.  PG_OK without Redis.
+ */
+enum pg_err	 aindex_shared_add(struct store *st,
+		    const struct arecord_entry *en, int *added);
+/* Marks (ts_us, seq) mitigated in the shared index (whatever its
+ * node); PG_NOTFOUND when absent, PG_OK without Redis. */
+enum pg_err	 aindex_shared_mitigate(struct store *st, uint64_t ts_us,
+		    uint64_t seq, const char *action);
+/* Redis key prefix of the shared index, and its keys: prefix kind p. */
+#define AINDEX_RKEY	"pg:{audit}:"
+size_t		 aindex_shared_key(unsigned char *k, const char *kind,
+		    const void *p, size_t n);
+/* The sorted-set member be64 ts | be64 seq | node into m (>= 16 +
+ * AINDEX_STR_MAX bytes); returns its length. */
+size_t		 aindex_shared_member(unsigned char *m, uint64_t ts_us,
+		    uint64_t seq, const char *node, size_t nlen);
+
 /* Unpacks a stored value; -1 when it is not one. */
 int		 aindex_val_unpack(const void *p, size_t n, struct aindex_val *v);
 /* Appends the record's line, as logged, to b (ts_us, seq: its key). */

@@ -11,6 +11,7 @@
 #include "aquery.h"
 #include "buf.h"
 #include "codec.h"
+#include "store_redis.h"
 
 void
 aquery_filter_init(struct aquery_filter *f)
@@ -314,6 +315,215 @@ query_txn(struct store_txn *t, void *arg)
 	return err;
 }
 
+
+/* ------------------------------------------------ the shared index */
+
+#define RS_BATCH	256	/* members read per round trip */
+
+/* One range of the shared set, newest first: members in [lo, hi)
+ * (ts|seq bounds, 16 bytes each), their records fetched with one MGET
+ * per batch and handed to deliver. */
+static enum pg_err
+rs_range(struct rstore *rs, struct qctx *q, const unsigned char lo[16],
+    const unsigned char hi[16])
+{
+	unsigned char	 zk[64], lb[17], hb[17 + AINDEX_STR_MAX];
+	unsigned char	(*keys)[STORE_KEY_MAX + 32] = NULL;
+	const char	*argv[RS_BATCH + 1];
+	size_t		 al[RS_BATCH + 1], hl = 17, i, n;
+	redisReply	*zr = NULL, *vr = NULL;
+	enum pg_err	 e = PG_ENOMEM;
+
+	if ((keys = calloc(RS_BATCH, sizeof(*keys))) == NULL)
+		return PG_ENOMEM;
+	lb[0] = '[';
+	memcpy(lb + 1, lo, 16);
+	hb[0] = '(';
+	memcpy(hb + 1, hi, 16);
+	e = PG_OK;
+	while (!q->stop) {
+		char	 cnt[16];
+
+		snprintf(cnt, sizeof(cnt), "%d", RS_BATCH);
+		argv[0] = "ZREVRANGEBYLEX";
+		al[0] = 14;
+		al[1] = aindex_shared_key(zk, "i", "", 0);
+		argv[1] = (const char *)zk;
+		argv[2] = (const char *)hb;
+		al[2] = hl;
+		argv[3] = (const char *)lb;
+		al[3] = 17;
+		argv[4] = "LIMIT";
+		al[4] = 5;
+		argv[5] = "0";
+		al[5] = 1;
+		argv[6] = cnt;
+		al[6] = strlen(cnt);
+		if ((e = redis_cmd(rstore_redis(rs), 7, argv, al, &zr)) !=
+		    PG_OK)
+			break;
+		if (zr->type != REDIS_REPLY_ARRAY || zr->elements == 0)
+			break;
+		n = zr->elements;
+		argv[0] = "MGET";
+		al[0] = 4;
+		for (i = 0; i < n; i++) {
+			if (zr->element[i]->type != REDIS_REPLY_STRING ||
+			    zr->element[i]->len < 16 ||
+			    zr->element[i]->len > 16 + AINDEX_STR_MAX) {
+				e = PG_STORE;
+				goto out;
+			}
+			al[i + 1] = aindex_shared_key(keys[i], "r:",
+			    zr->element[i]->str, zr->element[i]->len);
+			argv[i + 1] = (const char *)keys[i];
+		}
+		if ((e = redis_cmd(rstore_redis(rs), (int)n + 1, argv, al,
+		    &vr)) != PG_OK)
+			break;
+		for (i = 0; i < n && !q->stop; i++)
+			/* An expired record (its member not yet swept): no
+			 * row. */
+			if (vr->type == REDIS_REPLY_ARRAY && i < vr->elements &&
+			    vr->element[i]->type == REDIS_REPLY_STRING)
+				deliver(q, (const unsigned char *)
+				    zr->element[i]->str, vr->element[i]->str,
+				    vr->element[i]->len);
+		/* The next batch: strictly before the last member read. */
+		hb[0] = '(';
+		memcpy(hb + 1, zr->element[n - 1]->str,
+		    zr->element[n - 1]->len);
+		hl = 1 + zr->element[n - 1]->len;
+		freeReplyObject(vr);
+		vr = NULL;
+		freeReplyObject(zr);
+		zr = NULL;
+		if (n < RS_BATCH)
+			break;
+	}
+out:
+	if (zr != NULL)
+		freeReplyObject(zr);
+	if (vr != NULL)
+		freeReplyObject(vr);
+	free(keys);
+	return e;
+}
+
+/* The ts of the first (last) member of the shared set; -1 when empty. */
+static int
+rs_edge(struct rstore *rs, int last, uint64_t *ts)
+{
+	unsigned char	 zk[64];
+	const char	*argv[7];
+	size_t		 al[7];
+	redisReply	*r = NULL;
+	int		 rc = -1;
+
+	argv[0] = last ? "ZREVRANGEBYLEX" : "ZRANGEBYLEX";
+	al[0] = strlen(argv[0]);
+	al[1] = aindex_shared_key(zk, "i", "", 0);
+	argv[1] = (const char *)zk;
+	argv[2] = last ? "+" : "-";
+	argv[3] = last ? "-" : "+";
+	al[2] = al[3] = 1;
+	argv[4] = "LIMIT";
+	al[4] = 5;
+	argv[5] = "0";
+	argv[6] = "1";
+	al[5] = al[6] = 1;
+	if (redis_cmd(rstore_redis(rs), 7, argv, al, &r) != PG_OK)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->len >= 16) {
+		*ts = codec_be64_get((const unsigned char *)r->element[0]->str);
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Whether hour h of the shared index has every marker f asks for. */
+static int
+rs_hour_matches(struct rstore *rs, const struct aquery_filter *f, uint64_t h)
+{
+	unsigned char	 k[4][STORE_KEY_MAX + 32], hk[STORE_KEY_MAX];
+	const char	*argv[5];
+	size_t		 al[5], n = 0, l;
+	redisReply	*r = NULL;
+	char		 sv[2];
+	int		 ok;
+
+#define RS_MARK(kind, val) do {						\
+	l = aindex_hkey(hk, h, (kind), (val), strlen(val));		\
+	al[n + 1] = aindex_shared_key(k[n], "h:", hk + 1, l - 1);	\
+	argv[n + 1] = (const char *)k[n];				\
+	n++;								\
+} while (0)
+	if (f->ip[0] != '\0')
+		RS_MARK(AINDEX_M_IP, f->ip);
+	if (f->node[0] != '\0')
+		RS_MARK(AINDEX_M_NODE, f->node);
+	if (f->type[0] != '\0')
+		RS_MARK(AINDEX_M_TYPE, f->type);
+	if (f->sev >= 0) {
+		aindex_sev_key(f->sev, sv);
+		RS_MARK(AINDEX_M_SEV, sv);
+	}
+#undef RS_MARK
+	argv[0] = "EXISTS";
+	al[0] = 6;
+	if (redis_cmd(rstore_redis(rs), (int)n + 1, argv, al, &r) != PG_OK)
+		return 1;	/* unknown: read the hour */
+	ok = rs_num(r) == n;
+	freeReplyObject(r);
+	return ok;
+}
+
+static enum pg_err
+rs_query(struct rstore *rs, struct qctx *q)
+{
+	const struct aquery_filter *f = q->f;
+	unsigned char	 s[16], e[16], cur[16];
+	uint64_t	 until = f->until_us, first, last, h, lo, hi;
+	int		 cursor;
+	enum pg_err	 err = PG_OK;
+
+	if (until == 0)
+		until = UINT64_MAX;
+	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
+	    f->before_ts < until;
+	codec_be64_put(cur, cursor ? f->before_ts : until);
+	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
+	codec_be64_put(s, f->since_us);
+	codec_be64_put(s + 8, 0);
+	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
+	    f->sev < 0)
+		return rs_range(rs, q, s, cur);
+	/* Filtered: as on LMDB, the hours whose markers match. */
+	if (rs_edge(rs, 0, &first) != 0 || rs_edge(rs, 1, &last) != 0)
+		return PG_OK;
+	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
+	hi = codec_be64_get(cur);
+	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
+	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
+		if (!rs_hour_matches(rs, f, h))
+			continue;
+		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
+		    h * AINDEX_HOUR_US : f->since_us);
+		codec_be64_put(s + 8, 0);
+		if (h == hi)
+			memcpy(e, cur, 16);
+		else {
+			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
+			codec_be64_put(e + 8, 0);
+		}
+		err = rs_range(rs, q, s, e);
+	}
+	return err;
+}
+
 enum pg_err
 aquery_run(struct store *st, const struct aquery_filter *f, aquery_fn fn,
     void *arg, int *more)
@@ -328,7 +538,11 @@ aquery_run(struct store *st, const struct aquery_filter *f, aquery_fn fn,
 	q.limit = f->limit == 0 || f->limit > AQUERY_LIMIT_MAX ? AQUERY_LIMIT_MAX :
 	    f->limit;
 	buf_init(&q.line, ARECORD_LINE_MAX + 1);
-	e = store_run(st, 0, query_txn, &q);
+	/* With Redis, every node's records: the shared index. */
+	if (store_shared(st) != NULL)
+		e = rs_query(store_shared(st), &q);
+	else
+		e = store_run(st, 0, query_txn, &q);
 	buf_free(&q.line);
 	if (more != NULL)
 		*more = q.more;
@@ -373,7 +587,17 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 	buf_init(&g.q.line, ARECORD_LINE_MAX + 1);
 	codec_be64_put(g.k, ts_us);
 	codec_be64_put(g.k + 8, seq);
-	e = store_run(st, 0, get_txn, &g);
+	if (store_shared(st) != NULL) {
+		unsigned char	 hi[16];
+
+		/* The one member of (ts, seq), whatever its node. */
+		codec_be64_put(hi, ts_us);
+		codec_be64_put(hi + 8, seq + 1);
+		e = rs_range(store_shared(st), &g.q, g.k, hi);
+		if (e == PG_OK && g.q.n == 0)
+			e = PG_NOTFOUND;
+	} else
+		e = store_run(st, 0, get_txn, &g);
 	buf_free(&g.q.line);
 	return e;
 }

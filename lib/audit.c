@@ -455,6 +455,12 @@ audit_emit(const struct audit_ctx *ctx, struct arecord *rec)
 	    PG_OK)
 		/* The primary log matters more than the index. */
 		log_warnx("audit index: %s", pg_strerror(e));
+	/* With Redis, the index every node reads (a record it misses now
+	 * comes back with the next rebuild from this node's log). */
+	else if (ctx->st != NULL && store_shared(ctx->st) != NULL &&
+	    p->em.written && (e = aindex_shared_add(ctx->st, &p->em.en,
+	    NULL)) != PG_OK)
+		log_warnx("shared audit index: %s", pg_strerror(e));
 	return audit_finish(p);
 }
 

@@ -35,6 +35,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "store.h"
+#include "store_redis.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
@@ -44,18 +45,20 @@ struct out {
 	struct buf	 b;
 };
 
+/* The store as the programs open it: with PAYGUARD_STORE=redis the
+ * shared index (every node's records) is what the audit commands read. */
 static int
 open_store(const struct config *cfg, unsigned int flags, struct store **st)
 {
-	enum pg_err	 e;
+	char		 err[256];
 
 	if (cfg->state_dir == NULL) {
 		fprintf(stderr, "audit: PAYGUARD_STATE_DIR is not set\n");
 		return -1;
 	}
-	if ((e = store_open(cfg->state_dir, flags, st)) != PG_OK) {
+	if (store_open_config(cfg, flags, st, err, sizeof(err)) != PG_OK) {
 		fprintf(stderr, "audit: cannot open the store in %s: %s\n",
-		    cfg->state_dir, pg_strerror(e));
+		    cfg->state_dir, err);
 		return -1;
 	}
 	return 0;
@@ -70,9 +73,11 @@ static int
 open_index(const struct config *cfg, struct store **st)
 {
 	struct ascan_reindex_res r;
+	char		 err[256];
 	enum pg_err	 e;
 
-	if (cfg->state_dir == NULL || store_open(cfg->state_dir, 0, st) != PG_OK)
+	if (cfg->state_dir == NULL ||
+	    store_open_config(cfg, 0, st, err, sizeof(err)) != PG_OK)
 		return open_store(cfg, STORE_RDONLY, st);
 	if ((e = ascan_ensure_indexed(*st, cfg->state_dir, 0, &r)) != PG_OK)
 		fprintf(stderr, "audit: rebuilding the index failed: %s\n",
@@ -451,6 +456,9 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 		    PRIu64 " record(s) added, %" PRIu64 " past the retention, %"
 		    PRIu64 " not chained records\n", r.lines, r.files, r.added,
 		    r.expired, r.skipped);
+		if (store_shared(st) != NULL)
+			printf("shared index (Redis): %" PRIu64 " record(s) "
+			    "added\n", r.shared_added);
 		rc = 0;
 	}
 	store_close(st);
