@@ -357,10 +357,11 @@ inbox_complete(struct store *st, const struct config *cfg, const char *id,
 	struct complete_ctx c = { cfg, id, claim, ok, status, error };
 	enum pg_err	 e;
 
-	/* The Redis backend (i11) records without the claim check yet. */
+	/* Redis checks the same claim (owner token and attempt) in its
+	 * script, and logs a refusal itself. */
 	if (store_shared(st) != NULL)
-		return rs_inbox_complete(store_shared(st), cfg, id, ok, status,
-		    error);
+		return rs_inbox_complete(store_shared(st), cfg, id, claim, ok,
+		    status, error);
 	if ((e = store_run(st, 1, complete_txn, &c)) == PG_CONFLICT)
 		log_warnx("inbox: the outcome of %s (attempt %u) is not "
 		    "recorded: its lease ran out and another process holds "

@@ -95,22 +95,28 @@ static struct redis_script s_claim = { "event_claim",
 
 /*
  * KEYS: event, queue.  ARGV: id, owner, ok, status, error, max attempts,
- * retry base s, dedup ttl ms, max backoff s.  0 done, -1 gone, -3 the
- * lease is not ours (any more).
+ * retry base s, dedup ttl ms, max backoff s, the claim's attempt.  0
+ * done, -1 gone, -3 the lease is not ours (any more).  A claim is (owner
+ * token, attempt), as (pid, attempt) is on LMDB: the token names the
+ * claimant, the attempt the claim, so an outcome computed under an older
+ * claim of the same handle cannot land on a newer one.
  */
 static struct redis_script s_finish = { "event_finish",
 	RS_LUA_NOW_MS
 	"local status, maxa, base, ttl, cap = tonumber(ARGV[4]),\n"
 	"  tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),\n"
 	"  tonumber(ARGV[9])\n"
+	"local catt = tonumber(ARGV[10])\n"
 	"if not status or not maxa or not base or not ttl or not cap or\n"
-	"  ARGV[2] == '' then\n"
+	"  not catt or ARGV[2] == '' then\n"
 	"  return redis.error_reply('ERR payguard event_finish: bad arguments')\n"
 	"end\n"
 	"local v = redis.call('HMGET', KEYS[1], 'st', 'own', 'att')\n"
 	"if not v[1] then return -1 end\n"
-	"if tonumber(v[1]) ~= 1 or v[2] ~= ARGV[2] then return -3 end\n"
 	"local att = tonumber(v[3]) or 1\n"
+	"if tonumber(v[1]) ~= 1 or v[2] ~= ARGV[2] or att ~= catt then\n"
+	"  return -3\n"
+	"end\n"
 	"if ARGV[3] == '1' then\n"
 	"  redis.call('HSET', KEYS[1], 'st', 2, 'dlv', now, 'ls', status,\n"
 	"    'le', ARGV[5], 'own', '', 'lease', 0, 'due', 0)\n"
@@ -341,11 +347,12 @@ rs_inbox_claim_next(struct rstore *rs, const struct config *cfg,
 
 enum pg_err
 rs_inbox_complete(struct rstore *rs, const struct config *cfg,
-    const char *id, int ok, int status, const char *error)
+    const char *id, const struct ev_hdr *claim, int ok, int status,
+    const char *error)
 {
 	char		 k[STORE_KEY_MAX], st[16], maxa[16], base[16], ttl[24],
-			 cap[16];
-	const char	*argv[11];
+			 cap[16], catt[16];
+	const char	*argv[12];
 	redisReply	*rep = NULL;
 	long long	 v = 0;
 	enum pg_err	 e;
@@ -358,6 +365,7 @@ rs_inbox_complete(struct rstore *rs, const struct config *cfg,
 	snprintf(ttl, sizeof(ttl), "%llu",
 	    (unsigned long long)cfg->wh_dedup_ttl * 1000);
 	snprintf(cap, sizeof(cap), "%d", MAX_BACKOFF_S);
+	snprintf(catt, sizeof(catt), "%u", claim->attempts);
 	argv[0] = k;
 	argv[1] = EV_QUEUE;
 	argv[2] = id;
@@ -370,15 +378,17 @@ rs_inbox_complete(struct rstore *rs, const struct config *cfg,
 	argv[8] = base;
 	argv[9] = ttl;
 	argv[10] = cap;
-	if ((e = redis_eval(rstore_redis(rs), &s_finish, 2, 11, argv, NULL, &rep)) != PG_OK)
+	argv[11] = catt;
+	if ((e = redis_eval(rstore_redis(rs), &s_finish, 2, 12, argv, NULL, &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
 	freeReplyObject(rep);
 	if (e == PG_OK && v == -1)
 		e = PG_NOTFOUND;
 	else if (e == PG_OK && v == -3) {
-		log_warnx("inbox: %s: the lease was taken over; this "
-		    "outcome is not recorded", id);
+		log_warnx("inbox: the outcome of %s (attempt %u) is not "
+		    "recorded: its lease ran out and another claim holds "
+		    "the event now", id, claim->attempts);
 		e = PG_CONFLICT;
 	}
 	if (e == PG_OK) {

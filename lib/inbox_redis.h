@@ -25,9 +25,15 @@ enum pg_err	 rs_inbox_accept(struct rstore *rs, const struct config *cfg,
 enum pg_err	 rs_inbox_claim_next(struct rstore *rs,
 		    const struct config *cfg, char id[EVENT_ID_MAX + 1],
 		    struct ev_hdr *h, void **rec, size_t *reclen);
-/* PG_CONFLICT when this handle no longer holds id's lease. */
+/*
+ * Records the outcome of the attempt made under claim (its attempts), in
+ * one script that first checks the lease: PG_CONFLICT, changing nothing,
+ * unless the event is still being delivered under this handle's owner
+ * token and that attempt.
+ */
 enum pg_err	 rs_inbox_complete(struct rstore *rs, const struct config *cfg,
-		    const char *id, int ok, int status, const char *error);
+		    const char *id, const struct ev_hdr *claim, int ok,
+		    int status, const char *error);
 /* rec optional (NULL: header only); *rec malloc'd. */
 enum pg_err	 rs_inbox_get(struct rstore *rs, const char *id,
 		    struct ev_hdr *h, void **rec, size_t *reclen);
