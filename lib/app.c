@@ -68,6 +68,7 @@ app_settle_audit(struct app_core *c)
 	actx.identity = "payguard-recovery";
 	actx.st = c->st;
 	actx.log = &c->alog;
+	actx.cfg = &c->cfg;
 	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
 	    PG_OK)
 		log_warnx("audit: settling pending records: %s", pg_strerror(e));
