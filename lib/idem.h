@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "store_redis.h"
 
 #define IDEM_KEY_MAX	255
 #define IDEM_UPKEY_MAX	64
@@ -107,5 +108,9 @@ enum pg_err	 idem_import(struct store *st, struct rstore *rs,
 		    size_t reclen, uint64_t expires, int *added);
 enum pg_err	 idem_has(struct store *st, struct rstore *rs, const void *key,
 		    size_t klen);
+/* Re-encrypts every stored response on Redis not under keys[0] of ring
+ * (`payguard rotate-keys`; rerunnable); counts in *res. */
+enum pg_err	 idem_rotate_shared(struct rstore *rs,
+		    const struct keyring *ring, struct rs_rewrite *res);
 
 #endif /* PG_IDEM_H */

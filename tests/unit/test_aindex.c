@@ -629,8 +629,9 @@ t_node(void **state)
 {
 	static char	 lines[8][8192];
 	static struct rows rs;
+	struct config	 c;
 	struct audit_ctx ctx = { dir, "10.1.1.1", "ua", "req_n", "stripe",
-	    NULL, NULL, "web-a" };
+	    NULL, NULL, &c };
 	struct arecord_who who = { "10.1.1.2", "ua", "req_o", "stripe", NULL };
 	struct arecord	 rec;
 	struct arecord_line al;
@@ -643,13 +644,18 @@ t_node(void **state)
 	size_t		 n = 0;
 
 	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.node = (char *)"web-a";
+	c.audit_flood_whole = AUDIT_FLOOD_WHOLE;
+	c.audit_flood_type = AUDIT_FLOOD_TYPE_WHOLE;
 	assert_int_equal(store_open(dir, STORE_NOSYNC, &ctx.st), PG_OK);
 	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 	    "webhook:evt_1", NULL, NULL), PG_OK);
-	ctx.node = NULL;
+	ctx.cfg = NULL;
 	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 	    "webhook:evt_2", NULL, NULL), PG_OK);
-	ctx.node = "web-b";
+	c.node = (char *)"web-b";
+	ctx.cfg = &c;
 	assert_int_equal(audit_event(&ctx, AEV_WEBHOOK_INVALID_IP, SEV_HIGH, 0,
 	    "webhook", NULL, NULL), PG_OK);
 	assert_int_equal(log_lines(logpath, lines, 8), 3);

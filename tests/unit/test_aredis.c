@@ -163,10 +163,15 @@ static void
 emit(struct store *st, const char *sd, const char *node, const char *ip,
     int n)
 {
+	struct config	 c;
 	struct audit_ctx ctx = { sd, ip, "ua", "req_x", "stripe", st, NULL,
-	    node };
+	    &c };
 	int	 i;
 
+	memset(&c, 0, sizeof(c));
+	c.node = (char *)node;
+	c.audit_flood_whole = AUDIT_FLOOD_WHOLE;
+	c.audit_flood_type = AUDIT_FLOOD_TYPE_WHOLE;
 	for (i = 0; i < n; i++)
 		assert_int_equal(audit_event(&ctx, i % 2 ? AEV_WEBHOOK_VALIDATED :
 		    AEV_WEBHOOK_INVALID_SIGNATURE, i % 2 ? SEV_LOW : SEV_HIGH,
