@@ -403,7 +403,7 @@ audit_sweep(const struct config *cfg)
 		return 1;
 	{
 		struct audit_ctx ac = { cfg->state_dir, "", "", "",
-		    "payguard", st, NULL };
+		    "payguard", st, NULL, cfg };
 
 		/* The summaries of floods that are over (audit.h). */
 		if ((e = audit_flood_flush(&ac)) != PG_OK)

@@ -135,6 +135,7 @@ cli_audit_ctx(const struct config *cfg, struct store *st,
 	ctx->identity = identity;
 	ctx->st = st;
 	ctx->log = log;
+	ctx->cfg = cfg;
 }
 
 int
