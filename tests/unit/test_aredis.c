@@ -3,7 +3,8 @@
  * a unix socket.  Two store handles with their own state directories and
  * logs play two nodes: each writes its own hash-chained log, and either
  * lists both nodes' records, filters by node, reads and marks the other's
- * records; rebuilding from a node's log adds nothing twice. */
+ * records; stats count both nodes; rebuilding from a node's log adds
+ * nothing twice (records or counts). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include "aindex.h"
 #include "aquery.h"
 #include "ascan.h"
+#include "astats.h"
 #include "audit.h"
 #include "config.h"
 #include "store_redis.h"
@@ -209,6 +211,20 @@ t_two_nodes(void **state)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(aquery_run(na, &f, see, &s, NULL), PG_OK);
 	assert_int_equal(s.n, 3);
+	/* Stats (and so alerts) from either node count both nodes. */
+	{
+		struct astats	*st = calloc(1, sizeof(*st));
+
+		assert_non_null(st);
+		assert_int_equal(astats_compute(na, 0, 1, 0, 0, st), PG_OK);
+		assert_int_equal(st->total, 10);
+		assert_int_equal(st->sig_bad, 5);
+		assert_int_equal(st->sig_ok, 5);
+		assert_int_equal(st->by_sev[SEV_HIGH], 5);
+		assert_int_equal(st->ntop_ips, 2);
+		free(st);
+	}
+
 	/* Paging through both nodes 3 rows at a time: every row once. */
 	aquery_filter_init(&f);
 	f.limit = 3;
@@ -278,6 +294,16 @@ t_two_nodes(void **state)
 	assert_int_equal(aquery_run(nb, &f, see, &s, NULL), PG_OK);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.na, 6);
+	/* The counters came back with the records, once. */
+	{
+		struct astats	*st = calloc(1, sizeof(*st));
+
+		assert_non_null(st);
+		assert_int_equal(astats_compute(nb, 0, 1, 0, 0, st), PG_OK);
+		assert_int_equal(st->total, 6);
+		assert_int_equal(st->sig_bad, 3);
+		free(st);
+	}
 }
 
 int
