@@ -15,7 +15,8 @@
 # Environment: O (absolute build dir), SRC (checkout).  Knobs:
 # BENCH_SECONDS (4), BENCH_PROCS (lighttpd max-procs, 4), BENCH_PORT (19540),
 # BENCH_EVENTS_{A,B,C} (events generated per run), BENCH_CHECK (1: wrk
-# looks at every response body for "duplicate"; 0 makes wrk lighter).
+# looks at every response body for "duplicate"; 0 makes wrk lighter),
+# BENCH_PERF (1: perf record -a -g over each measured run, see perf_on).
 # Prints a Markdown section on stdout; progress goes to stderr.
 # max-procs 4 (per program): the box has 2 cores, and wrk and lighttpd use
 # about half of them; with 4 processes one process's CPU work overlaps
@@ -233,8 +234,24 @@ measure() {
 	run "w$1" "$2" 1
 	keep "w$1"
 	gen "$1" "$2" "$3" "$4"
+	perf_on "$1"
 	run "$1" "$2" "$SECS"
+	perf_off
 	keep "$1"
+}
+# BENCH_PERF=1: a system-wide `perf record -g` over each measured run,
+# kept as $O/perf-<run>.data (perf report -i ... --comm webhook.fcgi).
+PERFP=""
+perf_on() {
+	[ "${BENCH_PERF:-0}" = 1 ] || return 0
+	perf record -a -g -q -o "$O/perf-$1.data" -- sleep "$SECS" \
+	    >/dev/null 2>&1 &
+	PERFP=$!
+}
+perf_off() {
+	[ -n "$PERFP" ] || return 0
+	wait "$PERFP" 2>/dev/null
+	PERFP=""
 }
 say "(a) bare_fcgi"
 measure a /bare "$N_A" a
