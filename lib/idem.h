@@ -84,4 +84,28 @@ enum pg_err	 idem_release(struct store *st, const char *identity,
 enum pg_err	 idem_forget(struct store *st, const char *identity,
 		    const char *key);
 
+/*
+ * Migration between the backends (`payguard store migrate`); rs NULL
+ * means the LMDB environment st, else Redis.  A record travels in its
+ * LMDB form: key identity 0x1f key, value the sealed record (a stored
+ * response stays encrypted), absolute expiry in ms.
+ *   idem_export  visits every record: fn(key, klen, rec, reclen, expiry,
+ *                arg) returns 0 to go on, 1 to stop, <0 to fail; ring
+ *                seals the empty body of an in-flight record read from
+ *                Redis; *unkeyed counts Redis records written before they
+ *                kept their key (they cannot go back to LMDB: skipped)
+ *   idem_import  stores one unless its key is present (*added 1 when
+ *                stored now; never overwrites)
+ *   idem_has     PG_OK when stored, PG_NOTFOUND when not
+ */
+struct rstore;
+enum pg_err	 idem_export(struct store *st, struct rstore *rs,
+		    const struct keyring *ring, store_scan_fn fn, void *arg,
+		    size_t *unkeyed);
+enum pg_err	 idem_import(struct store *st, struct rstore *rs,
+		    const void *key, size_t klen, const void *rec,
+		    size_t reclen, uint64_t expires, int *added);
+enum pg_err	 idem_has(struct store *st, struct rstore *rs, const void *key,
+		    size_t klen);
+
 #endif /* PG_IDEM_H */

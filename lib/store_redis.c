@@ -44,6 +44,26 @@ rstore_close(struct rstore *rs)
 }
 
 enum pg_err
+rstore_open(const struct config *cfg, struct rstore **rs, char *err,
+    size_t errsz)
+{
+	enum pg_err	 e;
+
+	err[0] = '\0';
+	if ((*rs = calloc(1, sizeof(**rs))) == NULL)
+		e = PG_ENOMEM;
+	else
+		e = redis_open(cfg, &(*rs)->r, err, errsz);
+	if (e != PG_OK) {
+		if (err[0] == '\0')
+			snprintf(err, errsz, "REDIS_URL: %s", pg_strerror(e));
+		free(*rs);
+		*rs = NULL;
+	}
+	return e;
+}
+
+enum pg_err
 store_open_config(const struct config *cfg, unsigned int flags,
     struct store **st, char *err, size_t errsz)
 {
@@ -58,14 +78,7 @@ store_open_config(const struct config *cfg, unsigned int flags,
 	}
 	if (!cfg->store_redis)
 		return PG_OK;
-	if ((rs = calloc(1, sizeof(*rs))) == NULL)
-		e = PG_ENOMEM;
-	else
-		e = redis_open(cfg, &rs->r, err, errsz);
-	if (e != PG_OK) {
-		if (err[0] == '\0')
-			snprintf(err, errsz, "REDIS_URL: %s", pg_strerror(e));
-		free(rs);
+	if ((e = rstore_open(cfg, &rs, err, errsz)) != PG_OK) {
 		store_close(*st);
 		*st = NULL;
 		return e;
@@ -157,4 +170,89 @@ rs_strv_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+enum pg_err
+rs_scan_keys(struct rstore *rs, const char *prefix, char ***keys, size_t *n)
+{
+	char		 cursor[32] = "0", pat[128];
+	const char	*argv[6] = { "SCAN", cursor, "MATCH", pat, "COUNT",
+			    RS_SCAN_COUNT };
+	redisReply	*rep = NULL, *ks;
+	size_t		 i, cap = 0, plen = strlen(prefix);
+	char		**v = NULL, **nv;
+	enum pg_err	 e = PG_OK;
+
+	*keys = NULL;
+	*n = 0;
+	if (plen + 2 > sizeof(pat))
+		return PG_EINVAL;
+	/* Key prefixes are fixed text without glob characters. */
+	snprintf(pat, sizeof(pat), "%s*", prefix);
+	do {
+		if ((e = redis_cmd(rs->r, 6, argv, NULL, &rep)) != PG_OK)
+			break;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING ||
+		    rep->element[0]->len >= sizeof(cursor)) {
+			e = PG_STORE;
+			break;
+		}
+		memcpy(cursor, rep->element[0]->str, rep->element[0]->len + 1);
+		ks = rep->element[1];
+		for (i = 0; ks->type == REDIS_REPLY_ARRAY && i < ks->elements &&
+		    e == PG_OK; i++) {
+			if (ks->element[i]->len <= plen)
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 64;
+				if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+					e = PG_ENOMEM;
+					break;
+				}
+				v = nv;
+			}
+			if ((v[*n] = strndup(ks->element[i]->str + plen,
+			    ks->element[i]->len - plen)) == NULL)
+				e = PG_ENOMEM;
+			else
+				(*n)++;
+		}
+		freeReplyObject(rep);
+		rep = NULL;
+	} while (e == PG_OK && strcmp(cursor, "0") != 0);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	if (e != PG_OK) {
+		rs_strv_free(v, *n);
+		*n = 0;
+		return e;
+	}
+	/* SCAN may return a key twice. */
+	if (*n > 0)
+		qsort(v, *n, sizeof(*v), rs_strcmp_p);
+	for (i = 1; i < *n; ) {
+		if (strcmp(v[i], v[i - 1]) == 0) {
+			free(v[i]);
+			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+			(*n)--;
+		} else
+			i++;
+	}
+	*keys = v;
+	return PG_OK;
+}
+
+enum pg_err
+rs_exists(struct rstore *rs, const char *key)
+{
+	const char	*argv[2] = { "EXISTS", key };
+	redisReply	*rep = NULL;
+	enum pg_err	 e;
+
+	if ((e = redis_cmd(rs->r, 2, argv, NULL, &rep)) != PG_OK)
+		return e;
+	e = rs_num(rep) == 1 ? PG_OK : PG_NOTFOUND;
+	freeReplyObject(rep);
+	return e;
 }

@@ -44,6 +44,8 @@ int	cli_open_state(const struct config *cfg, struct store **st,
 int	cmd_ips(int, char **, const struct config *);
 /* tools/cmd_doctor.c */
 int	cmd_doctor(int, char **, const struct config *);
+/* tools/cmd_store.c */
+int	cmd_store(int, char **, const struct config *);
 
 /* What the CLI's audit records say of their author. */
 struct cli_author {

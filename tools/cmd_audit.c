@@ -368,7 +368,7 @@ audit_verify(int argc, char **argv, const struct config *cfg)
 		if (open_store(cfg, STORE_RDONLY, &st) != 0)
 			st = NULL;
 	}
-	if (ascan_verify_file(file, st, &v) != PG_OK) {
+	if (ascan_verify_file(cfg->state_dir, file, st, &v) != PG_OK) {
 		fprintf(stderr, "audit verify: cannot read %s\n", file);
 		goto out;
 	}
@@ -439,7 +439,7 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 	}
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
-	e = n > 0 ? ascan_reindex(st, paths, n, &r) :
+	e = n > 0 ? ascan_reindex(st, cfg->state_dir, paths, n, &r) :
 	    ascan_ensure_indexed(st, cfg->state_dir, 1, &r);
 	if (e != PG_OK)
 		fprintf(stderr, "audit reindex: %s\n", pg_strerror(e));

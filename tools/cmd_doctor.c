@@ -623,7 +623,7 @@ check_store(struct doctor *d, const struct config *cfg)
 	if (audit_log_path(cfg->state_dir, path, sizeof(path)) == 0) {
 		if (access(path, F_OK) != 0)
 			finding(d, LV_OK, "audit", NULL, "no audit log yet");
-		else if (ascan_verify_file(path, st, &v) != PG_OK)
+		else if (ascan_verify_file(cfg->state_dir, path, st, &v) != PG_OK)
 			finding(d, LV_PROBLEM, "audit", "check the file's "
 			    "owner and mode", "cannot read %s", path);
 		else if (v.status != AV_OK)

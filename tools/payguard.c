@@ -11,6 +11,7 @@
  *   payguard events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]
  *   payguard metrics            Prometheus text exposition
  *   payguard token create --name N --scope read|write [--ops a,b] | list | revoke N
+ *   payguard store migrate --to redis|lmdb
  *
  * Configuration comes from the same environment / PAYGUARD_CONFIG file as
  * the FastCGI programs.  Commands that only transform stdin do not need a
@@ -61,6 +62,8 @@ static const struct command commands[] = {
 	/* cmd_ips.c, cmd_doctor.c */
 	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
 	{ "doctor", cmd_doctor, "doctor [--json]   (exit 0 healthy, 1 warnings, 2 problems)" },
+	/* cmd_store.c */
+	{ "store", cmd_store, "store migrate --to redis|lmdb   (copy the shared state between the backends)" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
