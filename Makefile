@@ -202,7 +202,7 @@ bench: deps all $(BENCHES)
 	@O=$(O) sh bench/run.sh
 
 run: deps all
-	@O=$(O) sh tests/harness/demo.sh
+	@O=$(O) STORE=$(STORE) sh tests/harness/demo.sh
 
 lint:
 	@sh mk/lint.sh

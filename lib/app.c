@@ -68,6 +68,7 @@ app_settle_audit(struct app_core *c)
 	actx.identity = "payguard-recovery";
 	actx.st = c->st;
 	actx.log = &c->alog;
+	actx.cfg = &c->cfg;
 	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
 	    PG_OK)
 		log_warnx("audit: settling pending records: %s", pg_strerror(e));
@@ -90,7 +91,8 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				struct audit_ctx ac = { c->cfg.state_dir, "", "",
-				    "", "payguard", c->st, &c->alog };
+				    "", "payguard", c->st, &c->alog,
+				    &c->cfg };
 
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
@@ -140,6 +142,7 @@ app_audit_ctx(struct app_core *c, const struct http_req *req,
 	ctx->identity = identity;
 	ctx->st = c->st;
 	ctx->log = &c->alog;
+	ctx->cfg = &c->cfg;
 }
 
 struct exposure_scan {

@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "store_redis.h"
 
 #define IDEM_KEY_MAX	255
 #define IDEM_UPKEY_MAX	64
@@ -59,6 +60,19 @@ enum pg_err	 idem_fingerprint(const char *method, const char *path,
 enum pg_err	 idem_fingerprint_query(const char *method, const char *path,
 		    const char *query, size_t qlen, const char *canonical,
 		    size_t len, unsigned char fp[32]);
+/*
+ * Writes the upstream key of a client's request: "pg_" and 32 hex digits
+ * of an HMAC, under a subkey of the key ring's primary key, over
+ * identity, key and the request fingerprint.  Every retry of one request
+ * gets the same key, even after its record was lost (a Redis failover),
+ * so Stripe never sees two keys for it; the same key with other
+ * parameters after the record expired (PAYGUARD_IDEMPOTENCY_TTL) is a new
+ * request upstream as well.  PG_EINVAL when identity and key are too
+ * long together, PG_CRYPTO without a key.
+ */
+enum pg_err	 idem_upstream_key(const struct keyring *ring,
+		    const char *identity, const char *key,
+		    const unsigned char fp[32], char out[IDEM_UPKEY_MAX + 1]);
 /*
  * Writes a fresh upstream key for a POST sent without one ("pg-" and 48
  * hex digits of SHA-256 over operation, identity, time and 32 random
@@ -107,5 +121,9 @@ enum pg_err	 idem_import(struct store *st, struct rstore *rs,
 		    size_t reclen, uint64_t expires, int *added);
 enum pg_err	 idem_has(struct store *st, struct rstore *rs, const void *key,
 		    size_t klen);
+/* Re-encrypts every stored response on Redis not under keys[0] of ring
+ * (`payguard rotate-keys`; rerunnable); counts in *res. */
+enum pg_err	 idem_rotate_shared(struct rstore *rs,
+		    const struct keyring *ring, struct rs_rewrite *res);
 
 #endif /* PG_IDEM_H */

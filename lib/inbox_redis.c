@@ -775,15 +775,24 @@ enum pg_err
 rs_inbox_has(struct rstore *rs, const char *id)
 {
 	char		 k[STORE_KEY_MAX];
-	const char	*argv[2] = { "EXISTS", k };
-	redisReply	*rep = NULL;
-	enum pg_err	 e;
 
 	if (ev_key(id, k, sizeof(k)) == 0)
 		return PG_EINVAL;
-	if ((e = redis_cmd(rstore_redis(rs), 2, argv, NULL, &rep)) != PG_OK)
-		return e;
-	e = rs_num(rep) == 1 ? PG_OK : PG_NOTFOUND;
-	freeReplyObject(rep);
-	return e;
+	return rs_exists(rs, k);
+}
+
+static enum pg_err
+reseal(const void *old, size_t oldlen, void **nv, size_t *nvlen, void *arg)
+{
+	const struct keyring *ring = arg;
+
+	return seal_reseal(ring, old, oldlen, nv, nvlen);
+}
+
+enum pg_err
+rs_inbox_rotate(struct rstore *rs, const struct keyring *ring,
+    struct rs_rewrite *res)
+{
+	return rs_rewrite_field(rs, EV_PREFIX, "rec", reseal, (void *)ring,
+	    res);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "err.h"
 #include "event.h"
 #include "inbox_rec.h"
@@ -59,5 +60,9 @@ enum pg_err	 rs_inbox_import(struct rstore *rs, const char *id,
 		    int *added);
 /* PG_OK when id is stored, PG_NOTFOUND when not. */
 enum pg_err	 rs_inbox_has(struct rstore *rs, const char *id);
+/* Re-encrypts every event's sealed record not under keys[0] of ring
+ * (`payguard rotate-keys`; rerunnable); counts in *res. */
+enum pg_err	 rs_inbox_rotate(struct rstore *rs, const struct keyring *ring,
+		    struct rs_rewrite *res);
 
 #endif /* PG_INBOX_REDIS_H */

@@ -256,3 +256,67 @@ rs_exists(struct rstore *rs, const char *key)
 	freeReplyObject(rep);
 	return e;
 }
+
+/* KEYS: the hash.  ARGV: field, the value read, the new one.  1 swapped,
+ * 0 changed meanwhile (its writer sealed it under the current key). */
+static struct redis_script s_swap = { "field_swap",
+	"if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end\n"
+	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+	"return 1\n", "" };
+
+enum pg_err
+rs_rewrite_field(struct rstore *rs, const char *prefix, const char *field,
+    rs_rewrite_fn fn, void *arg, struct rs_rewrite *res)
+{
+	char		**keys = NULL, k[STORE_KEY_MAX];
+	const char	*get[3] = { "HGET", k, field }, *argv[4];
+	size_t		 n = 0, i, al[4], nlen = 0;
+	redisReply	*rep = NULL, *sw = NULL;
+	void		*nv = NULL;
+	long long	 v;
+	enum pg_err	 e, fe;
+
+	memset(res, 0, sizeof(*res));
+	if ((e = rs_scan_keys(rs, prefix, &keys, &n)) != PG_OK)
+		return e;
+	for (i = 0; i < n && e == PG_OK; i++) {
+		if ((size_t)snprintf(k, sizeof(k), "%s%s", prefix, keys[i]) >=
+		    sizeof(k))
+			continue;
+		if ((e = redis_cmd(rs->r, 3, get, NULL, &rep)) != PG_OK)
+			break;
+		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
+			freeReplyObject(rep);	/* gone, or nothing sealed */
+			continue;
+		}
+		res->seen++;
+		fe = fn(rep->str, rep->len, &nv, &nlen, arg);
+		if (fe == PG_CRYPTO)
+			res->bad++;
+		else if (fe != PG_OK)
+			e = fe;
+		else if (nv != NULL) {
+			argv[0] = k;
+			argv[1] = field;
+			argv[2] = rep->str;
+			argv[3] = nv;
+			al[0] = strlen(k);
+			al[1] = strlen(field);
+			al[2] = rep->len;
+			al[3] = nlen;
+			if ((e = redis_eval(rs->r, &s_swap, 1, 4, argv, al,
+			    &sw)) == PG_OK) {
+				if (rs_int_result(sw, &v) == PG_OK && v == 1)
+					res->changed++;
+				freeReplyObject(sw);
+			}
+		}
+		free(nv);
+		nv = NULL;
+		freeReplyObject(rep);
+	}
+	rs_strv_free(keys, n);
+	if (e == PG_OK && res->changed > 0)
+		e = redis_wait_replicas(rs->r);
+	return e;
+}

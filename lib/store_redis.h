@@ -114,4 +114,23 @@ enum pg_err	 rs_scan_keys(struct rstore *rs, const char *prefix,
 /* PG_OK when key exists, PG_NOTFOUND when not. */
 enum pg_err	 rs_exists(struct rstore *rs, const char *key);
 
+/* Rewrites one value: *nv (malloc'd) the new value, or NULL to keep it;
+ * PG_CRYPTO counts it as unreadable and goes on, other errors stop. */
+typedef enum pg_err (*rs_rewrite_fn)(const void *old, size_t oldlen,
+		    void **nv, size_t *nvlen, void *arg);
+struct rs_rewrite {
+	size_t		 seen;		/* values read */
+	size_t		 changed;	/* values replaced */
+	size_t		 bad;		/* fn said PG_CRYPTO */
+};
+/*
+ * For every hash whose key starts with prefix, offers its field to fn and
+ * replaces it with fn's value unless the field changed meanwhile (one
+ * compare-and-set script per value; its writer then wrote a fresh one).
+ * Rerunnable: fn decides what still needs doing.  Counts in *res.
+ */
+enum pg_err	 rs_rewrite_field(struct rstore *rs, const char *prefix,
+		    const char *field, rs_rewrite_fn fn, void *arg,
+		    struct rs_rewrite *res);
+
 #endif /* PG_STORE_REDIS_H */

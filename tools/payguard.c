@@ -99,6 +99,21 @@ cli_open_state(const struct config *cfg, struct store **st,
 	return 0;
 }
 
+int
+cli_attach_shared(const struct config *cfg, struct store *st, char *err,
+    size_t errsz)
+{
+	struct rstore	*rs = NULL;
+
+	err[0] = '\0';
+	if (!cfg->store_redis)
+		return 0;
+	if (rstore_open(cfg, &rs, err, errsz) != PG_OK)
+		return -1;
+	store_set_shared(st, rs);
+	return 0;
+}
+
 void
 cli_audit_ctx(const struct config *cfg, struct store *st,
     struct audit_log *log, const char *identity, struct cli_author *au,
@@ -120,6 +135,7 @@ cli_audit_ctx(const struct config *cfg, struct store *st,
 	ctx->identity = identity;
 	ctx->st = st;
 	ctx->log = log;
+	ctx->cfg = cfg;
 }
 
 int

@@ -11,14 +11,21 @@
 #     migration is still a duplicate, the undelivered event is delivered
 #     by Stripe's retry, a token works (the revoked one does not), an
 #     idempotent request replays without reaching Stripe
+#   - the CLI on Redis: metrics and doctor count the shared inbox's dead
+#     letters (not the node's old LMDB); rotate-keys re-encrypts the
+#     events and stored responses in Redis, which then open under the new
+#     key alone
+#   - the upstream Idempotency-Key is deterministic: a record lost (as
+#     in a failover) and the client's retry reaches Stripe with the same
+#     key, so Stripe replays instead of creating a second customer
 #   - and back: migrate --to lmdb into a fresh state directory, the same
 #     checks there (records created on Redis included)
-# Ports 19566-19567.
+# Ports 19566-19567 (19568: a closed port).
 . "$(dirname "$0")/../harness/lib.sh"
 . "$(dirname "$0")/../harness/api_lib.sh"
 
-P_R=19566 P_F=19567
-need_ports $P_R $P_F
+P_R=19566 P_F=19567 P_CLOSED=19568
+need_ports $P_R $P_F $P_CLOSED
 command -v redis-server >/dev/null || bail "redis-server is installed (tests/deps.sh)"
 [ -x "$O/faults/payguard" ] || bail "$O/faults/payguard is built"
 api_setup
@@ -54,9 +61,10 @@ backend() {
 	CLI_ENV=("${API_CONF[@]}")
 	AUDIT=$2/logs/security_audit.log
 }
-wh() {	# wh FILE: the signed event to webhook.fcgi (plain CGI)
+wh() {	# wh FILE [NAME=VALUE...]: the signed event to webhook.fcgi (plain CGI)
+	local f=$1; shift
 	CGI_ENV=("${API_CONF[@]}")
-	CGI_PROG=$BIN/webhook.fcgi cgi_run POST "$1" HTTP_STRIPE_SIGNATURE="$(sign "$1")"
+	CGI_PROG=$BIN/webhook.fcgi cgi_run POST "$f" HTTP_STRIPE_SIGNATURE="$(sign "$f")" "$@"
 }
 migrate() {	# migrate DIRECTION [payguard binary]: output in $BASE/mig.out
 	setpriv --reuid=$WWW_UID --regid=$WWW_GID --clear-groups \
@@ -68,7 +76,14 @@ mig() {
 	sed -n "s/^$1 *\([0-9]*\) in the source, \([0-9]*\) of them in the destination (copied now \([0-9]*\), already there \([0-9]*\)).*/\1 \2 \3 \4/p" "$BASE/mig.out" |
 	    awk -v f="$2" '{ print $(f == "source" ? 1 : f == "verified" ? 2 : f == "copied" ? 3 : 4) }'
 }
-migrated_n() { grep -c '"event_type":"store_migrated"' "$AUDIT" 2>/dev/null || echo 0; }
+migrated_n() { cat "$AUDIT" 2>/dev/null | grep -c '"event_type":"store_migrated"'; }
+# pgcli_err FILE ARGS...: pgcli with stderr into FILE
+pgcli_err() {
+	local f=$1; shift
+	setpriv --reuid=$WWW_UID --regid=$WWW_GID --clear-groups \
+	    env -i PATH=/usr/bin:/bin HOME=/nonexistent "${CLI_ENV[@]}" \
+	    "$BIN/payguard" "$@" 2> "$f"
+}
 
 # ------------------------------------------------ a one-server site on LMDB
 backend lmdb "$STATE"
@@ -151,6 +166,65 @@ api_cgi POST /v1/customers "$(form 'email=mig3%40example.com')" "$AW" HTTP_IDEMP
 CUS3=$(jb .id)
 is "$RS" 200 "Redis: a new idempotent POST (mig-k3)"
 
+# ------------------------------------------------ the CLI on Redis
+newev
+EVD=$EV
+touch "$HOUT/fail_once.$EVD"
+wh "$EVF" PAYGUARD_MAX_ATTEMPTS=1
+is "$RS" 500 "Redis: a failed delivery with PAYGUARD_MAX_ATTEMPTS=1 (a dead letter)"
+check "Redis: the dead letter is in Redis" [ "$(redis-cli -p $P_R hget "pg:{ev}:e:$EVD" st)" = 3 ]
+pgcli metrics > "$BASE/metrics.txt"
+is "$(sed -n 's/^payguard_inbox_dead_letter_events //p' "$BASE/metrics.txt")" 1 "metrics on Redis: the shared inbox's dead letters (1)"
+pgcli doctor --json > "$BASE/doctor.json"
+check "doctor on Redis: the shared store is reachable" jqc '.findings[] | select(.area == "redis" and .level == "ok")' "$BASE/doctor.json"
+check "doctor on Redis: the dead letter of the shared inbox is reported" jqc '.findings[] | select(.area == "inbox" and .level == "warn" and (.message | test("^1 dead letter")))' "$BASE/doctor.json"
+backend lmdb "$STATE"
+pgcli metrics > "$BASE/metrics.txt"
+is "$(sed -n 's/^payguard_inbox_dead_letter_events //p' "$BASE/metrics.txt")" 0 "metrics on the node's LMDB: no dead letter there (so the 1 above came from Redis)"
+backend redis "$STATE"
+CLI_ENV+=(REDIS_URL=redis://127.0.0.1:$P_CLOSED/0)
+pgcli doctor --json > "$BASE/doctor.json"
+check "doctor, Redis unreachable: a problem in area redis, no inbox figures from the local LMDB" \
+    jqc '([.findings[] | select(.area == "redis" and .level == "problem")] | length == 1) and ([.findings[] | select(.area == "inbox")] | length == 0)' "$BASE/doctor.json"
+backend redis "$STATE"
+
+# rotate-keys: a new primary key, the old one after it
+K2=$("$BIN/payguard" keygen) || bail "payguard keygen"
+BASE_CONF=("${BASE_CONF[@]/#STRIPE_ENCRYPTION_KEY=*/STRIPE_ENCRYPTION_KEY=$K2,$ENCKEY}")
+backend redis "$STATE"
+pgcli_err "$BASE/rot.err" rotate-keys > /dev/null
+is "$?" 0 "rotate-keys on Redis: exit 0"
+diag "$(tr '\n' '|' < "$BASE/rot.err")"
+check "rotate-keys: 9 events re-encrypted in Redis" grep -q '^rotate-keys: events (Redis): 9 record(s) re-encrypted$' "$BASE/rot.err"
+check "rotate-keys: 3 stored responses re-encrypted in Redis" grep -q '^rotate-keys: idempotency (Redis): 3 record(s) re-encrypted$' "$BASE/rot.err"
+pgcli_err "$BASE/rot.err" rotate-keys > /dev/null
+check "rotate-keys run again: nothing left to do in Redis" grep -q '^rotate-keys: events (Redis): 0 record(s) re-encrypted$' "$BASE/rot.err"
+# The new key alone now opens what Redis holds.
+BASE_CONF=("${BASE_CONF[@]/#STRIPE_ENCRYPTION_KEY=*/STRIPE_ENCRYPTION_KEY=$K2}")
+backend redis "$STATE"
+pgcli inbox show "${EVS[2]}" > "$BASE/show.out"
+check "after rotate-keys: an event in Redis opens under the new key alone" grep -q "${EVS[2]#evt_}" "$BASE/show.out"
+fake_mark
+api_cgi POST /v1/customers "$(form 'email=mig3%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=mig-k3
+is "$RS/$(jb .id)/$(hdr Idempotent-Replayed)" "200/$CUS3/true" "after rotate-keys: mig-k3 replays under the new key alone"
+is "$(fake_new 'select(.method == "POST")')" 0 "after rotate-keys: no replay reached Stripe"
+
+# A record lost in a failover (deleted here): the client's retry reaches
+# Stripe with the same Idempotency-Key, and Stripe replays.
+fake_mark
+api_cgi POST /v1/customers "$(form 'email=mig4%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=mig-k4
+CUS4=$(jb .id)
+is "$RS" 200 "Redis: an idempotent POST (mig-k4)"
+lost=""
+for k in $(redis-cli -p $P_R --scan --pattern 'pg:{i:*'); do
+	redis-cli -p $P_R hget "$k" k | grep -q 'mig-k4$' && lost=$k
+done
+is "$(redis-cli -p $P_R del "$lost")" 1 "mig-k4's record lost (as a failover may lose it)"
+api_cgi POST /v1/customers "$(form 'email=mig4%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=mig-k4
+is "$RS/$(jb .id)" "200/$CUS4" "the client's retry after the loss: the same customer (Stripe replayed)"
+is "$(fake_since 'select(.method == "POST")' '[length, ([.[].headers.idempotency_key] | unique | length), .[1].replayed]' )" "[2,1,true]" \
+    "Stripe saw one Idempotency-Key for both attempts and replayed the second"
+
 # --------------------------------------------------- and back to LMDB
 S2=$(new_state state2)
 backend lmdb "$S2"
@@ -158,15 +232,15 @@ migrate lmdb
 rc=$?
 diag "$(tr '\n' '|' < "$BASE/mig.out")"
 is "$rc" 0 "migrate --to lmdb: exit 0"
-is "$(mig tokens verified)/$(mig events verified)/$(mig idempotency verified)" "2/8/3" \
-    "to LMDB: 2 tokens, 8 events, 3 idempotency records verified"
-is "$(mig events copied)/$(mig events present)" "8/0" "to LMDB: each event copied once"
+is "$(mig tokens verified)/$(mig events verified)/$(mig idempotency verified)" "2/9/4" \
+    "to LMDB: 2 tokens, 9 events, 4 idempotency records verified"
+is "$(mig events copied)/$(mig events present)" "9/0" "to LMDB: each event copied once"
 wh "$BASE/ev.2.json"
 is "$RS/$(jb .duplicate)/$(runs "${EVS[1]}")" "200/true/1" "back on LMDB: a duplicate stays a duplicate"
 wh "$EVRF"
 is "$RS/$(jb .duplicate)/$(runs "$EVR")" "200/true/1" "back on LMDB: an event accepted on Redis is a duplicate"
 pgcli inbox list --json > "$BASE/inbox.json"
-is "$(inbox_field "$EVU" state)" delivered "back on LMDB: the delivery state came along"
+is "$(inbox_field "$EVU" state)/$(inbox_field "$EVD" state)" delivered/dead "back on LMDB: the delivery states came along"
 fake_mark
 api_cgi GET /v1/customers - "$AW"
 is "$RS" 200 "back on LMDB: the token works"

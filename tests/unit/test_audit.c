@@ -56,7 +56,8 @@ static void
 emit(struct store *st, enum aevent type, enum audit_sev sev, int ok,
     const char *ip, const char *ua, struct json_object *d)
 {
-	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL };
+	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL,
+			    NULL };
 	struct arecord rec;
 
 	memset(&rec, 0, sizeof(rec));
@@ -340,7 +341,8 @@ rl_records(struct store *st, int n)
 		d = json_object_new_object();
 		json_object_object_add(d, "operation",
 		    json_object_new_string("customer"));
-		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
+		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a",
+				    st, NULL, NULL };
 		struct arecord rec = { AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
 		    0, "api:customer", d, 1, "request_rejected" };
 		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
