@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "buf.h"
@@ -371,19 +372,42 @@ begin_txn(struct store_txn *txn, void *arg)
 	return e;
 }
 
-/* A fresh key to send upstream: unique, or an error (a shared key would
- * make Stripe replay one caller's result to another). */
-static enum pg_err
-new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
+enum pg_err
+idem_upstream_key(const struct keyring *ring, const char *identity,
+    const char *key, const unsigned char fp[32],
+    char out[IDEM_UPKEY_MAX + 1])
 {
-	unsigned char	 r[16];
-	enum pg_err	 e;
+	static const char label[] = "payguard upstream Idempotency-Key v1";
+	unsigned char	 k[32], sub[32], md[32], msg[STORE_KEY_MAX + 33];
+	unsigned int	 n = 0;
+	size_t		 mlen;
+	enum pg_err	 e = PG_CRYPTO;
 
-	if ((e = rand_bytes(r, sizeof(r))) != PG_OK)
-		return e;
+	/* identity 0x1f key, as the record's key (0x1f appears in neither),
+	 * then 0x1f and the fingerprint. */
+	if ((mlen = rec_key(identity, key, (char *)msg, STORE_KEY_MAX)) == 0)
+		return PG_EINVAL;
+	msg[mlen++] = 0x1f;
+	memcpy(msg + mlen, fp, 32);
+	mlen += 32;
+	if (ring == NULL || ring->n == 0)
+		goto out;
+	/* A subkey of the primary key for this purpose alone. */
+	memcpy(k, ring->keys[0].sign, 16);
+	memcpy(k + 16, ring->keys[0].enc, 16);
+	if (HMAC(EVP_sha256(), k, sizeof(k), (const unsigned char *)label,
+	    sizeof(label) - 1, sub, &n) == NULL || n != sizeof(sub))
+		goto out;
+	if (HMAC(EVP_sha256(), sub, sizeof(sub), msg, mlen, md, &n) == NULL ||
+	    n != sizeof(md))
+		goto out;
 	memcpy(out, "pg_", 3);
-	codec_hex_encode(r, sizeof(r), out + 3);
-	return PG_OK;
+	codec_hex_encode(md, 16, out + 3);
+	e = PG_OK;
+out:
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return e;
 }
 
 void
@@ -433,7 +457,10 @@ idem_begin(struct store *st, const struct keyring *ring,
 	b->h.owner_pid = (int32_t)getpid();
 	b->h.created_ms = b->h.locked_ms = store_now_ms();
 	memcpy(b->h.fp, fp, 32);
-	if ((e = new_upstream_key(b->h.upstream_key)) != PG_OK)
+	/* The same for every retry of this request, even one whose record
+	 * a Redis failover lost: Stripe then sees one key, never two. */
+	if ((e = idem_upstream_key(ring, identity, key, fp,
+	    b->h.upstream_key)) != PG_OK)
 		goto out;
 	if (store_shared(st) != NULL) {
 		/* The record's state lives in the hash's fields there; the

@@ -61,6 +61,19 @@ enum pg_err	 idem_fingerprint_query(const char *method, const char *path,
 		    const char *query, size_t qlen, const char *canonical,
 		    size_t len, unsigned char fp[32]);
 /*
+ * Writes the upstream key of a client's request: "pg_" and 32 hex digits
+ * of an HMAC, under a subkey of the key ring's primary key, over
+ * identity, key and the request fingerprint.  Every retry of one request
+ * gets the same key, even after its record was lost (a Redis failover),
+ * so Stripe never sees two keys for it; the same key with other
+ * parameters after the record expired (PAYGUARD_IDEMPOTENCY_TTL) is a new
+ * request upstream as well.  PG_EINVAL when identity and key are too
+ * long together, PG_CRYPTO without a key.
+ */
+enum pg_err	 idem_upstream_key(const struct keyring *ring,
+		    const char *identity, const char *key,
+		    const unsigned char fp[32], char out[IDEM_UPKEY_MAX + 1]);
+/*
  * Writes a fresh upstream key for a POST sent without one ("pg-" and 48
  * hex digits of SHA-256 over operation, identity, time and 32 random
  * bytes), so that our own retries are safe upstream.

@@ -15,6 +15,9 @@
 #     letters (not the node's old LMDB); rotate-keys re-encrypts the
 #     events and stored responses in Redis, which then open under the new
 #     key alone
+#   - the upstream Idempotency-Key is deterministic: a record lost (as
+#     in a failover) and the client's retry reaches Stripe with the same
+#     key, so Stripe replays instead of creating a second customer
 #   - and back: migrate --to lmdb into a fresh state directory, the same
 #     checks there (records created on Redis included)
 # Ports 19566-19567 (19568: a closed port).
@@ -206,6 +209,22 @@ api_cgi POST /v1/customers "$(form 'email=mig3%40example.com')" "$AW" HTTP_IDEMP
 is "$RS/$(jb .id)/$(hdr Idempotent-Replayed)" "200/$CUS3/true" "after rotate-keys: mig-k3 replays under the new key alone"
 is "$(fake_new 'select(.method == "POST")')" 0 "after rotate-keys: no replay reached Stripe"
 
+# A record lost in a failover (deleted here): the client's retry reaches
+# Stripe with the same Idempotency-Key, and Stripe replays.
+fake_mark
+api_cgi POST /v1/customers "$(form 'email=mig4%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=mig-k4
+CUS4=$(jb .id)
+is "$RS" 200 "Redis: an idempotent POST (mig-k4)"
+lost=""
+for k in $(redis-cli -p $P_R --scan --pattern 'pg:{i:*'); do
+	redis-cli -p $P_R hget "$k" k | grep -q 'mig-k4$' && lost=$k
+done
+is "$(redis-cli -p $P_R del "$lost")" 1 "mig-k4's record lost (as a failover may lose it)"
+api_cgi POST /v1/customers "$(form 'email=mig4%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=mig-k4
+is "$RS/$(jb .id)" "200/$CUS4" "the client's retry after the loss: the same customer (Stripe replayed)"
+is "$(fake_since 'select(.method == "POST")' '[length, ([.[].headers.idempotency_key] | unique | length), .[1].replayed]' )" "[2,1,true]" \
+    "Stripe saw one Idempotency-Key for both attempts and replayed the second"
+
 # --------------------------------------------------- and back to LMDB
 S2=$(new_state state2)
 backend lmdb "$S2"
@@ -213,8 +232,8 @@ migrate lmdb
 rc=$?
 diag "$(tr '\n' '|' < "$BASE/mig.out")"
 is "$rc" 0 "migrate --to lmdb: exit 0"
-is "$(mig tokens verified)/$(mig events verified)/$(mig idempotency verified)" "2/9/3" \
-    "to LMDB: 2 tokens, 9 events, 3 idempotency records verified"
+is "$(mig tokens verified)/$(mig events verified)/$(mig idempotency verified)" "2/9/4" \
+    "to LMDB: 2 tokens, 9 events, 4 idempotency records verified"
 is "$(mig events copied)/$(mig events present)" "9/0" "to LMDB: each event copied once"
 wh "$BASE/ev.2.json"
 is "$RS/$(jb .duplicate)/$(runs "${EVS[1]}")" "200/true/1" "back on LMDB: a duplicate stays a duplicate"
