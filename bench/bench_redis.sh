@@ -14,7 +14,8 @@
 #        construct_event, redis-py sliding window, SET NX dedup) under
 #        gunicorn -w 4, on the SAME redis-server (its db 1)
 #   (g)  the API gateway's added latency with PAYGUARD_STORE=redis
-#        (bench/bench_api.sh run against the same redis-server)
+#        (bench/bench_api.sh against the same redis-server), right after
+#        the same script on LMDB as this run's baseline
 # Targets: (r) >= 3x (p) req/s and (r) p99 below (p)'s; (n) >= 0.9x (r);
 # (g) added p99 <= 1 ms (bench_api.sh's target).
 # Environment: O (absolute build dir), SRC.  Knobs: BENCH_SECONDS (4),
@@ -251,13 +252,32 @@ say "p: $R_p"
 stop_pid "$GP" TERM; GP=""
 
 # --------------------------------------------- (g) the gateway on Redis
-say "(g) bench_api.sh with PAYGUARD_STORE=redis"
+# bench_api.sh twice in a row: on LMDB (the baseline of this run), then
+# on the same redis-server.
 redis-cli -p $PR flushdb >/dev/null
-G=$(BENCH_API_PORT=$((P0 + 6)) BENCH_API_CONF="PAYGUARD_STORE=redis REDIS_URL=$REDIS_URL" \
-    BENCH_API_TITLE=" with PAYGUARD_STORE=redis (one local redis-server, AOF always)" \
-    BENCH_SECONDS=$SECS bash "$SRC/bench/bench_api.sh" 2>>"$BASE/api.err") ||
-    say "bench_api.sh failed: $(tail -5 "$BASE/api.err")"
-g_add99=$(echo "$G" | sed -n 's/.*p99 \*\*\([0-9.-]*\) ms\*\*.*/\1/p' | head -1)
+gw() {	# extra settings, title: bench_api.sh's Markdown on stdout
+	BENCH_API_PORT=$((P0 + 6)) BENCH_API_CONF="$1" BENCH_API_TITLE="$2" \
+	    BENCH_SECONDS=$SECS bash "$SRC/bench/bench_api.sh" 2>>"$BASE/api.err" ||
+	    say "bench_api.sh failed: $(tail -5 "$BASE/api.err")"
+}
+say "(g) bench_api.sh on LMDB"
+G_L=$(gw "" " on LMDB (baseline for the next)")
+say "(g) bench_api.sh with PAYGUARD_STORE=redis"
+G=$(gw "PAYGUARD_STORE=redis REDIS_URL=$REDIS_URL" " with PAYGUARD_STORE=redis (one local redis-server, AOF always)")
+# added p50/p99 at 8 connections, then at 1, from bench_api.sh's text
+g_fig() {	# MARKDOWN -> "p50_8 p99_8 p50_1 p99_1"
+	echo "$1" | awk '
+	    /^Added by the gateway at 8/ { s = $0; gsub(/\*/, "", s);
+		match(s, /p50 [-0-9.]+/); a = substr(s, RSTART + 4, RLENGTH - 4);
+		match(s, /p99 [-0-9.]+/); b = substr(s, RSTART + 4, RLENGTH - 4) }
+	    /At 1 connection:/ { s = $0;
+		match(s, /p50 [-0-9.]+/); c = substr(s, RSTART + 4, RLENGTH - 4);
+		match(s, /p99 [-0-9.]+/); d = substr(s, RSTART + 4, RLENGTH - 4) }
+	    END { print (a == "" ? "?" : a), (b == "" ? "?" : b), (c == "" ? "?" : c), (d == "" ? "?" : d) }'
+}
+set -- $(g_fig "$G_L"); gl50=$1 gl99=$2 gl50c1=$3 gl99c1=$4
+set -- $(g_fig "$G"); gr50=$1 g_add99=$2 gr50c1=$3 gr99c1=$4
+[ "$g_add99" = "?" ] && g_add99=""
 
 # -------------------------------------------------------------- report
 avg2() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'; }
@@ -303,7 +323,15 @@ measured Redis runs. Redis vs LMDB on the same node: ${x_lmdb}x the throughput.
 | (r) >= 3x the peer's req/s | ${x_peer}x ($r_rps vs $p_rps req/s) | $t_peer |
 | (r) p99 below the peer's | $(ms "$r_p99") ms vs $(ms "$p_p99") ms | $t_p99 |
 | (n) two nodes >= 0.9x one node | ${x_nodes}x ($n_rps vs $r_rps req/s, means of two rounds) | $t_nodes |
-| (g) gateway's added p99 on Redis <= 1 ms | ${g_add99:-?} ms | $t_gw |
+| (g) gateway's added p99 on Redis <= 1 ms (8 connections) | ${g_add99:-?} ms | $t_gw |
+
+The gateway's added latency (through api.fcgi minus straight to the fake, GET /v1/customers/<id>), the
+same run, LMDB first, then Redis (token lookup and rate window on Redis: one script call each, two round trips per request):
+
+| store | added p50, 8 conns | added p99, 8 conns | added p50, 1 conn | added p99, 1 conn |
+| --- | ---: | ---: | ---: | ---: |
+| LMDB | $gl50 ms | $gl99 ms | $gl50c1 ms | $gl99c1 ms |
+| Redis | $gr50 ms | ${g_add99:-?} ms | $gr50c1 ms | $gr99c1 ms |
 
 What scales with nodes and what with Redis: signature checks, JSON validation, encryption and the
 audit log are per node (CPU of the web servers: more nodes, more of it); every accepted event costs
