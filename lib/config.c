@@ -54,6 +54,7 @@ struct cfg_var {
 static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_STATE_DIR", T_STR, F(state_dir), "/var/lib/payguard", 0 },
 	{ "PAYGUARD_SYNC", T_BOOL, F(sync), "1", 0 },
+	{ "PAYGUARD_GROUP_COMMIT", T_BOOL, F(group_commit), "1", 0 },
 	{ "PAYGUARD_MAX_BODY", T_SIZE, F(max_body), "524288", 64UL << 20 },
 	{ "PAYGUARD_DATA_DIR", T_STR, F(data_dir), PG_DATADIR, 0 },
 	{ "STRIPE_RATE_LIMIT_ENABLED", T_BOOL, F(rl_enabled), "true", 0 },
