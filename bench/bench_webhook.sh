@@ -6,6 +6,8 @@
 #   (b) webhook.fcgi, PAYGUARD_SYNC=1 (every accepted event fsynced)
 #   (c) webhook.fcgi, PAYGUARD_SYNC=0
 #   (d) bench/lmdb_commit: raw LMDB synced single-put commits, same disk
+#   (e) the Python peer (bench/peer: Flask + stripe-python + Redis under
+#       gunicorn, as many sync workers as max-procs), wrk straight at it
 # plus the callgrind instruction count of one plain-CGI request, next to
 # the OpenSSL 3 floor (bench/openssl_floor) measured the same way.
 # Targets: (c) >= 60% of (a) req/s with p99 <= 2 ms; (b) >= 80% of (d);
@@ -43,7 +45,8 @@ for f in "$O/webhook.fcgi" "$O/payguard" "$O/bench/bare_fcgi" \
     "$O/bench/lmdb_commit" "$O/bench/gen_events" "$O/bench/openssl_floor"; do
 	[ -x "$f" ] || die "$f missing (make bench)"
 done
-for c in lighttpd wrk valgrind callgrind_annotate runuser; do
+for c in lighttpd wrk valgrind callgrind_annotate runuser redis-server \
+    redis-cli curl /usr/bin/gunicorn; do
 	command -v $c >/dev/null || die "$c not installed"
 done
 [ "$PORT" -ge 19500 ] && [ "$PORT" -le 19599 ] || die "BENCH_PORT must be in 19500-19599"
@@ -88,8 +91,10 @@ stop_lighttpd() {
 	done
 	KIDS=""
 }
+. "$SRC/bench/peer/peer.sh"
 cleanup() {
 	stop_lighttpd
+	peer_stop
 	rm -rf "$BASE" "$EVD"
 }
 trap cleanup EXIT
@@ -259,6 +264,39 @@ c_check=$(verdict_inbox c "$c_inbox")
 errlines=$(grep -vc 'server started\|server stopped\|graceful shutdown' "$L/logs/error.log" 2>/dev/null)
 errlines=${errlines:-0}
 stop_lighttpd
+
+# (e) the Python peer on the next two ports of the range, same events
+# shape, same rate limit, after lighttpd is gone (nothing else running).
+say "(e) Python peer (Flask + stripe-python + Redis, gunicorn -w $PROCS)"
+PEER_RATE_LIMIT=100000000 PEER_ALLOWED_IPS=127.0.0.1 \
+    peer_start "$BASE/peer" $((PORT + 1)) $((PORT + 2)) "$PROCS" "$SECRET" ||
+    die "the Python peer did not start"
+pgen() {	# NAME COUNT PREFIX: as gen, for the peer's port
+	"$O/bench/gen_events" "$SECRET" "$2" $THREADS "$EVD/$1" \
+	    "127.0.0.1:$((PORT + 1))" /webhook "$3" 1500 || die "gen_events failed"
+}
+runp() {	# NAME SECONDS
+	local out line kv
+	out=$(BENCH_EVENTS="$EVD/$1" BENCH_CHECK=$CHECK wrk -t$THREADS \
+	    -c$CONNS -d"$2"s --timeout 5s -s "$SRC/bench/wrk_events.lua" \
+	    "http://127.0.0.1:$((PORT + 1))/webhook" 2>&1) || die "wrk failed: $out"
+	line=$(echo "$out" | grep '^BENCH ' | tail -1)
+	[ -n "$line" ] || die "wrk printed no BENCH line: $out"
+	say "$1: $line"
+	for kv in ${line#BENCH }; do
+		eval "R_${kv%%=*}=${kv#*=}"
+	done
+	rm -f "$EVD/$1".*
+}
+pgen we 4000 we
+runp we 1
+keep we
+pgen e 20000 e
+runp e "$SECS"
+keep e
+e_list=$(redis-cli -p $((PORT + 2)) llen events)
+peer_stop
+
 lmdb_raw 2
 avg() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (a + b) / 2 }'; }
 d_rate=$(avg "$d1_rate" "$d2_rate")
@@ -317,9 +355,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b :
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 mi() { awk -v i="$1" 'BEGIN { printf "%.2f M", i / 1e6 }'; }
 c_a=$(ratio "$c_rps" "$a_rps")
+c_e=$(awk -v a="$c_rps" -v b="$e_rps" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
 b_d=$(ratio "$b_rps" "$d_rate")
 t1=$(awk -v r="$c_a" -v p="$c_p99_us" 'BEGIN { print (r >= 60 && p <= 2000 ? "PASS" : "MISS") }')
 t2=$(awk -v r="$b_d" 'BEGIN { print (r >= 80 ? "PASS" : "MISS") }')
+t4=$(awk -v r="$c_e" 'BEGIN { print (r >= 5 ? "PASS" : "MISS") }')
 t3=$(awk -v i="$cg_total" 'BEGIN { print (i > 0 && i <= 5000000 ? "PASS" : "MISS") }')
 row() {	# NAME LABEL
 	local n=$1 rps p50 p99 req bad dup ovf
@@ -340,6 +380,7 @@ Distinct ~1.5 KB signed events (pre-signed by bench/gen_events, one use each), r
 $(row a "(a) bare_fcgi (ceiling)")
 $(row b "(b) webhook.fcgi, PAYGUARD_SYNC=1")
 $(row c "(c) webhook.fcgi, PAYGUARD_SYNC=0")
+$(row e "(e) Python peer: Flask + stripe-python + Redis, gunicorn")
 | (d) raw LMDB synced commit, 1 process (mean of $d1_rate before and $d2_rate after the server runs) | $d_rate commits/s | $(ms "$d_p50") | $(ms "$d_p99") | mean $(ms "$d_mean") ms | | | |
 
 Socket errors (connect/read/write/timeout): a $a_connect/$a_read/$a_write/$a_timeout,
@@ -348,12 +389,13 @@ lighttpd error-log lines: $errlines. "duplicate" counts responses whose body sai
 $( [ "$CHECK" = 1 ] && echo "(every body checked)" || echo "(not checked: BENCH_CHECK=0)").
 
 Inbox after the runs (\`payguard inbox list --json\` as $WWW; includes the 1 s warm-up):
-(b) $b_check; (c) $c_check.
+(b) $b_check; (c) $c_check. The peer's Redis list after its runs: $e_list event ids.
 
 | target | measured | result |
 | --- | --- | --- |
 | (c) >= 60% of (a) req/s, p99 <= 2 ms | ${c_a}%, p99 $(ms "$c_p99_us") ms | $t1 |
 | (b) >= 80% of (d) | ${b_d}% | $t2 |
+| (c) >= 5x (e), the Python peer | ${c_e}x | $t4 |
 | one plain-CGI request <= 5 M Ir | $(mi "$cg_total") (status $cg_status) | $t3 |
 
 The OpenSSL 3 floor under that last target, same run: bench/openssl_floor, which only loads libcrypto,
