@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "alert.h"
 #include "deliver.h"
 #include "inbox.h"
@@ -479,6 +481,51 @@ test_lease_takeover(void **s)
 	cfg.wh_handler_timeout = 2;
 }
 
+static void
+expect_detail(struct json_object *d, const char *want)
+{
+	assert_non_null(d);
+	assert_string_equal(json_object_to_json_string_ext(d,
+	    JSON_C_TO_STRING_PLAIN), want);
+	json_object_put(d);
+}
+
+/* The accept-record details: the exact key order each caller logs. */
+static void
+test_accept_detail(void **s)
+{
+	struct event_info ev = mkev("evt_D1");
+	struct ev_hdr	 h;
+
+	(void)s;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.type, sizeof(h.type), "stored.type");
+	h.state = EV_DELIVERED;
+	h.attempts = 2;
+	h.source = EV_SRC_BACKFILL;
+	ev.livemode = 1;
+	ev.kind = EVENT_THIN;
+	expect_detail(inbox_accept_detail(&ev, &h, h.source,
+	    INBOX_DETAIL_WEBHOOK), "{\"event_type\":\"customer.created\","
+	    "\"event_kind\":\"thin\",\"livemode\":true,"
+	    "\"state\":\"delivered\",\"attempts\":2,\"source\":\"backfill\"}");
+	snprintf(ev.account, sizeof(ev.account), "acct_1");
+	expect_detail(inbox_accept_detail(&ev, &h, EV_SRC_WEBHOOK,
+	    INBOX_DETAIL_WEBHOOK), "{\"event_type\":\"customer.created\","
+	    "\"event_kind\":\"thin\",\"account\":\"acct_1\","
+	    "\"livemode\":true,\"state\":\"delivered\",\"attempts\":2,"
+	    "\"source\":\"webhook\"}");
+	expect_detail(inbox_accept_detail(&ev, &h, h.source, 0),
+	    "{\"event_type\":\"customer.created\",\"livemode\":true,"
+	    "\"state\":\"delivered\",\"source\":\"backfill\"}");
+	/* The settler: type and livemode from the stored header. */
+	expect_detail(inbox_accept_detail(NULL, &h, EV_SRC_WEBHOOK, 0),
+	    "{\"event_type\":\"stored.type\",\"livemode\":false,"
+	    "\"state\":\"delivered\",\"source\":\"webhook\"}");
+	expect_detail(inbox_accept_detail(NULL, NULL, EV_SRC_BACKFILL, 0),
+	    "{\"source\":\"backfill\"}");
+}
+
 int
 main(void)
 {
@@ -491,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_source_and_v1_header),
 		cmocka_unit_test(test_encrypted_at_rest),
 		cmocka_unit_test(test_lease_takeover),
+		cmocka_unit_test(test_accept_detail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
