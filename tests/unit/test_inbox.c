@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "alert.h"
+#include "helpers.h"
 #include "deliver.h"
 #include "inbox.h"
 #include "seal.h"
@@ -48,18 +49,15 @@ write_script(const char *name, const char *text)
 static int
 setup(void **s)
 {
-	char	 err[256], key[FERNET_KEY_B64LEN + 1];
-
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-inbox-test.%d", (int)getpid());
+	if (th_scratch(dir, sizeof(dir), "inbox-test") != 0)
+		return -1;
 	snprintf(hdir, sizeof(hdir), "%s-h", dir);
 	mkdir(hdir, 0700);
 	setenv("PAYGUARD_MAX_ATTEMPTS", "3", 1);
 	setenv("PAYGUARD_RETRY_BASE", "0", 1);
 	setenv("PAYGUARD_HANDLER_TIMEOUT", "2", 1);
-	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
-		return -1;
-	if (fernet_key_generate(key) != PG_OK || keyring_parse(key, &ring) != PG_OK)
+	if (th_config_ring(&cfg, &ring) != 0)
 		return -1;
 	return store_open(dir, 0, &st) == PG_OK ? 0 : -1;
 }
@@ -67,31 +65,16 @@ setup(void **s)
 static int
 teardown(void **s)
 {
-	char	 cmd[9000];
-
 	(void)s;
 	store_close(st);
 	config_free(&cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, hdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct event_info
-mkev(const char *id)
-{
-	struct event_info ev;
-
-	memset(&ev, 0, sizeof(ev));
-	snprintf(ev.id, sizeof(ev.id), "%s", id);
-	snprintf(ev.type, sizeof(ev.type), "customer.created");
-	ev.created = 1;
-	return ev;
+	return th_remove(dir) == 0 && th_remove(hdir) == 0 ? 0 : -1;
 }
 
 static void
 test_accept_dedup_queue(void **s)
 {
-	struct event_info ev = mkev("evt_A1");
+	struct event_info ev = th_event("evt_A1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, claim;
 	char		 id[EVENT_ID_MAX + 1];
@@ -141,7 +124,7 @@ test_accept_dedup_queue(void **s)
 static void
 test_sync_claims(void **s)
 {
-	struct event_info ev = mkev("evt_S1");
+	struct event_info ev = th_event("evt_S1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, first, second, stale;
 
@@ -193,7 +176,7 @@ test_sync_claims(void **s)
 static void
 test_retries_dead_letter(void **s)
 {
-	struct event_info ev = mkev("evt_D1");
+	struct event_info ev = th_event("evt_D1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	size_t		 done, failed, n;
@@ -246,7 +229,7 @@ put_raw(struct store_txn *t, void *arg)
 static void
 test_source_and_v1_header(void **s)
 {
-	struct event_info ev = mkev("evt_B1");
+	struct event_info ev = th_event("evt_B1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, v1;
 	struct put_arg	 pa;
@@ -458,7 +441,7 @@ test_encrypted_at_rest(void **s)
 static void
 test_lease_takeover(void **s)
 {
-	struct event_info ev = mkev("evt_L1");
+	struct event_info ev = th_event("evt_L1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	char		 id[EVENT_ID_MAX + 1];
@@ -494,7 +477,7 @@ expect_detail(struct json_object *d, const char *want)
 static void
 test_accept_detail(void **s)
 {
-	struct event_info ev = mkev("evt_D1");
+	struct event_info ev = th_event("evt_D1");
 	struct ev_hdr	 h;
 
 	(void)s;
