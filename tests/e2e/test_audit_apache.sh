@@ -18,8 +18,7 @@ write_ini "$INI" PAYGUARD_STATE_DIR="$STATE" PAYGUARD_ADMIN_USERS="root-admin, a
 CGI_ENV=(PAYGUARD_CONFIG="$INI")
 CLI_ENV=(PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$INI")
 HTP=$BASE/htpasswd
-htpasswd -cbB "$HTP" admin 'adm1n-pw' 2>/dev/null && htpasswd -bB "$HTP" eve 'eve-pw' 2>/dev/null
-chown root:$WWW "$HTP"; chmod 0640 "$HTP"
+admin_htpasswd "$HTP"
 
 # ---- seed real events through webhook.fcgi (plain CGI)
 XSS_UA='<script>alert("ua")</script>'
@@ -49,26 +48,7 @@ check "CR/LF user agent: every line of the log is one JSON object" audit_all_jso
 check "CR/LF user agent: no forged record" bash -c "! grep -q '^{\"event_type\":\"forged\"' '$AUDIT'"
 
 # ---- Apache with the shipped snippet
-APACHE_EXTRA="LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
-LoadModule auth_basic_module /usr/lib/apache2/modules/mod_auth_basic.so
-LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
-LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
-LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so"
-_apache_head audit $PORT
-mkdir -p "$R/run"
-cat >> "$R/httpd.conf" <<EOC
-ScriptSock $R/run/cgid.sock
-Define PAYGUARD_HOME $BIN
-Define PAYGUARD_STATE_DIR $STATE
-Define PAYGUARD_CONFIG $INI
-Define PAYGUARD_HTPASSWD $HTP
-<Directory "$BIN">
-    Options +ExecCGI
-    Require all granted
-</Directory>
-Include $SRC/apache-conf/audit-basic-auth.conf
-EOC
-_apache_run audit $PORT
+start_apache_audit $PORT "$INI" "$HTP"
 URL=http://127.0.0.1:$PORT/audit
 n_access() { grep -c '"event_type":"admin_access"' "$AUDIT"; }
 
