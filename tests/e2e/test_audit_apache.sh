@@ -14,7 +14,8 @@ mkdir -p "$BASE/templates" && cp "$SRC"/templates/* "$BASE/templates/" && chmod 
 INI=$BASE/payguard.ini
 write_ini "$INI" PAYGUARD_STATE_DIR="$STATE" PAYGUARD_ADMIN_USERS="root-admin, admin" \
     PAYGUARD_TEMPLATE_DIR="$BASE/templates" PAYGUARD_SYNC=0 STRIPE_WEBHOOK_SECRET="$SECRET" \
-    STRIPE_WEBHOOK_ALLOWED_IPS=127.0.0.1,203.0.113.0/24 STRIPE_API_VERSION=2024-06-20
+    STRIPE_WEBHOOK_ALLOWED_IPS=127.0.0.1,203.0.113.0/24 STRIPE_API_VERSION=2024-06-20 \
+    STRIPE_RATE_LIMIT_WINDOW=3600
 CGI_ENV=(PAYGUARD_CONFIG="$INI")
 CLI_ENV=(PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$INI")
 HTP=$BASE/htpasswd
@@ -106,6 +107,9 @@ is "$RS $(hdr Content-Type)" "200 text/css; charset=utf-8" "stylesheet served as
 # begins, with its environment: an empty one too (LMDB does not advance
 # the last txnid for it, so mdb_stat cannot show it), and the views run
 # audit.cgi exactly as mod_cgid does (plain CGI, REMOTE_USER from Basic).
+# Sweeping an expired record is a legitimate write: the seeding's rate
+# windows last an hour (STRIPE_RATE_LIMIT_WINDOW above) so that none
+# expires during the views, and nothing else here expires within minutes.
 TXL=$BASE/txn.log
 [ -f "$O/preload/txnlog.so" ] || bail "$O/preload/txnlog.so is built"
 cp "$O/preload/txnlog.so" "$BIN/" && chmod 0755 "$BIN/txnlog.so"
