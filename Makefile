@@ -65,7 +65,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 
 # Test builds of the programs with fault-injection points (PG_FAULTS):
 # never installed; tests/e2e use them to kill a process mid-request.
-FAULTS     := $(O)/faults/webhook.fcgi
+FAULTS     := $(O)/faults/webhook.fcgi $(O)/faults/payguard
 # LD_PRELOAD shims for tests (tests/preload/NAME.c -> build/preload/NAME.so).
 PRELOADS   := $(patsubst tests/preload/%.c,$(O)/preload/%.so,$(sort $(wildcard tests/preload/*.c)))
 
@@ -109,6 +109,14 @@ $(O)/payguard: $(TOOL_OBJS) $(O)/libpayguard.a
 $(O)/faults/%.fcgi: cgi-bin/%.c $(O)/libpayguard.a $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DPG_FAULTS -o $@ $< $(O)/libpayguard.a $(LDLIBS)
+
+# The CLI with its fault points (tools/cmd_store.c: PAYGUARD_FAULT=migrate_kill:N).
+$(O)/faults/tools/%.o: tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPG_FAULTS -c $< -o $@
+
+$(O)/faults/payguard: $(TOOL_SRCS:%.c=$(O)/faults/%.o) $(O)/libpayguard.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
@@ -200,7 +208,7 @@ bench: deps all $(BENCHES)
 	@O=$(O) sh bench/run.sh
 
 run: deps all
-	@O=$(O) sh tests/harness/demo.sh
+	@O=$(O) STORE=$(STORE) sh tests/harness/demo.sh
 
 lint:
 	@sh mk/lint.sh

@@ -113,7 +113,7 @@ static int
 hostile(const char *dir, struct store *st)
 {
 	struct audit_ctx ctx = { dir, "203.0.113.66",
-	    "<script>alert(\"ua\")</script>", "req_hostile", "stripe", st, NULL };
+	    "<script>alert(\"ua\")</script>", "req_hostile", "stripe", st, NULL, NULL };
 	struct arecord rec;
 
 	memset(&rec, 0, sizeof(rec));

@@ -416,44 +416,19 @@ out:
 	return rc;
 }
 
-struct hdr_scan {
-	char	 name[128];
-	int	 found;
-};
-
-static int
-header_has_pan(const char *name, const char *value, void *arg)
-{
-	struct hdr_scan	*h = arg;
-
-	if (!pci_text_has_pan(value, strlen(value)))
-		return 0;
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->found = 1;
-	return 1;
-}
-
 /*
  * A card number in a request header (User-Agent, Referer, ...) is never
  * sent on, and is masked wherever it is written, but it has been exposed
  * on the way here: recorded as data_exposure (HIGH), once per request.
+ * (The URL's card data is refused, and recorded, by screen_path/screen.)
  */
 static void
 screen_headers(struct rq *q)
 {
-	struct hdr_scan		 h;
 	struct json_object	*d;
 
-	memset(&h, 0, sizeof(h));
-	if (http_each_param(q->req, "HTTP_", header_has_pan, &h) == 0 ||
-	    !h.found)
-		return;
-	d = json_object_new_object();
-	json_object_object_add(d, "where", json_object_new_string("header"));
-	json_object_object_add(d, "header", json_object_new_string(h.name));
-	json_object_object_add(d, "kind", json_object_new_string(
-	    pci_kind_name(PCI_PAN)));
-	audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
+	if ((d = app_exposure(q->req, 0)) != NULL)
+		audit(q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 }
 
 static void

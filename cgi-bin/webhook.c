@@ -292,6 +292,7 @@ handle(void *arg, struct http_req *req)
 	struct rl_result	 rl;
 	struct event_info	 ev;
 	struct app_refusal_ext	 x;
+	struct json_object	*d;
 	const char		*code = NULL;
 	char			 rlkey[96];
 	int			 st;
@@ -311,6 +312,10 @@ handle(void *arg, struct http_req *req)
 		    "The webhook endpoint is not available.");
 		goto send;
 	}
+	/* 0. Card data in the URL or a header (never from Stripe): exposed
+	 * on the way here whatever we answer, so recorded, HIGH. */
+	if ((d = app_exposure(req, 1)) != NULL)
+		audit(&q, AEV_DATA_EXPOSURE, SEV_HIGH, 0, d, NULL);
 	/* 1. Rate limit, before any other work. */
 	/* IPv4 by address, IPv6 by prefix: a /64 is one client. */
 	rl_ip_key(q.client, a->c.cfg.rl_ipv6_prefix, rlkey, sizeof(rlkey));

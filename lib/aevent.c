@@ -50,6 +50,7 @@ static const struct aevent_def defs[AEV__MAX] = {
 	{ "ips_updated", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },			/* AEV_IPS_UPDATED */
 	{ "ips_update_failed", SEV_MEDIUM, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_IPS_UPDATE_FAILED */
 	{ "audit_flood_summary", SEV_MEDIUM, SUSP_NEVER, AEM_NONE, 0 },	/* AEV_AUDIT_FLOOD_SUMMARY */
+	{ "store_migrated", SEV_LOW, SUSP_NEVER, AEM_NONE, 0 },		/* AEV_STORE_MIGRATED */
 };
 
 static const char *const sev_names[SEV__MAX] = {

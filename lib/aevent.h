@@ -50,6 +50,7 @@ enum aevent {
 	AEV_IPS_UPDATED,	/* `payguard ips update` replaced or kept the list */
 	AEV_IPS_UPDATE_FAILED,	/* ... failed or refused: old list kept */
 	AEV_AUDIT_FLOOD_SUMMARY,	/* records of a flood counted, not kept */
+	AEV_STORE_MIGRATED,	/* one `payguard store migrate` run */
 	AEV__MAX
 };
 

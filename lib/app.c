@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "app.h"
@@ -12,6 +13,7 @@
 #include "harden.h"
 #include "inbox.h"
 #include "log.h"
+#include "pci.h"
 #include "store_redis.h"
 
 #define SWEEP_BUDGET	64	/* expired records swept between requests */
@@ -66,6 +68,7 @@ app_settle_audit(struct app_core *c)
 	actx.identity = "payguard-recovery";
 	actx.st = c->st;
 	actx.log = &c->alog;
+	actx.cfg = &c->cfg;
 	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
 	    PG_OK)
 		log_warnx("audit: settling pending records: %s", pg_strerror(e));
@@ -88,7 +91,8 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
 				struct audit_ctx ac = { c->cfg.state_dir, "", "",
-				    "", "payguard", c->st, &c->alog };
+				    "", "payguard", c->st, &c->alog,
+				    &c->cfg };
 
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
@@ -138,6 +142,58 @@ app_audit_ctx(struct app_core *c, const struct http_req *req,
 	ctx->identity = identity;
 	ctx->st = c->st;
 	ctx->log = &c->alog;
+	ctx->cfg = &c->cfg;
+}
+
+struct exposure_scan {
+	char	 name[128];
+	int	 found;
+};
+
+static int
+header_has_pan(const char *name, const char *value, void *arg)
+{
+	struct exposure_scan	*h = arg;
+
+	if (!pci_text_has_pan(value, strlen(value)))
+		return 0;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->found = 1;
+	return 1;
+}
+
+struct json_object *
+app_exposure(const struct http_req *req, int url)
+{
+	static const char *const url_params[] = { "REQUEST_URI", "PATH_INFO",
+	    "QUERY_STRING" };
+	struct exposure_scan	 h;
+	struct json_object	*d = NULL;
+	const char		*v, *where = "header";
+	size_t			 i;
+
+	memset(&h, 0, sizeof(h));
+	/* The server may give the URL in one, two or all three. */
+	for (i = 0; url && !h.found && i < sizeof(url_params) /
+	    sizeof(url_params[0]); i++) {
+		v = http_param(req, url_params[i]);
+		if (v != NULL && pci_text_has_pan(v, strlen(v))) {
+			h.found = 1;
+			where = "url";
+		}
+	}
+	if (!h.found)
+		(void)http_each_param(req, "HTTP_", header_has_pan, &h);
+	if (!h.found || (d = json_object_new_object()) == NULL)
+		goto out;
+	json_object_object_add(d, "where", json_object_new_string(where));
+	if (strcmp(where, "header") == 0)
+		json_object_object_add(d, "header",
+		    json_object_new_string(h.name));
+	json_object_object_add(d, "kind", json_object_new_string(
+	    pci_kind_name(PCI_PAN)));
+out:
+	return d;
 }
 
 static int

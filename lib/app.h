@@ -90,6 +90,18 @@ void		 app_audit_ctx(struct app_core *c, const struct http_req *req,
 		    const char *source_ip, const char *identity,
 		    struct audit_ctx *ctx);
 /*
+ * Card data found where it must never be: a card number in one of req's
+ * headers (HTTP_*: User-Agent, Referer, ...) and, with url, in its URL
+ * (REQUEST_URI, PATH_INFO, QUERY_STRING: what server logs, proxies and
+ * browser histories keep).  It has been exposed on the way here whatever
+ * the program answers, so the caller records a data_exposure (HIGH) with
+ * the details returned: {"where": "url"|"header", "header": NAME (a
+ * header only), "kind": "pan"} for the first place found, URL first.
+ * Returns NULL when there is none (or out of memory); the caller owns
+ * the object.
+ */
+struct json_object *app_exposure(const struct http_req *req, int url);
+/*
  * Reads the gauges the metrics show (inbox backlog and dead letters, the
  * audit chain's length) into g, for metrics_render.
  */

@@ -3,17 +3,20 @@
  * rebuild and the chain verification.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aindex.h"
 #include "arecord.h"
 #include "ascan.h"
 #include "audit.h"
 #include "log.h"
+#include "statedir.h"
 
 static const char *const vstatus_names[AV__MAX] = {
 	"ok",		/* AV_OK */
@@ -27,6 +30,40 @@ const char *
 ascan_vstatus_name(enum ascan_vstatus s)
 {
 	return (unsigned)s < AV__MAX ? vstatus_names[s] : "malformed";
+}
+
+/*
+ * Opens a log file for reading, never through a symlink: below the state
+ * directory every component is checked (statedir_open_path), elsewhere
+ * the last one (O_NOFOLLOW).  The web user owns the state directory, and
+ * the administrator's CLI must not read root's files on its behalf.
+ * Logs why it failed, unless the file is just missing (errno ENOENT: the
+ * caller decides).
+ */
+static FILE *
+open_log(const char *state_dir, const char *path)
+{
+	FILE	*fp = NULL;
+	int	 fd, saved;
+
+	if ((fd = statedir_open_path(state_dir, path, O_RDONLY | O_NOFOLLOW,
+	    0)) < 0) {
+		saved = errno;
+		if (saved == ELOOP)
+			log_warnx("%s: a symlink (or one on its way): refused, "
+			    "never followed", path);
+		else if (saved != ENOENT)
+			log_warn("%s", path);
+		errno = saved;
+		goto out;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+out:
+	return fp;
 }
 
 /* ----------------------------------------------------------- reindex */
@@ -94,8 +131,8 @@ rx_flush(struct store *st, struct rxctx *c)
 }
 
 static enum pg_err
-rx_file(struct store *st, const char *path, uint64_t cutoff_us,
-    struct rxctx *c)
+rx_file(struct store *st, const char *state_dir, const char *path,
+    uint64_t cutoff_us, struct rxctx *c)
 {
 	FILE		*fp;
 	char		*line = NULL;
@@ -103,7 +140,7 @@ rx_file(struct store *st, const char *path, uint64_t cutoff_us,
 	ssize_t		 n;
 	enum pg_err	 e = PG_OK;
 
-	if ((fp = fopen(path, "re")) == NULL)
+	if ((fp = open_log(state_dir, path)) == NULL)
 		return errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
 	c->res->files++;
 	while (e == PG_OK && (n = getline(&line, &cap, fp)) > 0) {
@@ -131,8 +168,8 @@ rx_file(struct store *st, const char *path, uint64_t cutoff_us,
 }
 
 enum pg_err
-ascan_reindex(struct store *st, const char *const *paths, size_t npaths,
-    struct ascan_reindex_res *res)
+ascan_reindex(struct store *st, const char *state_dir,
+    const char *const *paths, size_t npaths, struct ascan_reindex_res *res)
 {
 	struct rxctx	 c;
 	uint64_t	 ret = 0;
@@ -148,7 +185,7 @@ ascan_reindex(struct store *st, const char *const *paths, size_t npaths,
 		goto out;
 	/* Oldest file first, so a mitigation follows the record it marks. */
 	for (i = 0; i < npaths; i++) {
-		e = rx_file(st, paths[i], store_now_us() - ret * 1000u, &c);
+		e = rx_file(st, state_dir, paths[i], store_now_us() - ret * 1000u, &c);
 		if (e == PG_NOTFOUND)
 			continue;
 		if (e != PG_OK)
@@ -179,7 +216,7 @@ ascan_ensure_indexed(struct store *st, const char *state_dir, int force,
 	snprintf(old, sizeof(old), "%s.1", cur);
 	paths[0] = old;		/* the last rotated file, if any */
 	paths[1] = cur;
-	if ((e = ascan_reindex(st, paths, 2, res)) == PG_OK)
+	if ((e = ascan_reindex(st, state_dir, paths, 2, res)) == PG_OK)
 		res->ran = 1;
 	return e;
 }
@@ -310,7 +347,8 @@ head_txn(struct store_txn *t, void *arg)
 }
 
 enum pg_err
-ascan_verify_file(const char *path, struct store *st, struct ascan_verify *res)
+ascan_verify_file(const char *state_dir, const char *path, struct store *st,
+    struct ascan_verify *res)
 {
 	struct walk	 w;
 	struct head_arg	 h;
@@ -326,8 +364,9 @@ ascan_verify_file(const char *path, struct store *st, struct ascan_verify *res)
 	memset(res, 0, sizeof(*res));
 	memset(&w, 0, sizeof(w));
 	w.res = res;
-	if ((fp = fopen(path, "re")) == NULL) {
-		log_warn("%s", path);
+	if ((fp = open_log(state_dir, path)) == NULL) {
+		if (errno == ENOENT)
+			log_warn("%s", path);
 		goto out;
 	}
 	e = PG_OK;

@@ -23,14 +23,16 @@ struct ascan_reindex_res {
 
 /*
  * Rebuilds the index from the log files at paths (oldest first; a
- * missing file is skipped): every chained, self-consistent record within
+ * missing file is skipped; none is read through a symlink, and one below
+ * state_dir, which may be NULL, is opened as statedir_open_path does): every chained, self-consistent record within
  * the retention that the index lacks is added, mitigation marks
  * (audit_event_mitigated records) are replayed, the head is advanced,
  * and the index is marked complete for this boot.  Safe to run while
  * programs append (a record is never counted twice) and to run again.
  */
-enum pg_err	 ascan_reindex(struct store *st, const char *const *paths,
-		    size_t npaths, struct ascan_reindex_res *res);
+enum pg_err	 ascan_reindex(struct store *st, const char *state_dir,
+		    const char *const *paths, size_t npaths,
+		    struct ascan_reindex_res *res);
 /*
  * Reindexes from state_dir's log (and its ".1" rotation) unless this
  * boot's index is marked complete (force: regardless); res->ran tells
@@ -64,13 +66,14 @@ struct ascan_verify {
 /* Returns "ok", "altered", "removed", "inserted" or "malformed". */
 const char	*ascan_vstatus_name(enum ascan_vstatus s);
 /*
- * Walks the chain of the log file at path and names the first record
+ * Walks the chain of the log file at path (never through a symlink; below
+ * state_dir, which may be NULL, as statedir_open_path opens) and names the first record
  * that was altered, removed or inserted.  With st (may be NULL) the
  * chain head kept in the store is compared with the last record, which
  * catches a cut tail.  PG_OK when the walk completed (the verdict is in
  * res->status), PG_SYSTEM when the file cannot be read.
  */
-enum pg_err	 ascan_verify_file(const char *path, struct store *st,
-		    struct ascan_verify *res);
+enum pg_err	 ascan_verify_file(const char *state_dir, const char *path,
+		    struct store *st, struct ascan_verify *res);
 
 #endif /* PG_ASCAN_H */

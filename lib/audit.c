@@ -24,6 +24,7 @@
 #include "arecord.h"
 #include "audit.h"
 #include "buf.h"
+#include "config.h"
 #include "codec.h"
 #include "log.h"
 #include "metrics.h"
@@ -103,6 +104,8 @@ struct emit {
 	unsigned char		 hash[ARECORD_HASH_LEN];
 	int			 written;
 	int			 suppressed;	/* past the flood bound */
+	uint32_t		 whole;		/* N: per (type, ip, identity) */
+	uint32_t		 type_whole;	/* M: per type, all of them */
 };
 
 /* Under the append lock: chain fields, one write(2). */
@@ -183,34 +186,70 @@ flood_key(unsigned char *k, const struct arecord_entry *en, uint64_t minute)
 	return n;
 }
 
+/* The per-type flood counter of en: 'G' | be64 minute | type. */
+static size_t
+flood_type_key(unsigned char *k, const struct arecord_entry *en,
+    uint64_t minute)
+{
+	size_t	 n = 0, l;
+
+	k[n++] = AUDIT_FLOOD_TYPE_KIND;
+	codec_be64_put(k + n, minute);
+	n += 8;
+	l = strlen(en->type_name);
+	memcpy(k + n, en->type_name, l > 64 ? 64 : l);
+	n += l > 64 ? 64 : l;
+	return n;
+}
+
+/* Adds one to the counter at k (be64 count | summarised flag); *n gets
+ * the new count. */
+static enum pg_err
+flood_count(struct store_txn *t, const unsigned char *k, size_t klen,
+    uint64_t *n)
+{
+	unsigned char	 v[9];
+	const void	*pv;
+	size_t		 pn;
+
+	*n = 0;
+	if (store_get(t, NS_AUDIT_X, k, klen, &pv, &pn, NULL) == PG_OK &&
+	    pn == 9)
+		*n = codec_be64_get(pv);
+	codec_be64_put(v, ++*n);
+	v[8] = 0;
+	return store_put(t, NS_AUDIT_X, k, klen, v, 9, store_now_ms() +
+	    AUDIT_FLOOD_KEEP_MS, STORE_DERIVED);
+}
+
 /*
  * Counts a suspicious record against its (type, address, identity,
- * minute) and tells whether it is past the first AUDIT_FLOOD_WHOLE: then
- * it is only tallied (counters, metrics), not kept.
+ * minute) and tells whether it is past the first N of those, or, within
+ * them, past the first M of its (type, minute): then it is only tallied
+ * (counters, metrics), not kept.  The per-type count holds only records
+ * within their N, so the two summaries never count one record twice.
  */
 static enum pg_err
 flood_check(struct store_txn *t, struct emit *em)
 {
-	unsigned char	 k[STORE_KEY_MAX], v[9];
-	const void	*pv;
-	size_t		 klen, pn;
-	uint64_t	 n = 0;
+	unsigned char	 k[STORE_KEY_MAX];
+	size_t		 klen;
+	uint64_t	 n = 0, minute = em->en.ts_us / AINDEX_MIN_US;
 	enum pg_err	 e;
 
 	em->suppressed = 0;
 	if (!aevent_suspicious(em->en.type, em->en.success))
 		return PG_OK;
-	klen = flood_key(k, &em->en, em->en.ts_us / AINDEX_MIN_US);
-	if (store_get(t, NS_AUDIT_X, k, klen, &pv, &pn, NULL) == PG_OK &&
-	    pn == 9)
-		n = codec_be64_get(pv);
-	codec_be64_put(v, ++n);
-	v[8] = 0;
-	if ((e = store_put(t, NS_AUDIT_X, k, klen, v, 9, store_now_ms() +
-	    AUDIT_FLOOD_KEEP_MS, STORE_DERIVED)) != PG_OK)
+	klen = flood_key(k, &em->en, minute);
+	if ((e = flood_count(t, k, klen, &n)) != PG_OK)
 		return e;
-	if (n <= AUDIT_FLOOD_WHOLE)
-		return PG_OK;
+	if (n <= em->whole) {
+		klen = flood_type_key(k, &em->en, minute);
+		if ((e = flood_count(t, k, klen, &n)) != PG_OK)
+			return e;
+		if (n <= em->type_whole)
+			return PG_OK;
+	}
 	em->suppressed = 1;
 	if ((e = aindex_tally(t, &em->en)) != PG_OK)
 		return e;
@@ -367,6 +406,10 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	buf_init(&p->pre, ARECORD_LINE_MAX);
 	buf_init(&p->em.line, ARECORD_LINE_MAX);
 	p->em.pre = &p->pre;
+	p->em.whole = ctx->cfg != NULL ? ctx->cfg->audit_flood_whole :
+	    AUDIT_FLOOD_WHOLE;
+	p->em.type_whole = ctx->cfg != NULL ? ctx->cfg->audit_flood_type :
+	    AUDIT_FLOOD_TYPE_WHOLE;
 	clock_gettime(CLOCK_REALTIME, &now);
 	if ((e = arecord_build(&who, rec, &now, &p->pre, &p->em.f)) != PG_OK)
 		goto out;
@@ -450,6 +493,8 @@ audit_emit(const struct audit_ctx *ctx, struct arecord *rec)
 
 struct flood_scan {
 	uint64_t	 now_min;
+	unsigned char	 kind;		/* AUDIT_FLOOD_KIND or _TYPE_KIND */
+	uint64_t	 kept;		/* its bound: N or M */
 	size_t		 n;
 	struct {
 		unsigned char	 key[STORE_KEY_MAX];
@@ -466,8 +511,8 @@ flood_one(const void *key, size_t klen, const void *val, size_t vlen,
 	const unsigned char *v = val;
 
 	(void)exp;
-	if (vlen != 9 || v[8] != 0 || codec_be64_get(v) <= AUDIT_FLOOD_WHOLE ||
-	    klen > STORE_KEY_MAX)
+	if (vlen != 9 || v[8] != 0 || codec_be64_get(v) <= f->kept ||
+	    klen >= STORE_KEY_MAX)
 		return 0;
 	memcpy(f->e[f->n].key, key, klen);
 	f->e[f->n].klen = klen;
@@ -481,7 +526,7 @@ flood_scan(struct store_txn *t, struct flood_scan *f)
 	unsigned char	 s[9], e[9];
 
 	f->n = 0;
-	s[0] = e[0] = AUDIT_FLOOD_KIND;
+	s[0] = e[0] = f->kind;
 	codec_be64_put(s + 1, 0);
 	codec_be64_put(e + 1, f->now_min);	/* minutes that are over */
 	return store_scan(t, NS_AUDIT_X, s, 9, e, 9, 0, flood_one, f);
@@ -516,15 +561,52 @@ flood_claim_txn(struct store_txn *t, void *arg)
 	return PG_OK;
 }
 
+/* Writes the summary of the i-th flood f found. */
+static void
+flood_summary(const struct audit_ctx *ctx, struct flood_scan *f, size_t i)
+{
+	struct audit_ctx c;
+	struct json_object *d;
+	const char	*type, *ip = "*", *id = "*", *end;
+	char		 res[96];
+
+	/* type [\0 ip \0 identity] after kind and minute (klen is below
+	 * STORE_KEY_MAX: flood_one), NUL-terminated here */
+	f->e[i].key[f->e[i].klen] = 0;
+	type = (const char *)f->e[i].key + 9;
+	end = (const char *)f->e[i].key + f->e[i].klen;
+	if (f->kind == AUDIT_FLOOD_KIND) {
+		ip = type + strlen(type) + 1;
+		id = ip < end ? ip + strlen(ip) + 1 : end;
+		if (ip >= end || id > end)
+			return;
+	}
+	c = *ctx;
+	c.source_ip = ip;
+	c.identity = id;
+	c.user_agent = "";
+	c.request_id = "";
+	d = json_object_new_object();
+	json_object_object_add(d, "event_type", json_object_new_string(type));
+	json_object_object_add(d, "scope", json_object_new_string(
+	    f->kind == AUDIT_FLOOD_KIND ? "address" : "type"));
+	json_object_object_add(d, "minute_start_ms",
+	    json_object_new_int64((int64_t)(codec_be64_get(f->e[i].key + 1) *
+	    (AINDEX_MIN_US / 1000))));
+	json_object_object_add(d, "kept", json_object_new_int64(
+	    (int64_t)f->kept));
+	json_object_object_add(d, "suppressed", json_object_new_int64(
+	    (int64_t)(f->e[i].count - f->kept)));
+	snprintf(res, sizeof(res), "audit:%s", type);
+	(void)audit_event(&c, AEV_AUDIT_FLOOD_SUMMARY, SEV_MEDIUM, 1, res, d,
+	    NULL);
+}
+
 enum pg_err
 audit_flood_flush_at(const struct audit_ctx *ctx, uint64_t now_us)
 {
 	struct flood_scan *f;
-	struct audit_ctx c;
-	struct json_object *d;
-	const char	*type, *ip, *id, *end;
-	char		 res[96];
-	size_t		 i;
+	size_t		 i, pass;
 	enum pg_err	 e = PG_ENOMEM;
 
 	if (ctx->st == NULL)
@@ -532,39 +614,24 @@ audit_flood_flush_at(const struct audit_ctx *ctx, uint64_t now_us)
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		goto out;
 	f->now_min = now_us / AINDEX_MIN_US;
-	/* A read first: usually there is no flood, and no write needed. */
-	if ((e = store_run(ctx->st, 0, flood_peek_txn, f)) != PG_OK ||
-	    f->n == 0 ||
-	    (e = store_run(ctx->st, 1, flood_claim_txn, f)) != PG_OK)
-		goto out;
-	for (i = 0; i < f->n; i++) {
-		/* type \0 ip \0 identity after kind and minute */
-		type = (const char *)f->e[i].key + 9;
-		end = (const char *)f->e[i].key + f->e[i].klen;
-		f->e[i].key[f->e[i].klen < STORE_KEY_MAX ? f->e[i].klen :
-		    STORE_KEY_MAX - 1] = 0;
-		ip = type + strlen(type) + 1;
-		id = ip < end ? ip + strlen(ip) + 1 : end;
-		if (ip >= end || id > end)
+	for (pass = 0; pass < 2; pass++) {
+		f->kind = pass == 0 ? AUDIT_FLOOD_KIND : AUDIT_FLOOD_TYPE_KIND;
+		if (ctx->cfg != NULL)
+			f->kept = pass == 0 ? ctx->cfg->audit_flood_whole :
+			    ctx->cfg->audit_flood_type;
+		else
+			f->kept = pass == 0 ? AUDIT_FLOOD_WHOLE :
+			    AUDIT_FLOOD_TYPE_WHOLE;
+		/* A read first: usually there is no flood, and no write
+		 * needed. */
+		if ((e = store_run(ctx->st, 0, flood_peek_txn, f)) != PG_OK)
+			goto out;
+		if (f->n == 0)
 			continue;
-		c = *ctx;
-		c.source_ip = ip;
-		c.identity = id;
-		c.user_agent = "";
-		c.request_id = "";
-		d = json_object_new_object();
-		json_object_object_add(d, "event_type",
-		    json_object_new_string(type));
-		json_object_object_add(d, "minute_start_ms",
-		    json_object_new_int64((int64_t)(codec_be64_get(f->e[i].key + 1) *
-		    (AINDEX_MIN_US / 1000))));
-		json_object_object_add(d, "kept", json_object_new_int(
-		    AUDIT_FLOOD_WHOLE));
-		json_object_object_add(d, "suppressed", json_object_new_int64(
-		    (int64_t)(f->e[i].count - AUDIT_FLOOD_WHOLE)));
-		snprintf(res, sizeof(res), "audit:%s", type);
-		(void)audit_event(&c, AEV_AUDIT_FLOOD_SUMMARY, SEV_MEDIUM, 1,
-		    res, d, NULL);
+		if ((e = store_run(ctx->st, 1, flood_claim_txn, f)) != PG_OK)
+			goto out;
+		for (i = 0; i < f->n; i++)
+			flood_summary(ctx, f, i);
 	}
 	e = PG_OK;
 out:

@@ -24,6 +24,7 @@
 
 #define AUDIT_LOG_NAME	"security_audit.log"
 
+struct config;
 struct store;
 
 /*
@@ -45,6 +46,7 @@ struct audit_ctx {
 	const char	*identity;	/* token name, REMOTE_USER or "stripe" */
 	struct store	*st;		/* index + chain head; NULL: file only */
 	struct audit_log *log;		/* kept open; NULL: opened per record */
+	const struct config *cfg;	/* the flood bounds; NULL: defaults */
 };
 
 /*
@@ -58,16 +60,23 @@ enum pg_err	 audit_emit(const struct audit_ctx *ctx, struct arecord *rec);
 
 /*
  * Flood bound.  A suspicious record (aevent_suspicious) is kept whole for
- * the first AUDIT_FLOOD_WHOLE of its (event type, source address,
- * identity, minute); the rest of that minute are only counted (the
- * per-minute counters behind stats and alerts, and the metrics, see every
- * one) and then reported together by one audit_flood_summary record with
- * their number, written by audit_flood_flush once the minute is over.
- * So a flood costs at most AUDIT_FLOOD_WHOLE + 1 records per minute and
- * per (type, address, identity).
+ * the first N (PAYGUARD_AUDIT_FLOOD_WHOLE, ctx->cfg) of its (event type,
+ * source address, identity, minute), and only while its (event type,
+ * minute) has kept fewer than M (PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE) over
+ * all addresses and identities, so that a flood spread over many
+ * addresses is bounded too.  The rest of that minute are only counted
+ * (the per-minute counters behind stats and alerts, and the metrics, see
+ * every one) and then reported by audit_flood_summary records with their
+ * number, written by audit_flood_flush once the minute is over: one per
+ * (type, address, identity) past N, and one per type ("scope": "type",
+ * source_ip "*") for the records within N dropped by M.  So a flood costs
+ * at most N + 1 records per minute per (type, address, identity), and at
+ * most M plus its summaries per type and minute whatever the addresses.
  */
-#define AUDIT_FLOOD_WHOLE	100
+#define AUDIT_FLOOD_WHOLE	100	/* N when ctx->cfg is NULL */
+#define AUDIT_FLOOD_TYPE_WHOLE	1000	/* M when ctx->cfg is NULL */
 #define AUDIT_FLOOD_KIND	'F'	/* its counters in NS_AUDIT_X */
+#define AUDIT_FLOOD_TYPE_KIND	'G'	/* the per-type ones */
 #define AUDIT_FLOOD_KEEP_MS	(10u * 60u * 1000u)
 #define AUDIT_FLOOD_BATCH	64	/* summaries written per flush */
 /* Writes the summary records of the floods of minutes before now_us not

@@ -90,6 +90,10 @@ static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_TIMEOUT", T_U32, F(total_timeout), "80", 600 },
 	{ "PAYGUARD_AUDIT_RETENTION_DAYS", T_U32, F(audit_retention_days),
 	  NUMSTR(CFG_RETENTION_DAYS), 36500 },
+	{ "PAYGUARD_AUDIT_FLOOD_WHOLE", T_U32, F(audit_flood_whole),
+	  NUMSTR(CFG_FLOOD_WHOLE), 1000000 },
+	{ "PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE", T_U32, F(audit_flood_type),
+	  NUMSTR(CFG_FLOOD_TYPE_WHOLE), 100000000 },
 	{ "PAYGUARD_ADMIN_USERS", T_STR, F(admin_users), NULL, 0 },
 	{ "PAYGUARD_ALERT_COMMAND", T_STR, F(alert_command), NULL, 0 },
 	{ "PAYGUARD_ALERT_THRESHOLDS", T_STR, F(alert_thresholds), NULL, 0 },
@@ -470,6 +474,15 @@ config_load(struct config *c, unsigned int need, char *err, size_t errsz)
 		    "STRIPE_RATE_LIMIT_WINDOW");
 	if (c->wh_max_attempts == 0)
 		c->wh_max_attempts = 1;
+	/* 0 would keep no suspicious record at all: the log would lose
+	 * what an attack looked like, which is what the bound must keep. */
+	if (c->audit_flood_whole == 0)
+		set_err(err, errsz, &rc, "%s: must be at least 1",
+		    "PAYGUARD_AUDIT_FLOOD_WHOLE");
+	else if (c->audit_flood_type < c->audit_flood_whole)
+		set_err(err, errsz, &rc, "%s: must be at least "
+		    "PAYGUARD_AUDIT_FLOOD_WHOLE (it bounds all addresses "
+		    "together)", "PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE");
 	/* An unset PAYGUARD_WEBHOOK_IPS_FILE stays NULL: lib/iplist.c
 	 * searches the state dir, the data dir, then the built-in list. */
 	for (i = 0; i < NVARS; i++) {

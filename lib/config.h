@@ -19,6 +19,8 @@
 #define CFG_MAX_OPS		24
 #define CFG_OPNAME		32
 #define CFG_RETENTION_DAYS	30	/* PAYGUARD_AUDIT_RETENTION_DAYS default */
+#define CFG_FLOOD_WHOLE		100	/* PAYGUARD_AUDIT_FLOOD_WHOLE default */
+#define CFG_FLOOD_TYPE_WHOLE	1000	/* PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE default */
 
 enum delivery_mode {
 	DELIVERY_QUEUE = 0,
@@ -80,6 +82,8 @@ struct config {
 
 	/* Audit. */
 	uint32_t	 audit_retention_days;	/* PAYGUARD_AUDIT_RETENTION_DAYS */
+	uint32_t	 audit_flood_whole;	/* PAYGUARD_AUDIT_FLOOD_WHOLE */
+	uint32_t	 audit_flood_type;	/* PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE */
 	char		*admin_users;		/* PAYGUARD_ADMIN_USERS or NULL */
 	char		*alert_command;		/* PAYGUARD_ALERT_COMMAND or NULL */
 	char		*alert_thresholds;	/* PAYGUARD_ALERT_THRESHOLDS or NULL */

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "buf.h"
@@ -39,15 +40,17 @@ struct idem_hdr {
 
 /*
  * The records on Redis (PAYGUARD_STORE=redis, store_redis.h), one hash
- * per key: pg:{i:<sha256 hex>} with st own locked fp up status rec.
- * Each step of the state machine is one script.
+ * per key: pg:{i:<sha256 hex>} with st own locked fp up status rec, and
+ * k (the record's key as on LMDB, identity 0x1f key: what `payguard store
+ * migrate --to lmdb` files it under; a record written before k existed
+ * cannot go back).  Each step of the state machine is one script.
  */
 _Static_assert(2 * SHA256_DIGEST_LENGTH + 7 <= RS_CLAIM_KEY_MAX,
     "record keys fit a claim");
 
 /*
- * KEYS: record.  ARGV: fp, owner, upstream key, ttl ms, lock timeout ms.
- * {outcome, upstream key, taken over | status, rec}.
+ * KEYS: record.  ARGV: fp, owner, upstream key, ttl ms, lock timeout ms,
+ * the LMDB key.  {outcome, upstream key, taken over | status, rec}.
  */
 static struct redis_script s_idem_begin = { "idem_begin",
 	RS_LUA_NOW_MS
@@ -58,7 +61,8 @@ static struct redis_script s_idem_begin = { "idem_begin",
 	"end\n"
 	"if redis.call('EXISTS', KEYS[1]) == 0 then\n"
 	"  redis.call('HSET', KEYS[1], 'st', 0, 'own', ARGV[2], 'locked', now,\n"
-	"    'fp', ARGV[1], 'up', ARGV[3], 'status', 0, 'rec', '')\n"
+	"    'fp', ARGV[1], 'up', ARGV[3], 'status', 0, 'rec', '', 'k',\n"
+	"    ARGV[6] or '')\n"
 	"  redis.call('PEXPIRE', KEYS[1], ttl)\n"
 	"  return {0, ARGV[3], 0}\n"
 	"end\n"
@@ -109,8 +113,8 @@ rs_idem_begin(struct rstore *rs, const char *key, size_t klen,
 {
 	char		 rk[2 * SHA256_DIGEST_LENGTH + 8], owner[RS_OWNER_LEN + 1],
 			 ttl[24], lock[24];
-	const char	*argv[6];
-	size_t		 al[6];
+	const char	*argv[7];
+	size_t		 al[7];
 	redisReply	*rep = NULL, *up;
 	long long	 o;
 	enum pg_err	 e;
@@ -133,7 +137,9 @@ rs_idem_begin(struct rstore *rs, const char *key, size_t klen,
 	al[3] = strlen(upkey);
 	al[4] = strlen(ttl);
 	al[5] = strlen(lock);
-	if ((e = redis_eval(rstore_redis(rs), &s_idem_begin, 1, 6, argv, al, &rep)) !=
+	argv[6] = key;
+	al[6] = klen;
+	if ((e = redis_eval(rstore_redis(rs), &s_idem_begin, 1, 7, argv, al, &rep)) !=
 	    PG_OK)
 		return e;
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
@@ -366,19 +372,42 @@ begin_txn(struct store_txn *txn, void *arg)
 	return e;
 }
 
-/* A fresh key to send upstream: unique, or an error (a shared key would
- * make Stripe replay one caller's result to another). */
-static enum pg_err
-new_upstream_key(char out[IDEM_UPKEY_MAX + 1])
+enum pg_err
+idem_upstream_key(const struct keyring *ring, const char *identity,
+    const char *key, const unsigned char fp[32],
+    char out[IDEM_UPKEY_MAX + 1])
 {
-	unsigned char	 r[16];
-	enum pg_err	 e;
+	static const char label[] = "payguard upstream Idempotency-Key v1";
+	unsigned char	 k[32], sub[32], md[32], msg[STORE_KEY_MAX + 33];
+	unsigned int	 n = 0;
+	size_t		 mlen;
+	enum pg_err	 e = PG_CRYPTO;
 
-	if ((e = rand_bytes(r, sizeof(r))) != PG_OK)
-		return e;
+	/* identity 0x1f key, as the record's key (0x1f appears in neither),
+	 * then 0x1f and the fingerprint. */
+	if ((mlen = rec_key(identity, key, (char *)msg, STORE_KEY_MAX)) == 0)
+		return PG_EINVAL;
+	msg[mlen++] = 0x1f;
+	memcpy(msg + mlen, fp, 32);
+	mlen += 32;
+	if (ring == NULL || ring->n == 0)
+		goto out;
+	/* A subkey of the primary key for this purpose alone. */
+	memcpy(k, ring->keys[0].sign, 16);
+	memcpy(k + 16, ring->keys[0].enc, 16);
+	if (HMAC(EVP_sha256(), k, sizeof(k), (const unsigned char *)label,
+	    sizeof(label) - 1, sub, &n) == NULL || n != sizeof(sub))
+		goto out;
+	if (HMAC(EVP_sha256(), sub, sizeof(sub), msg, mlen, md, &n) == NULL ||
+	    n != sizeof(md))
+		goto out;
 	memcpy(out, "pg_", 3);
-	codec_hex_encode(r, sizeof(r), out + 3);
-	return PG_OK;
+	codec_hex_encode(md, 16, out + 3);
+	e = PG_OK;
+out:
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return e;
 }
 
 void
@@ -428,7 +457,10 @@ idem_begin(struct store *st, const struct keyring *ring,
 	b->h.owner_pid = (int32_t)getpid();
 	b->h.created_ms = b->h.locked_ms = store_now_ms();
 	memcpy(b->h.fp, fp, 32);
-	if ((e = new_upstream_key(b->h.upstream_key)) != PG_OK)
+	/* The same for every retry of this request, even one whose record
+	 * a Redis failover lost: Stripe then sees one key, never two. */
+	if ((e = idem_upstream_key(ring, identity, key, fp,
+	    b->h.upstream_key)) != PG_OK)
 		goto out;
 	if (store_shared(st) != NULL) {
 		/* The record's state lives in the hash's fields there; the
@@ -577,4 +609,274 @@ enum pg_err
 idem_forget(struct store *st, const char *identity, const char *key)
 {
 	return finish(st, NULL, identity, key, 0, NULL, 0, 2);
+}
+
+/*
+ * Migration (`payguard store migrate`, idem.h).  The LMDB form of a
+ * record: key identity 0x1f key, value the sealed record with its full
+ * header (sealed responses travel as they are: still encrypted).
+ */
+
+/* KEYS: record.  {st, locked, fp, up, status, rec, k, PTTL} or {}. */
+static struct redis_script s_idem_export = { "idem_export",
+	"local v = redis.call('HMGET', KEYS[1], 'st', 'locked', 'fp', 'up',\n"
+	"  'status', 'rec', 'k')\n"
+	"if not v[1] then return {} end\n"
+	"return {v[1], v[2] or '0', v[3] or '', v[4] or '', v[5] or '0',\n"
+	"  v[6] or '', v[7] or '', redis.call('PTTL', KEYS[1])}\n", "" };
+
+/* KEYS: record.  ARGV: st, locked, fp, up, status, rec, k, expiry (ms,
+ * 0 none).  1 stored, 0 already there (never overwritten). */
+static struct redis_script s_idem_import = { "idem_import",
+	"local exp = tonumber(ARGV[8])\n"
+	"if not exp or #ARGV[3] ~= 32 or ARGV[4] == '' or ARGV[7] == '' then\n"
+	"  return redis.error_reply('ERR payguard idem_import: bad arguments')\n"
+	"end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"redis.call('HSET', KEYS[1], 'st', ARGV[1], 'own', '', 'locked',\n"
+	"  ARGV[2], 'fp', ARGV[3], 'up', ARGV[4], 'status', ARGV[5], 'rec',\n"
+	"  ARGV[6], 'k', ARGV[7])\n"
+	"if exp > 0 then redis.call('PEXPIREAT', KEYS[1], exp) end\n"
+	"return 1\n", "" };
+
+/* The LMDB form of one Redis record (rep: s_idem_export's reply). */
+static enum pg_err
+idem_lmdb_form(const struct keyring *ring, const redisReply *rep,
+    void **rec, size_t *reclen)
+{
+	struct idem_hdr	 h;
+	const redisReply *fp = rep->element[2], *up = rep->element[3],
+			 *sealed = rep->element[5];
+
+	if (fp->type != REDIS_REPLY_STRING || fp->len != 32 ||
+	    up->type != REDIS_REPLY_STRING || up->len == 0 ||
+	    up->len > IDEM_UPKEY_MAX || sealed->type != REDIS_REPLY_STRING)
+		return PG_STORE;
+	memset(&h, 0, sizeof(h));
+	h.version = REC_VERSION;
+	h.state = rs_num(rep->element[0]) == 1 ? IDEM_DONE : IDEM_INFLIGHT;
+	h.status = (int32_t)rs_snum(rep->element[4]);
+	h.locked_ms = rs_num(rep->element[1]);
+	memcpy(h.fp, fp->str, 32);
+	memcpy(h.upstream_key, up->str, up->len);
+	if (h.state == IDEM_DONE && sealed->len > 0)
+		return seal_rehead(sealed->str, sealed->len, &h, sizeof(h),
+		    rec, reclen);
+	/* In flight: no response yet, an empty body sealed as on LMDB. */
+	return seal_pack(ring, &h, sizeof(h), "", 0, rec, reclen);
+}
+
+static enum pg_err
+rs_idem_export(struct rstore *rs, const struct keyring *ring,
+    store_scan_fn fn, void *arg, size_t *unkeyed)
+{
+	char		**ids, rk[2 * SHA256_DIGEST_LENGTH + 8];
+	const char	*argv[1] = { rk };
+	redisReply	*rep = NULL, *k;
+	void		*rec = NULL;
+	size_t		 n, i, reclen;
+	long long	 ttl;
+	int		 stop = 0;
+	enum pg_err	 e;
+
+	if ((e = rs_scan_keys(rs, "pg:{i:", &ids, &n)) != PG_OK)
+		return e;
+	for (i = 0; i < n && e == PG_OK && !stop; i++) {
+		if (snprintf(rk, sizeof(rk), "pg:{i:%s", ids[i]) !=
+		    2 * SHA256_DIGEST_LENGTH + 7)
+			continue;	/* not one of ours */
+		if ((e = redis_eval(rstore_redis(rs), &s_idem_export, 1, 1,
+		    argv, NULL, &rep)) != PG_OK)
+			break;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 8) {
+			freeReplyObject(rep);	/* expired meanwhile */
+			continue;
+		}
+		k = rep->element[6];
+		if (k->type != REDIS_REPLY_STRING || k->len == 0 ||
+		    k->len > STORE_KEY_MAX) {
+			(*unkeyed)++;
+		} else if ((e = idem_lmdb_form(ring, rep, &rec, &reclen)) ==
+		    PG_OK) {
+			ttl = rs_snum(rep->element[7]);
+			stop = fn(k->str, k->len, rec, reclen, ttl > 0 ?
+			    store_now_ms() + (uint64_t)ttl : 0, arg);
+			if (stop < 0)
+				e = PG_STORE;
+		}
+		free(rec);
+		rec = NULL;
+		freeReplyObject(rep);
+	}
+	rs_strv_free(ids, n);
+	return e;
+}
+
+static enum pg_err
+rs_idem_import(struct rstore *rs, const void *key, size_t klen,
+    const void *rec, size_t reclen, uint64_t expires, int *added)
+{
+	struct idem_hdr	 h;
+	char		 rk[2 * SHA256_DIGEST_LENGTH + 8], st[4], locked[24],
+			 status[16], exp[24];
+	const char	*argv[9], *tok;
+	size_t		 al[9], hlen, toklen, i;
+	const void	*hdr;
+	redisReply	*rep = NULL;
+	long long	 v = 0;
+	enum pg_err	 e;
+
+	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
+	    hlen != sizeof(h))
+		return PG_EINVAL;
+	memcpy(&h, hdr, sizeof(h));
+	h.upstream_key[IDEM_UPKEY_MAX] = '\0';
+	idem_rkey(key, klen, rk);
+	snprintf(st, sizeof(st), "%d", h.state == IDEM_DONE ? 1 : 0);
+	snprintf(locked, sizeof(locked), "%llu",
+	    (unsigned long long)h.locked_ms);
+	snprintf(status, sizeof(status), "%d", h.status);
+	snprintf(exp, sizeof(exp), "%llu", (unsigned long long)expires);
+	argv[0] = rk;
+	argv[1] = st;
+	argv[2] = locked;
+	argv[3] = (const char *)h.fp;
+	argv[4] = h.upstream_key;
+	argv[5] = status;
+	/* A done record's response stays sealed: the LMDB record as is. */
+	argv[6] = h.state == IDEM_DONE ? rec : "";
+	argv[7] = key;
+	argv[8] = exp;
+	/* Binary arguments (fp, rec, key) by length, the others by text. */
+	for (i = 0; i < 9; i++)
+		al[i] = i == 3 || i == 6 || i == 7 ? 0 : strlen(argv[i]);
+	al[3] = 32;
+	al[6] = h.state == IDEM_DONE ? reclen : 0;
+	al[7] = klen;
+	if ((e = redis_eval(rstore_redis(rs), &s_idem_import, 1, 9, argv, al,
+	    &rep)) != PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == 1) {
+		*added = 1;
+		e = redis_wait_replicas(rstore_redis(rs));
+	}
+	return e;
+}
+
+struct mig_ctx {
+	store_scan_fn	 fn;
+	void		*arg;
+	const void	*key;
+	size_t		 klen;
+	const void	*rec;
+	size_t		 reclen;
+	uint64_t	 expires;
+	int		 added;
+};
+
+static enum pg_err
+mig_export_txn(struct store_txn *t, void *arg)
+{
+	struct mig_ctx	*m = arg;
+
+	return store_scan(t, NS_IDEM, NULL, 0, NULL, 0, 0, m->fn, m->arg);
+}
+
+static enum pg_err
+mig_import_txn(struct store_txn *t, void *arg)
+{
+	struct mig_ctx	*m = arg;
+	enum pg_err	 e;
+
+	e = store_put(t, NS_IDEM, m->key, m->klen, m->rec, m->reclen,
+	    m->expires, STORE_NOOVERWRITE);
+	m->added = e == PG_OK;
+	return e == PG_EXISTS ? PG_OK : e;
+}
+
+static enum pg_err
+mig_has_txn(struct store_txn *t, void *arg)
+{
+	struct mig_ctx	*m = arg;
+	const void	*v;
+	size_t		 vlen;
+
+	return store_get(t, NS_IDEM, m->key, m->klen, &v, &vlen, NULL);
+}
+
+enum pg_err
+idem_export(struct store *st, struct rstore *rs, const struct keyring *ring,
+    store_scan_fn fn, void *arg, size_t *unkeyed)
+{
+	struct mig_ctx	 m;
+
+	*unkeyed = 0;
+	if (rs != NULL)
+		return rs_idem_export(rs, ring, fn, arg, unkeyed);
+	memset(&m, 0, sizeof(m));
+	m.fn = fn;
+	m.arg = arg;
+	return store_run(st, 0, mig_export_txn, &m);
+}
+
+enum pg_err
+idem_import(struct store *st, struct rstore *rs, const void *key,
+    size_t klen, const void *rec, size_t reclen, uint64_t expires,
+    int *added)
+{
+	struct mig_ctx	 m;
+	enum pg_err	 e;
+
+	*added = 0;
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return PG_EINVAL;
+	if (rs != NULL)
+		return rs_idem_import(rs, key, klen, rec, reclen, expires,
+		    added);
+	memset(&m, 0, sizeof(m));
+	m.key = key;
+	m.klen = klen;
+	m.rec = rec;
+	m.reclen = reclen;
+	m.expires = expires;
+	if ((e = store_run(st, 1, mig_import_txn, &m)) == PG_OK)
+		*added = m.added;
+	return e;
+}
+
+enum pg_err
+idem_has(struct store *st, struct rstore *rs, const void *key, size_t klen)
+{
+	char		 rk[2 * SHA256_DIGEST_LENGTH + 8];
+	struct mig_ctx	 m;
+
+	if (klen == 0 || klen > STORE_KEY_MAX)
+		return PG_EINVAL;
+	if (rs != NULL) {
+		idem_rkey(key, klen, rk);
+		return rs_exists(rs, rk);
+	}
+	memset(&m, 0, sizeof(m));
+	m.key = key;
+	m.klen = klen;
+	return store_run(st, 0, mig_has_txn, &m);
+}
+
+static enum pg_err
+reseal(const void *old, size_t oldlen, void **nv, size_t *nvlen, void *arg)
+{
+	const struct keyring *ring = arg;
+
+	return seal_reseal(ring, old, oldlen, nv, nvlen);
+}
+
+enum pg_err
+idem_rotate_shared(struct rstore *rs, const struct keyring *ring,
+    struct rs_rewrite *res)
+{
+	/* Only done records hold a sealed response (rec). */
+	return rs_rewrite_field(rs, "pg:{i:", "rec", reseal, (void *)ring,
+	    res);
 }

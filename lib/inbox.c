@@ -357,10 +357,11 @@ inbox_complete(struct store *st, const struct config *cfg, const char *id,
 	struct complete_ctx c = { cfg, id, claim, ok, status, error };
 	enum pg_err	 e;
 
-	/* The Redis backend (i11) records without the claim check yet. */
+	/* Redis checks the same claim (owner token and attempt) in its
+	 * script, and logs a refusal itself. */
 	if (store_shared(st) != NULL)
-		return rs_inbox_complete(store_shared(st), cfg, id, ok, status,
-		    error);
+		return rs_inbox_complete(store_shared(st), cfg, id, claim, ok,
+		    status, error);
 	if ((e = store_run(st, 1, complete_txn, &c)) == PG_CONFLICT)
 		log_warnx("inbox: the outcome of %s (attempt %u) is not "
 		    "recorded: its lease ran out and another process holds "
@@ -626,4 +627,100 @@ inbox_backlog(struct store *st, uint64_t *n, uint64_t *oldest_ms)
 out:
 	free(c.ids);
 	return e;
+}
+
+struct export_ctx {
+	store_scan_fn	 fn;
+	void		*arg;
+};
+
+static enum pg_err
+export_txn(struct store_txn *t, void *arg)
+{
+	const struct export_ctx *x = arg;
+
+	return store_scan(t, NS_EVENT, NULL, 0, NULL, 0, 0, x->fn, x->arg);
+}
+
+enum pg_err
+inbox_export(struct store *st, struct rstore *rs, store_scan_fn fn,
+    void *arg)
+{
+	struct export_ctx x = { fn, arg };
+
+	if (rs != NULL)
+		return rs_inbox_export(rs, fn, arg);
+	return store_run(st, 0, export_txn, &x);
+}
+
+struct import_ctx {
+	const char	*id;
+	const void	*rec;
+	size_t		 reclen;
+	uint64_t	 expires;
+	int		 added;
+};
+
+static enum pg_err
+import_txn(struct store_txn *t, void *arg)
+{
+	struct import_ctx *c = arg;
+	struct ev_hdr	 h;
+	uint64_t	 due;
+	enum pg_err	 e;
+
+	c->added = 0;
+	if (inbox_read_hdr(c->rec, c->reclen, &h) != PG_OK)
+		return PG_EINVAL;
+	e = store_put(t, NS_EVENT, c->id, strlen(c->id), c->rec, c->reclen,
+	    c->expires, STORE_NOOVERWRITE);
+	if (e == PG_EXISTS)
+		return PG_OK;
+	if (e != PG_OK)
+		return e;
+	c->added = 1;
+	if (h.state != EV_PENDING && h.state != EV_DELIVERING)
+		return PG_OK;
+	/* Queued as the header says (a claim from the other backend is
+	 * owned by nobody here: due when its lease ends). */
+	due = h.queue_due_ms != 0 ? h.queue_due_ms : store_now_ms();
+	h.queue_due_ms = 0;
+	return requeue(t, c->id, &h, due);
+}
+
+enum pg_err
+inbox_import(struct store *st, struct rstore *rs, const char *id,
+    const void *rec, size_t reclen, uint64_t expires, int *added)
+{
+	struct import_ctx c = { id, rec, reclen, expires, 0 };
+	enum pg_err	 e;
+
+	*added = 0;
+	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
+		return PG_EINVAL;
+	if (rs != NULL)
+		return rs_inbox_import(rs, id, rec, reclen, expires, added);
+	if ((e = store_run(st, 1, import_txn, &c)) == PG_OK)
+		*added = c.added;
+	return e;
+}
+
+static enum pg_err
+has_txn(struct store_txn *t, void *arg)
+{
+	const char	*id = arg;
+	const void	*v;
+	size_t		 vlen;
+
+	return store_get(t, NS_EVENT, id, strlen(id), &v, &vlen, NULL);
+}
+
+enum pg_err
+inbox_has(struct store *st, struct rstore *rs, const char *id)
+{
+	if (strlen(id) == 0 || strlen(id) > EVENT_ID_MAX)
+		return PG_EINVAL;
+	if (rs != NULL)
+		return rs_inbox_has(rs, id);
+	return store_run(st, 0, has_txn, (void *)id);
 }

@@ -86,4 +86,25 @@ enum pg_err	 inbox_backlog(struct store *st, uint64_t *n,
 /* Deletes dead events (all != 0: every event); *n gets the count. */
 enum pg_err	 inbox_purge(struct store *st, int all, size_t *n);
 
+/*
+ * Migration between the backends (`payguard store migrate`); rs NULL
+ * means the LMDB environment st, else Redis.  An event travels in its
+ * LMDB form: its sealed record (still encrypted) whose clear header holds
+ * the current delivery state, and its absolute expiry (ms, 0 = none: the
+ * dedup horizon of a delivered event).
+ *   inbox_export  visits every event: fn(id, idlen, rec, reclen, expiry,
+ *                 arg) returns 0 to go on, 1 to stop, <0 to fail
+ *   inbox_import  stores one unless its id is present, queued by its
+ *                 header (*added: 1 stored now, 0 present; never
+ *                 overwrites, so a rerun copies only what is missing)
+ *   inbox_has     PG_OK when id is stored, PG_NOTFOUND when not
+ */
+struct rstore;
+enum pg_err	 inbox_export(struct store *st, struct rstore *rs,
+		    store_scan_fn fn, void *arg);
+enum pg_err	 inbox_import(struct store *st, struct rstore *rs,
+		    const char *id, const void *rec, size_t reclen,
+		    uint64_t expires, int *added);
+enum pg_err	 inbox_has(struct store *st, struct rstore *rs, const char *id);
+
 #endif /* PG_INBOX_H */

@@ -16,6 +16,7 @@
 #include "inbox_redis.h"
 #include "log.h"
 #include "redis.h"
+#include "seal.h"
 
 /* The handle remembers a claim by the event id. */
 _Static_assert(EVENT_ID_MAX <= RS_CLAIM_KEY_MAX, "event ids fit a claim");
@@ -94,22 +95,28 @@ static struct redis_script s_claim = { "event_claim",
 
 /*
  * KEYS: event, queue.  ARGV: id, owner, ok, status, error, max attempts,
- * retry base s, dedup ttl ms, max backoff s.  0 done, -1 gone, -3 the
- * lease is not ours (any more).
+ * retry base s, dedup ttl ms, max backoff s, the claim's attempt.  0
+ * done, -1 gone, -3 the lease is not ours (any more).  A claim is (owner
+ * token, attempt), as (pid, attempt) is on LMDB: the token names the
+ * claimant, the attempt the claim, so an outcome computed under an older
+ * claim of the same handle cannot land on a newer one.
  */
 static struct redis_script s_finish = { "event_finish",
 	RS_LUA_NOW_MS
 	"local status, maxa, base, ttl, cap = tonumber(ARGV[4]),\n"
 	"  tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),\n"
 	"  tonumber(ARGV[9])\n"
+	"local catt = tonumber(ARGV[10])\n"
 	"if not status or not maxa or not base or not ttl or not cap or\n"
-	"  ARGV[2] == '' then\n"
+	"  not catt or ARGV[2] == '' then\n"
 	"  return redis.error_reply('ERR payguard event_finish: bad arguments')\n"
 	"end\n"
 	"local v = redis.call('HMGET', KEYS[1], 'st', 'own', 'att')\n"
 	"if not v[1] then return -1 end\n"
-	"if tonumber(v[1]) ~= 1 or v[2] ~= ARGV[2] then return -3 end\n"
 	"local att = tonumber(v[3]) or 1\n"
+	"if tonumber(v[1]) ~= 1 or v[2] ~= ARGV[2] or att ~= catt then\n"
+	"  return -3\n"
+	"end\n"
 	"if ARGV[3] == '1' then\n"
 	"  redis.call('HSET', KEYS[1], 'st', 2, 'dlv', now, 'ls', status,\n"
 	"    'le', ARGV[5], 'own', '', 'lease', 0, 'due', 0)\n"
@@ -340,11 +347,12 @@ rs_inbox_claim_next(struct rstore *rs, const struct config *cfg,
 
 enum pg_err
 rs_inbox_complete(struct rstore *rs, const struct config *cfg,
-    const char *id, int ok, int status, const char *error)
+    const char *id, const struct ev_hdr *claim, int ok, int status,
+    const char *error)
 {
 	char		 k[STORE_KEY_MAX], st[16], maxa[16], base[16], ttl[24],
-			 cap[16];
-	const char	*argv[11];
+			 cap[16], catt[16];
+	const char	*argv[12];
 	redisReply	*rep = NULL;
 	long long	 v = 0;
 	enum pg_err	 e;
@@ -357,6 +365,7 @@ rs_inbox_complete(struct rstore *rs, const struct config *cfg,
 	snprintf(ttl, sizeof(ttl), "%llu",
 	    (unsigned long long)cfg->wh_dedup_ttl * 1000);
 	snprintf(cap, sizeof(cap), "%d", MAX_BACKOFF_S);
+	snprintf(catt, sizeof(catt), "%u", claim->attempts);
 	argv[0] = k;
 	argv[1] = EV_QUEUE;
 	argv[2] = id;
@@ -369,15 +378,17 @@ rs_inbox_complete(struct rstore *rs, const struct config *cfg,
 	argv[8] = base;
 	argv[9] = ttl;
 	argv[10] = cap;
-	if ((e = redis_eval(rstore_redis(rs), &s_finish, 2, 11, argv, NULL, &rep)) != PG_OK)
+	argv[11] = catt;
+	if ((e = redis_eval(rstore_redis(rs), &s_finish, 2, 12, argv, NULL, &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
 	freeReplyObject(rep);
 	if (e == PG_OK && v == -1)
 		e = PG_NOTFOUND;
 	else if (e == PG_OK && v == -3) {
-		log_warnx("inbox: %s: the lease was taken over; this "
-		    "outcome is not recorded", id);
+		log_warnx("inbox: the outcome of %s (attempt %u) is not "
+		    "recorded: its lease ran out and another claim holds "
+		    "the event now", id, claim->attempts);
 		e = PG_CONFLICT;
 	}
 	if (e == PG_OK) {
@@ -615,4 +626,173 @@ rs_inbox_purge(struct rstore *rs, int all, size_t *n)
 	}
 	rs_strv_free(ids, cnt);
 	return e;
+}
+
+/*
+ * Migration (payguard store migrate).  An event travels in its LMDB form:
+ * the sealed record whose clear header carries the current delivery state
+ * (on Redis the hash's fields are the truth and the header inside rec is
+ * only the accepted one), and its absolute expiry.
+ */
+
+/* KEYS: event.  {rec, the 8 fields of LUA_EV_HDR, PTTL} or {} when gone. */
+static struct redis_script s_export = { "event_export",
+	"local v = redis.call('HMGET', KEYS[1], 'rec', 'st', 'att', 'lease',\n"
+	"  'due', 'rcv', 'dlv', 'ls', 'le')\n"
+	"if not v[1] then return {} end\n"
+	"return {v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],\n"
+	"  redis.call('PTTL', KEYS[1])}\n", "" };
+
+/*
+ * KEYS: event, queue.  ARGV: id, rec, st, att, lease, due, rcv, dlv, ls,
+ * le, expiry (absolute ms, 0 none).  1 stored, 0 already there (never
+ * overwritten: the copy there may be newer).
+ */
+static struct redis_script s_import = { "event_import",
+	"local st, due, exp = tonumber(ARGV[3]), tonumber(ARGV[6]),\n"
+	"  tonumber(ARGV[11])\n"
+	"if not st or not due or not exp or ARGV[1] == '' or ARGV[2] == '' then\n"
+	"  return redis.error_reply('ERR payguard event_import: bad arguments')\n"
+	"end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'st', st, 'att', ARGV[4],\n"
+	"  'lease', ARGV[5], 'due', due, 'own', '', 'rcv', ARGV[7],\n"
+	"  'dlv', ARGV[8], 'ls', ARGV[9], 'le', ARGV[10])\n"
+	"if st == 0 or st == 1 then redis.call('ZADD', KEYS[2], due, ARGV[1]) end\n"
+	"if exp > 0 then redis.call('PEXPIREAT', KEYS[1], exp) end\n"
+	"return 1\n", "" };
+
+enum pg_err
+rs_inbox_export(struct rstore *rs, store_scan_fn fn, void *arg)
+{
+	char		**ids, k[STORE_KEY_MAX];
+	const char	*argv[1];
+	redisReply	*rep = NULL, *r;
+	struct ev_hdr	 h;
+	void		*nrec = NULL;
+	size_t		 n, i, nlen;
+	long long	 ttl;
+	int		 stop = 0;
+	enum pg_err	 e;
+
+	if ((e = ev_ids(rs, &ids, &n)) != PG_OK)
+		return e;
+	for (i = 0; i < n && e == PG_OK && !stop; i++) {
+		if (ev_key(ids[i], k, sizeof(k)) == 0)
+			continue;
+		argv[0] = k;
+		if ((e = redis_eval(rstore_redis(rs), &s_export, 1, 1, argv,
+		    NULL, &rep)) != PG_OK)
+			break;
+		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 0) {
+			freeReplyObject(rep);	/* purged or expired meanwhile */
+			continue;
+		}
+		r = rep->type == REDIS_REPLY_ARRAY && rep->elements == 10 ?
+		    rep->element[0] : NULL;
+		/* fill_hdr reads the fields at 1..8, as the scripts give them. */
+		if (r == NULL || r->type != REDIS_REPLY_STRING ||
+		    (e = fill_hdr(rep, r->str, r->len, &h)) != PG_OK) {
+			e = PG_STORE;
+			freeReplyObject(rep);
+			break;
+		}
+		h.queue_due_ms = h.state == EV_PENDING ||
+		    h.state == EV_DELIVERING ? h.queue_due_ms : 0;
+		if ((e = seal_rehead(r->str, r->len, &h, sizeof(h), &nrec,
+		    &nlen)) == PG_OK) {
+			ttl = rs_snum(rep->element[9]);
+			stop = fn(ids[i], strlen(ids[i]), nrec, nlen, ttl > 0 ?
+			    store_now_ms() + (uint64_t)ttl : 0, arg);
+			if (stop < 0)
+				e = PG_STORE;
+		}
+		free(nrec);
+		nrec = NULL;
+		freeReplyObject(rep);
+	}
+	rs_strv_free(ids, n);
+	return e;
+}
+
+enum pg_err
+rs_inbox_import(struct rstore *rs, const char *id, const void *rec,
+    size_t reclen, uint64_t expires, int *added)
+{
+	char		 k[STORE_KEY_MAX], f[8][24], exp[24];
+	const char	*argv[13];
+	size_t		 al[13], i;
+	struct ev_hdr	 h;
+	redisReply	*rep = NULL;
+	long long	 v = 0;
+	uint64_t	 due;
+	enum pg_err	 e;
+
+	*added = 0;
+	if ((al[0] = ev_key(id, k, sizeof(k))) == 0 ||
+	    inbox_read_hdr(rec, reclen, &h) != PG_OK || h.state >= EV__MAX)
+		return PG_EINVAL;
+	/* Due when the header says; a queued state without a time is due
+	 * now. */
+	due = h.queue_due_ms != 0 ? h.queue_due_ms : h.state == EV_DELIVERING ?
+	    h.lease_ms : 0;
+	if (due == 0 && (h.state == EV_PENDING || h.state == EV_DELIVERING))
+		due = store_now_ms();
+	snprintf(f[0], sizeof(f[0]), "%u", h.state);
+	snprintf(f[1], sizeof(f[1]), "%u", h.attempts);
+	snprintf(f[2], sizeof(f[2]), "%llu", (unsigned long long)h.lease_ms);
+	snprintf(f[3], sizeof(f[3]), "%llu", (unsigned long long)due);
+	snprintf(f[4], sizeof(f[4]), "%llu", (unsigned long long)h.received_ms);
+	snprintf(f[5], sizeof(f[5]), "%llu", (unsigned long long)h.delivered_ms);
+	snprintf(f[6], sizeof(f[6]), "%d", h.last_status);
+	snprintf(exp, sizeof(exp), "%llu", (unsigned long long)expires);
+	h.last_error[sizeof(h.last_error) - 1] = '\0';
+	argv[0] = k;
+	argv[1] = EV_QUEUE;
+	argv[2] = id;
+	argv[3] = rec;
+	for (i = 0; i < 7; i++)
+		argv[4 + i] = f[i];
+	argv[11] = h.last_error;
+	argv[12] = exp;
+	for (i = 1; i < 13; i++)
+		al[i] = i == 3 ? reclen : strlen(argv[i]);
+	/* argv order: KEYS event, queue; then id rec st att lease due rcv
+	 * dlv ls le exp. */
+	if ((e = redis_eval(rstore_redis(rs), &s_import, 2, 13, argv, al,
+	    &rep)) != PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == 1) {
+		*added = 1;
+		e = redis_wait_replicas(rstore_redis(rs));
+	}
+	return e;
+}
+
+enum pg_err
+rs_inbox_has(struct rstore *rs, const char *id)
+{
+	char		 k[STORE_KEY_MAX];
+
+	if (ev_key(id, k, sizeof(k)) == 0)
+		return PG_EINVAL;
+	return rs_exists(rs, k);
+}
+
+static enum pg_err
+reseal(const void *old, size_t oldlen, void **nv, size_t *nvlen, void *arg)
+{
+	const struct keyring *ring = arg;
+
+	return seal_reseal(ring, old, oldlen, nv, nvlen);
+}
+
+enum pg_err
+rs_inbox_rotate(struct rstore *rs, const struct keyring *ring,
+    struct rs_rewrite *res)
+{
+	return rs_rewrite_field(rs, EV_PREFIX, "rec", reseal, (void *)ring,
+	    res);
 }

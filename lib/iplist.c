@@ -6,7 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +17,35 @@
 
 #include "asset.h"
 #include "iplist.h"
+#include "log.h"
+#include "statedir.h"
 
 #define LIST_MAX	(1u << 20)	/* bytes of a list file */
 
-/* Appends the file at path to b.  PG_NOTFOUND when it does not exist. */
+/*
+ * Appends the file at path to b.  A path below state_dir (may be NULL) is
+ * opened as statedir_open_path does: the web user owns that directory,
+ * and a symlink it planted there is refused, not followed.  PG_NOTFOUND
+ * when it does not exist.
+ */
 static enum pg_err
-read_file(const char *path, struct buf *b)
+read_file(const char *state_dir, const char *path, struct buf *b)
 {
 	char		 chunk[4096];
 	ssize_t		 r;
 	int		 fd;
 	enum pg_err	 e = PG_OK;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? PG_NOTFOUND : PG_SYSTEM;
+	if ((fd = statedir_open_path(state_dir, path, O_RDONLY, 0)) < 0) {
+		if (errno == ENOENT)
+			return PG_NOTFOUND;
+		if (errno == ELOOP)
+			log_warnx("%s: a symlink: refused, never followed",
+			    path);
+		else
+			log_warn("%s", path);
+		return PG_SYSTEM;
+	}
 	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -58,7 +73,7 @@ iplist_read(const struct config *c, struct buf *text, char *from,
 	snprintf(from, fromsz, "%s", "built-in");
 	if (c->wh_ips_file != NULL) {
 		snprintf(from, fromsz, "%s", c->wh_ips_file);
-		return read_file(c->wh_ips_file, text);
+		return read_file(c->state_dir, c->wh_ips_file, text);
 	}
 	dirs[0] = c->state_dir;
 	dirs[1] = c->data_dir;
@@ -68,7 +83,7 @@ iplist_read(const struct config *c, struct buf *text, char *from,
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dirs[i],
 		    IPLIST_NAME) >= sizeof(path))
 			continue;
-		if ((e = read_file(path, text)) == PG_NOTFOUND)
+		if ((e = read_file(c->state_dir, path, text)) == PG_NOTFOUND)
 			continue;
 		snprintf(from, fromsz, "%s", path);
 		return e;
@@ -239,21 +254,59 @@ iplist_entries(const char *text, char ***entries, size_t *n)
 	return PG_OK;
 }
 
-enum pg_err
-iplist_write(const char *path, const char *text, size_t len)
+/*
+ * A descriptor of the directory holding path, its last component in
+ * *base.  The state directory itself comes from statedir_dirfd (checked,
+ * never a symlink); any other directory is the administrator's choice,
+ * opened without following a symlink in its last component.
+ */
+static int
+parent_fd(const char *state_dir, const char *path, const char **base)
 {
-	char		 tmp[4096], dir[4096];
+	char		 dir[4096];
+	const char	*rel = statedir_below(state_dir, path), *slash;
+	size_t		 n;
+
+	if ((slash = strrchr(path, '/')) == NULL) {
+		*base = path;
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	*base = slash + 1;
+	if (rel != NULL && strchr(rel, '/') == NULL)
+		return statedir_dirfd(state_dir);
+	n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1;		/* "/file" */
+	if (n >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+enum pg_err
+iplist_write(const char *state_dir, const char *path, const char *text,
+    size_t len)
+{
+	char		 tmp[NAME_MAX + 1];
+	const char	*base = NULL;
 	size_t		 off = 0;
 	ssize_t		 w;
-	int		 fd = -1, dfd = -1, n, made = 0;
-	enum pg_err	 e = PG_TOOLARGE;
+	int		 fd = -1, dfd, n, made = 0;
+	enum pg_err	 e = PG_SYSTEM;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp) ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+	/* Everything relative to one directory descriptor: no path is
+	 * resolved twice, so nothing can be swapped in between. */
+	if ((dfd = parent_fd(state_dir, path, &base)) < 0)
 		goto out;
-	e = PG_SYSTEM;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", base, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp) || base[0] == '\0') {
+		e = PG_TOOLARGE;
+		goto out;
+	}
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 	    O_NOFOLLOW, 0644)) < 0)
 		goto out;
 	made = 1;
@@ -273,20 +326,20 @@ iplist_write(const char *path, const char *text, size_t len)
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	/* rename replaces a symlink planted at base, never follows it. */
+	if (renameat(dfd, tmp, dfd, base) != 0)
 		goto out;
 	made = 0;
 	/* The rename is durable once the directory is. */
-	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	(void)fsync(dfd);
 	e = PG_OK;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (made)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+	if (dfd >= 0)
+		close(dfd);
 	return e;
 }
 

@@ -3,7 +3,8 @@
  * finds it, and how `payguard ips update` replaces it.
  *
  * Search order (the first that exists wins; a file on disk always beats
- * the built-in copy):
+ * the built-in copy; a file in the state directory is never read through
+ * a symlink, see statedir.h):
  *   1. PAYGUARD_WEBHOOK_IPS_FILE when set (it must load: no fallback)
  *   2. STATE_DIR/stripe-webhook-ips.txt, written by `payguard ips update`
  *      (the state dir is the one place a hardened service may write)
@@ -77,9 +78,12 @@ enum pg_err	 iplist_fetch(const char *url, struct buf *out, char *err,
 		    size_t errsz);
 /*
  * Replaces path with text (len bytes) atomically: a temporary file in
- * the same directory, fsync, rename, fsync of the directory.  Mode 0644.
+ * the same directory, fsync, rename, fsync of the directory, all relative
+ * to one directory descriptor (for a file in state_dir, which may be
+ * NULL, statedir_dirfd's: no symlink there is followed).  Mode 0644.
  * The old file is untouched on any failure.
  */
-enum pg_err	 iplist_write(const char *path, const char *text, size_t len);
+enum pg_err	 iplist_write(const char *state_dir, const char *path,
+		    const char *text, size_t len);
 
 #endif /* PG_IPLIST_H */

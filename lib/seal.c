@@ -406,3 +406,29 @@ out:
 	}
 	return rc;
 }
+
+enum pg_err
+seal_reseal(const struct keyring *r, const void *rec, size_t reclen,
+    void **out, size_t *outlen)
+{
+	const void	*hdr;
+	const char	*tok;
+	char		*ntok = NULL;
+	size_t		 hlen, toklen, ntoklen = 0;
+	enum pg_err	 rc = PG_OK;
+
+	*out = NULL;
+	if (seal_split(rec, reclen, &hdr, &hlen, &tok, &toklen) != PG_OK ||
+	    keyring_is_primary(r, tok, toklen))
+		goto out;	/* not ours, or nothing to do */
+	if ((rc = keyring_rotate_bytes(r, tok, toklen, &ntok, &ntoklen)) !=
+	    PG_OK) {
+		if (rc == PG_EXPIRED)
+			rc = PG_CRYPTO;
+		goto out;
+	}
+	rc = seal_build(hdr, hlen, ntok, ntoklen, out, outlen);
+out:
+	free(ntok);
+	return rc;
+}

@@ -36,6 +36,14 @@ enum pg_err	 seal_open(const struct keyring *r, const void *rec,
 /* Builds a copy of rec with its header replaced by hdr (token kept). */
 enum pg_err	 seal_rehead(const void *rec, size_t reclen, const void *hdr,
 		    size_t hlen, void **out, size_t *outlen);
+/*
+ * A copy of rec with its token re-encrypted under keys[0] (timestamp and
+ * header kept) in *out (malloc'd); *out NULL when rec already is under
+ * keys[0] or is no sealed record.  PG_CRYPTO when no key of r reads it.
+ * For stores seal_rotate_ns cannot walk (the Redis backend).
+ */
+enum pg_err	 seal_reseal(const struct keyring *r, const void *rec,
+		    size_t reclen, void **out, size_t *outlen);
 
 /* Progress callback for rotation: records done so far, total. */
 typedef void (*seal_progress_fn)(enum store_ns ns, size_t done,

@@ -72,6 +72,63 @@ out:
 }
 
 int
+statedir_dirfd(const char *dir)
+{
+	struct stat	 sb;
+	int		 fd = -1;
+
+	if (statedir_check(dir) != PG_OK) {
+		errno = EPERM;
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		goto out;
+	/* Checked by name above; the descriptor is what counts (a rename
+	 * between the lstat and the open). */
+	if (fstat(fd, &sb) != 0 || dir_ok(dir, &sb) != 0) {
+		close(fd);
+		fd = -1;
+		errno = EPERM;
+	}
+out:
+	return fd;
+}
+
+const char *
+statedir_below(const char *dir, const char *path)
+{
+	size_t		 n;
+	const char	*rel = NULL;
+
+	if (dir == NULL || path == NULL)
+		goto out;
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/') {
+		rel = path + n;
+		while (*rel == '/')
+			rel++;
+		if (*rel == '\0')
+			rel = NULL;
+	}
+out:
+	return rel;
+}
+
+int
+statedir_open_path(const char *dir, const char *path, int flags,
+    mode_t mode)
+{
+	const char	*rel = statedir_below(dir, path);
+
+	if (rel != NULL)
+		return statedir_open(dir, rel, flags, mode);
+	return open(path, flags | O_CLOEXEC, mode);
+}
+
+int
 statedir_open(const char *dir, const char *rel, int flags, mode_t mode)
 {
 	char		 comp[NAME_MAX + 1];
@@ -80,12 +137,7 @@ statedir_open(const char *dir, const char *rel, int flags, mode_t mode)
 	size_t		 n;
 	int		 dfd = -1, nfd, fd = -1, saved;
 
-	if (statedir_check(dir) != PG_OK) {
-		errno = EPERM;
-		goto out;
-	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	if ((dfd = statedir_dirfd(dir)) < 0)
 		goto out;
 	/* Every directory between dir and the file. */
 	while ((slash = strchr(p, '/')) != NULL) {

@@ -36,6 +36,30 @@ int		 statedir_open(const char *dir, const char *rel, int flags,
 		    mode_t mode);
 
 /*
+ * A descriptor of the state directory itself (O_DIRECTORY, O_NOFOLLOW),
+ * after the checks of statedir_check: for the *at() calls of a writer
+ * that replaces a file by rename (iplist_write).  Returns the descriptor
+ * (the caller closes it), or -1 with errno set (EPERM when the checks
+ * fail).
+ */
+int		 statedir_dirfd(const char *dir);
+/*
+ * When path names a file below dir (textually: dir, a slash, the rest),
+ * returns that rest ("logs/security_audit.log"), else NULL.  dir may be
+ * NULL (then NULL).
+ */
+const char	*statedir_below(const char *dir, const char *path);
+/*
+ * Opens path: when it lies below dir (statedir_below), as statedir_open
+ * does, so that no symlink under the state directory is followed;
+ * otherwise (a file the administrator named elsewhere) with open(2) and
+ * flags as given.  Returns a descriptor (the caller closes it), or -1
+ * with errno set.
+ */
+int		 statedir_open_path(const char *dir, const char *path,
+		    int flags, mode_t mode);
+
+/*
  * For files another library opens by path (LMDB's data.mdb/lock.mdb):
  * checks with lstat, right before that open, that path is a regular file
  * owned by the running user, or absent.  Returns PG_OK, or PG_CONFIG

@@ -64,6 +64,15 @@ enum rs_claim {
 enum pg_err	 store_open_config(const struct config *cfg,
 		    unsigned int flags, struct store **st, char *err,
 		    size_t errsz);
+/*
+ * Opens the Redis connection cfg names (REDIS_URL or the sentinels),
+ * whatever PAYGUARD_STORE says (`payguard store migrate` reads or fills
+ * Redis before the site switches), checked as redis_open does.  On
+ * failure *rs is NULL and err gets one line naming the variable.  Freed
+ * by rstore_close.
+ */
+enum pg_err	 rstore_open(const struct config *cfg, struct rstore **rs,
+		    char *err, size_t errsz);
 /* Closes rs.  NULL-safe. */
 void		 rstore_close(struct rstore *rs);
 /* The node name recorded with this node's data; never NULL. */
@@ -95,5 +104,33 @@ enum pg_err	 rs_int_result(const redisReply *rep, long long *v);
 int		 rs_strcmp_p(const void *a, const void *b);
 /* Frees the n strings of v, then v.  v may be NULL when n is 0. */
 void		 rs_strv_free(char **v, size_t n);
+/*
+ * Every key that starts with prefix (fixed text, no glob characters),
+ * by SCAN: *keys (malloc'd, free with rs_strv_free) gets the rest of
+ * each name after prefix, sorted, each once.
+ */
+enum pg_err	 rs_scan_keys(struct rstore *rs, const char *prefix,
+		    char ***keys, size_t *n);
+/* PG_OK when key exists, PG_NOTFOUND when not. */
+enum pg_err	 rs_exists(struct rstore *rs, const char *key);
+
+/* Rewrites one value: *nv (malloc'd) the new value, or NULL to keep it;
+ * PG_CRYPTO counts it as unreadable and goes on, other errors stop. */
+typedef enum pg_err (*rs_rewrite_fn)(const void *old, size_t oldlen,
+		    void **nv, size_t *nvlen, void *arg);
+struct rs_rewrite {
+	size_t		 seen;		/* values read */
+	size_t		 changed;	/* values replaced */
+	size_t		 bad;		/* fn said PG_CRYPTO */
+};
+/*
+ * For every hash whose key starts with prefix, offers its field to fn and
+ * replaces it with fn's value unless the field changed meanwhile (one
+ * compare-and-set script per value; its writer then wrote a fresh one).
+ * Rerunnable: fn decides what still needs doing.  Counts in *res.
+ */
+enum pg_err	 rs_rewrite_field(struct rstore *rs, const char *prefix,
+		    const char *field, rs_rewrite_fn fn, void *arg,
+		    struct rs_rewrite *res);
 
 #endif /* PG_STORE_REDIS_H */

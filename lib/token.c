@@ -617,3 +617,175 @@ token_allows_account(const struct token_rec *r, const char *account)
 			return 1;
 	}
 }
+
+/*
+ * Migration (`payguard store migrate`, token.h): a token travels as its
+ * LMDB name record, key "n:<name>", value struct token_rec; the hash
+ * index is derived from it on arrival.
+ */
+
+/* KEYS: name record, hash key.  ARGV: rec, name, revoked.  1 stored, 0
+ * already there (never overwritten). */
+static struct redis_script s_tok_import = { "token_import",
+	"if ARGV[1] == '' or ARGV[2] == '' then\n"
+	"  return redis.error_reply('ERR payguard token_import: bad arguments')\n"
+	"end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"if ARGV[3] == '0' then\n"
+	"  if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	"    return redis.error_reply('ERR payguard token_import: hash taken')\n"
+	"  end\n"
+	"  redis.call('SET', KEYS[2], ARGV[2])\n"
+	"end\n"
+	"redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'rev', ARGV[3])\n"
+	"return 1\n", "" };
+
+struct tok_mig {
+	store_scan_fn	 fn;
+	void		*arg;
+	const char	*name;
+	struct token_rec rec;
+	int		 added;
+};
+
+static int
+rs_export_one(const char *name, const struct token_rec *r, void *arg)
+{
+	struct tok_mig	*m = arg;
+	char		 k[TOKEN_NAME_MAX + 3];
+
+	return m->fn(k, name_key(name, k), r, sizeof(*r), 0, m->arg);
+}
+
+static enum pg_err
+mig_export_txn(struct store_txn *t, void *arg)
+{
+	struct tok_mig	*m = arg;
+
+	return store_scan(t, NS_TOKEN, "n:", 2, "n;", 2, 0, m->fn, m->arg);
+}
+
+static enum pg_err
+mig_import_txn(struct store_txn *t, void *arg)
+{
+	struct tok_mig	*m = arg;
+	char		 nk[TOKEN_NAME_MAX + 3];
+	unsigned char	 hk[34];
+	size_t		 nlen = name_key(m->name, nk);
+	enum pg_err	 e;
+
+	m->added = 0;
+	e = store_put(t, NS_TOKEN, nk, nlen, &m->rec, sizeof(m->rec), 0,
+	    STORE_NOOVERWRITE);
+	if (e == PG_EXISTS)
+		return PG_OK;
+	if (e != PG_OK)
+		return e;
+	m->added = 1;
+	if (m->rec.revoked)
+		return PG_OK;
+	hash_key(m->rec.hash, hk);
+	return store_put(t, NS_TOKEN, hk, sizeof(hk), m->name,
+	    strlen(m->name), 0, STORE_NOOVERWRITE);
+}
+
+static enum pg_err
+mig_has_txn(struct store_txn *t, void *arg)
+{
+	struct tok_mig	*m = arg;
+	char		 nk[TOKEN_NAME_MAX + 3];
+	const void	*v;
+	size_t		 vlen;
+
+	return store_get(t, NS_TOKEN, nk, name_key(m->name, nk), &v, &vlen,
+	    NULL);
+}
+
+/* The name in an LMDB name-record key "n:<name>"; 0 when it is none. */
+static int
+mig_name(const void *key, size_t klen, char name[TOKEN_NAME_MAX + 1])
+{
+	if (klen < 3 || klen - 2 > TOKEN_NAME_MAX ||
+	    memcmp(key, "n:", 2) != 0)
+		return 0;
+	memcpy(name, (const char *)key + 2, klen - 2);
+	name[klen - 2] = '\0';
+	return token_valid_name(name);
+}
+
+enum pg_err
+token_export(struct store *st, struct rstore *rs, store_scan_fn fn,
+    void *arg)
+{
+	struct tok_mig	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.fn = fn;
+	m.arg = arg;
+	if (rs != NULL)
+		return rs_token_list(rs, rs_export_one, &m);
+	return store_run(st, 0, mig_export_txn, &m);
+}
+
+enum pg_err
+token_import(struct store *st, struct rstore *rs, const void *key,
+    size_t klen, const void *val, size_t vlen, int *added)
+{
+	struct tok_mig	 m;
+	char		 name[TOKEN_NAME_MAX + 1], nk[TOK_NK_MAX], hk[TOK_HK_MAX];
+	const char	*argv[5];
+	size_t		 al[5];
+	redisReply	*rep = NULL;
+	long long	 v = 0;
+	enum pg_err	 e;
+
+	*added = 0;
+	memset(&m, 0, sizeof(m));
+	/* Version 1 records arrive as version 2 (accounts empty). */
+	if (!mig_name(key, klen, name) || !rec_load(val, vlen, &m.rec))
+		return PG_EINVAL;
+	m.name = name;
+	if (rs == NULL) {
+		if ((e = store_run(st, 1, mig_import_txn, &m)) == PG_OK)
+			*added = m.added;
+		return e;
+	}
+	tok_keys(name, m.rec.hash, nk, sizeof(nk), hk);
+	argv[0] = nk;
+	argv[1] = hk;
+	argv[2] = (const char *)&m.rec;
+	argv[3] = name;
+	argv[4] = m.rec.revoked ? "1" : "0";
+	al[0] = strlen(nk);
+	al[1] = strlen(hk);
+	al[2] = sizeof(m.rec);
+	al[3] = strlen(name);
+	al[4] = 1;
+	if ((e = redis_eval(rstore_redis(rs), &s_tok_import, 2, 5, argv, al,
+	    &rep)) != PG_OK)
+		return e;
+	e = rs_int_result(rep, &v);
+	freeReplyObject(rep);
+	if (e == PG_OK && v == 1) {
+		*added = 1;
+		e = redis_wait_replicas(rstore_redis(rs));
+	}
+	return e;
+}
+
+enum pg_err
+token_has(struct store *st, struct rstore *rs, const void *key, size_t klen)
+{
+	struct tok_mig	 m;
+	char		 name[TOKEN_NAME_MAX + 1], nk[TOK_NK_MAX];
+
+	if (!mig_name(key, klen, name))
+		return PG_EINVAL;
+	if (rs != NULL) {
+		snprintf(nk, sizeof(nk), TOK_NAME "%s", name);
+		return rs_exists(rs, nk);
+	}
+	memset(&m, 0, sizeof(m));
+	m.name = name;
+	return store_run(st, 0, mig_has_txn, &m);
+}

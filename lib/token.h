@@ -89,4 +89,24 @@ int		 token_allows_account(const struct token_rec *r,
 int		 token_allows(const struct token_rec *r, const char *method,
 		    const char *op);
 
+/*
+ * Migration between the backends (`payguard store migrate`); rs NULL
+ * means the LMDB environment st, else Redis.  A token travels as its
+ * name record: key "n:<name>", value struct token_rec (only the keyed
+ * hash, never the token); the hash index is rebuilt on arrival.
+ *   token_export  visits every name record (revoked ones too):
+ *                 fn(key, klen, rec, reclen, 0, arg), 0 to go on
+ *   token_import  stores one unless the name is present (*added 1 when
+ *                 stored now; never overwrites)
+ *   token_has     PG_OK when the name is stored, PG_NOTFOUND when not
+ */
+struct rstore;
+enum pg_err	 token_export(struct store *st, struct rstore *rs,
+		    store_scan_fn fn, void *arg);
+enum pg_err	 token_import(struct store *st, struct rstore *rs,
+		    const void *key, size_t klen, const void *val, size_t vlen,
+		    int *added);
+enum pg_err	 token_has(struct store *st, struct rstore *rs,
+		    const void *key, size_t klen);
+
 #endif /* PG_TOKEN_H */

@@ -5,7 +5,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libfcgi-dev libfcgi-bi
 spawn-fcgi nginx fcgiwrap logrotate systemd libssl-dev libjson-c-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev
 libinih-dev libcmocka-dev apache2 apache2-utils libapache2-mod-fcgid lighttpd wrk
 valgrind curl python3 python3-stripe python3-cryptography python3-flask gunicorn python3-redis redis-server
-redis-sentinel libhiredis-dev chromium jq iproute2 procps nodejs php-cgi prometheus"
+redis-sentinel libhiredis-dev stunnel4 openssl chromium jq iproute2 procps nodejs php-cgi prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

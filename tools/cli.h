@@ -40,10 +40,18 @@ int	cmd_alerts(int, char **, const struct config *);
  * on failure.  Release with store_close and keyring_wipe. */
 int	cli_open_state(const struct config *cfg, struct store **st,
 	    struct keyring *ring);
+/* With PAYGUARD_STORE=redis, attaches the shared store to st (opened on
+ * LMDB alone), so that the inbox, tokens and idempotency records are read
+ * where the programs keep them.  0 (also without Redis), or -1 with one
+ * line in err naming the variable. */
+int	cli_attach_shared(const struct config *cfg, struct store *st,
+	    char *err, size_t errsz);
 /* tools/cmd_ips.c */
 int	cmd_ips(int, char **, const struct config *);
 /* tools/cmd_doctor.c */
 int	cmd_doctor(int, char **, const struct config *);
+/* tools/cmd_store.c */
+int	cmd_store(int, char **, const struct config *);
 
 /* What the CLI's audit records say of their author. */
 struct cli_author {

@@ -269,7 +269,7 @@ audit_stats(int argc, char **argv, const struct config *cfg)
 	struct json_object *j;
 	struct store	*st = NULL;
 	unsigned long	 hours = 24;
-	char		*ep;
+	char		*ep, err[256];
 	int		 i, json = 0, rc = 1;
 	uint64_t	 backlog, oldest;
 	enum pg_err	 e;
@@ -288,6 +288,11 @@ audit_stats(int argc, char **argv, const struct config *cfg)
 		goto out;
 	if (open_index(cfg, &st) != 0)
 		goto out;
+	/* The backlog of the shared inbox under PAYGUARD_STORE=redis. */
+	if (cli_attach_shared(cfg, st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "audit: stats: %s\n", err);
+		goto out;
+	}
 	if ((e = inbox_backlog(st, &backlog, &oldest)) != PG_OK ||
 	    (e = astats_compute(st, 0, (unsigned int)hours, backlog, oldest,
 	    s)) != PG_OK) {
@@ -368,7 +373,7 @@ audit_verify(int argc, char **argv, const struct config *cfg)
 		if (open_store(cfg, STORE_RDONLY, &st) != 0)
 			st = NULL;
 	}
-	if (ascan_verify_file(file, st, &v) != PG_OK) {
+	if (ascan_verify_file(cfg->state_dir, file, st, &v) != PG_OK) {
 		fprintf(stderr, "audit verify: cannot read %s\n", file);
 		goto out;
 	}
@@ -398,7 +403,7 @@ audit_sweep(const struct config *cfg)
 		return 1;
 	{
 		struct audit_ctx ac = { cfg->state_dir, "", "", "",
-		    "payguard", st, NULL };
+		    "payguard", st, NULL, cfg };
 
 		/* The summaries of floods that are over (audit.h). */
 		if ((e = audit_flood_flush(&ac)) != PG_OK)
@@ -439,7 +444,7 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 	}
 	if (open_store(cfg, 0, &st) != 0)
 		return 1;
-	e = n > 0 ? ascan_reindex(st, paths, n, &r) :
+	e = n > 0 ? ascan_reindex(st, cfg->state_dir, paths, n, &r) :
 	    ascan_ensure_indexed(st, cfg->state_dir, 1, &r);
 	if (e != PG_OK)
 		fprintf(stderr, "audit reindex: %s\n", pg_strerror(e));

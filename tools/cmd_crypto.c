@@ -27,10 +27,13 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "idem.h"
+#include "inbox_redis.h"
 #include "log.h"
 #include "mask.h"
 #include "seal.h"
 #include "store.h"
+#include "store_redis.h"
 
 #define STDIN_MAX	(64UL << 20)	/* largest message or token read */
 #define KEYFILE_MAX	4096
@@ -311,6 +314,45 @@ rotate_progress(enum store_ns ns, size_t done, size_t total, void *arg)
 	p->next = done + total / 10;
 }
 
+/* rotate-keys on the Redis backend: events, then stored responses.
+ * 0, or -1 after saying why (a rerun resumes: done records are skipped). */
+static int
+rotate_shared(const struct config *cfg, const struct keyring *r)
+{
+	struct rstore	*rs = NULL;
+	struct rs_rewrite res;
+	char		 err[256];
+	int		 i, rc = -1;
+	enum pg_err	 e;
+
+	if (rstore_open(cfg, &rs, err, sizeof(err)) != PG_OK) {
+		fprintf(stderr, "payguard: rotate-keys: %s\n", err);
+		goto out;
+	}
+	for (i = 0; i < 2; i++) {
+		e = i == 0 ? rs_inbox_rotate(rs, r, &res) :
+		    idem_rotate_shared(rs, r, &res);
+		if (e != PG_OK) {
+			fprintf(stderr, "payguard: rotate-keys: %s (Redis): %s "
+			    "after %zu record(s); run it again to resume\n",
+			    i == 0 ? "events" : "idempotency", pg_strerror(e),
+			    res.changed);
+			goto out;
+		}
+		fprintf(stderr, "rotate-keys: %s (Redis): %zu record(s) "
+		    "re-encrypted", i == 0 ? "events" : "idempotency",
+		    res.changed);
+		if (res.bad > 0)
+			fprintf(stderr, "; %zu readable under no configured key "
+			    "(left as they are)", res.bad);
+		fprintf(stderr, "\n");
+	}
+	rc = 0;
+out:
+	rstore_close(rs);
+	return rc;
+}
+
 int
 cmd_rotate_keys(int argc, char **argv, const struct config *cfg)
 {
@@ -363,6 +405,10 @@ cmd_rotate_keys(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "rotate-keys: %s: %zu record(s) re-encrypted\n",
 		    nss[i].name, rotated);
 	}
+	/* PAYGUARD_STORE=redis: the shared records too (the local ones
+	 * above may be left from before a migration). */
+	if (cfg->store_redis && rotate_shared(cfg, &r) != 0)
+		goto out;
 	rc = 0;
 out:
 	store_close(st);

@@ -588,7 +588,8 @@ check_store(struct doctor *d, const struct config *cfg)
 	struct statvfs		 vfs;
 	uint64_t		 n = 0, oldest = 0, now = store_now_ms(), fr;
 	size_t			 dead = 0;
-	char			 path[PATH_MAX];
+	char			 path[PATH_MAX], err[256];
+	int			 shared_ok = 1;
 	enum pg_err		 e;
 
 	if (cfg->state_dir == NULL)
@@ -600,7 +601,17 @@ check_store(struct doctor *d, const struct config *cfg)
 		    pg_strerror(e));
 		return;
 	}
-	if (inbox_backlog(st, &n, &oldest) == PG_OK) {
+	/* Under PAYGUARD_STORE=redis the inbox is the shared one. */
+	if (cli_attach_shared(cfg, st, err, sizeof(err)) != 0) {
+		finding(d, LV_PROBLEM, "redis", "check REDIS_URL (or the "
+		    "sentinels) and the Redis server's settings (README: "
+		    "Several web servers)", "the shared store cannot be used: "
+		    "%s", err);
+		shared_ok = 0;
+	} else if (cfg->store_redis)
+		finding(d, LV_OK, "redis", NULL, "shared store reachable; the "
+		    "inbox below is the one every node shares");
+	if (shared_ok && inbox_backlog(st, &n, &oldest) == PG_OK) {
 		if (oldest != 0 && now > oldest && now - oldest > BACKLOG_AGE_MS)
 			finding(d, LV_WARN, "inbox", "is the worker running? "
 			    "(systemctl status payguard-worker, or payguard "
@@ -611,7 +622,7 @@ check_store(struct doctor *d, const struct config *cfg)
 			finding(d, LV_OK, "inbox", NULL, "%llu events queued",
 			    (unsigned long long)n);
 	}
-	if (inbox_list(st, count_dead, &dead) == PG_OK) {
+	if (shared_ok && inbox_list(st, count_dead, &dead) == PG_OK) {
 		if (dead > 0)
 			finding(d, LV_WARN, "inbox", "payguard inbox list; fix "
 			    "the handler, then payguard inbox retry ID",
@@ -623,7 +634,7 @@ check_store(struct doctor *d, const struct config *cfg)
 	if (audit_log_path(cfg->state_dir, path, sizeof(path)) == 0) {
 		if (access(path, F_OK) != 0)
 			finding(d, LV_OK, "audit", NULL, "no audit log yet");
-		else if (ascan_verify_file(path, st, &v) != PG_OK)
+		else if (ascan_verify_file(cfg->state_dir, path, st, &v) != PG_OK)
 			finding(d, LV_PROBLEM, "audit", "check the file's "
 			    "owner and mode", "cannot read %s", path);
 		else if (v.status != AV_OK)

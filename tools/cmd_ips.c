@@ -179,7 +179,7 @@ ips_update(int argc, char **argv, const struct config *cfg)
 		rc = 0;
 		goto fail;
 	}
-	if ((e = iplist_write(file, text.data, text.len)) != PG_OK) {
+	if ((e = iplist_write(cfg->state_dir, file, text.data, text.len)) != PG_OK) {
 		snprintf(err, sizeof(err), "cannot replace the list file: %s",
 		    pg_strerror(e));
 		fprintf(stderr, "ips update: %s; the list is unchanged\n", err);

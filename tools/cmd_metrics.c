@@ -22,6 +22,7 @@ cmd_metrics(int argc, char **argv, const struct config *cfg)
 	struct store	*st = NULL;
 	struct buf	 out;
 	struct metrics_gauges g;
+	char		 err[256];
 	enum pg_err	 e;
 	int		 rc = 1;
 
@@ -34,6 +35,12 @@ cmd_metrics(int argc, char **argv, const struct config *cfg)
 	if ((e = store_open(cfg->state_dir, STORE_RDONLY, &st)) != PG_OK) {
 		fprintf(stderr, "payguard: cannot open the store in %s: %s\n",
 		    cfg->state_dir, pg_strerror(e));
+		return 1;
+	}
+	/* The inbox gauges (backlog, dead letters) of the shared store. */
+	if (cli_attach_shared(cfg, st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "payguard: metrics: %s\n", err);
+		store_close(st);
 		return 1;
 	}
 	buf_init(&out, METRICS_MAX);

@@ -11,6 +11,7 @@
  *   payguard events backfill --since TIME [--until TIME] [--types a,b] [--dry-run]
  *   payguard metrics            Prometheus text exposition
  *   payguard token create --name N --scope read|write [--ops a,b] | list | revoke N
+ *   payguard store migrate --to redis|lmdb
  *
  * Configuration comes from the same environment / PAYGUARD_CONFIG file as
  * the FastCGI programs.  Commands that only transform stdin do not need a
@@ -61,6 +62,8 @@ static const struct command commands[] = {
 	/* cmd_ips.c, cmd_doctor.c */
 	{ "ips", cmd_ips, "ips update [--url U] [--file F] [--force] | show" },
 	{ "doctor", cmd_doctor, "doctor [--json]   (exit 0 healthy, 1 warnings, 2 problems)" },
+	/* cmd_store.c */
+	{ "store", cmd_store, "store migrate --to redis|lmdb   (copy the shared state between the backends)" },
 	/* COMMANDS-END (new command groups are added above this line) */
 };
 
@@ -96,6 +99,21 @@ cli_open_state(const struct config *cfg, struct store **st,
 	return 0;
 }
 
+int
+cli_attach_shared(const struct config *cfg, struct store *st, char *err,
+    size_t errsz)
+{
+	struct rstore	*rs = NULL;
+
+	err[0] = '\0';
+	if (!cfg->store_redis)
+		return 0;
+	if (rstore_open(cfg, &rs, err, errsz) != PG_OK)
+		return -1;
+	store_set_shared(st, rs);
+	return 0;
+}
+
 void
 cli_audit_ctx(const struct config *cfg, struct store *st,
     struct audit_log *log, const char *identity, struct cli_author *au,
@@ -117,6 +135,7 @@ cli_audit_ctx(const struct config *cfg, struct store *st,
 	ctx->identity = identity;
 	ctx->st = st;
 	ctx->log = log;
+	ctx->cfg = cfg;
 }
 
 int

@@ -339,6 +339,11 @@ sleep 3
 api_cgi POST /v1/customers "$(form 'email=ttl2%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=gw-kttl PAYGUARD_IDEMPOTENCY_TTL=2
 is "$RS $(jb .email) $(hdr Idempotent-Replayed)" "200 ttl2@example.com " "gw-kttl after PAYGUARD_IDEMPOTENCY_TTL: a new request"
 is "$(fake_new)" 2 "gw-kttl: two upstream calls"
+# The upstream key is a keyed hash of identity, key and the parameters'
+# fingerprint (deterministic, so a retry whose record was lost still
+# reaches Stripe with the same key): other parameters after the TTL are
+# another key upstream too, which Stripe (keeping keys 24 h) takes as new.
+is "$(fake_since 'true' '[.[].headers.idempotency_key] | unique | length')" 2 "gw-kttl: the two upstream calls carried different Idempotency-Keys"
 
 # ----------------------------------------------------------------- retries
 # retry_case DESC FAULT-RESPONSES-JSON WANT-STATUS WANT-CALLS [NAME=VALUE...]

@@ -1,10 +1,13 @@
 #!/bin/bash
 # `make run` (tests/harness/demo.sh): the self-test mode, and the
 # interactive mode driven like a user: paste the printed command, then
-# Ctrl-C (SIGINT to the demo's process group).  Ports 19450-19451.
+# Ctrl-C (SIGINT to the demo's process group); `make run STORE=redis`'s
+# self-test: two nodes sharing a local redis-server, one event sent to
+# both delivered once, the token working on the second node, everything
+# stopped afterwards.  Ports 19450-19456.
 . "$SRC/tests/harness/lib.sh"
 pg_setup
-need_ports 19450 19451
+need_ports 19450 19451 19452 19453 19454 19455 19456
 
 # ------------------------------------------------------------ self-test
 DEMO_SELFTEST=1 PORT=19450 O="$O" timeout 60 sh "$SRC/tests/harness/demo.sh" > "$BASE/self.out" 2>&1
@@ -15,6 +18,24 @@ d=$(sed -n 's/.*files in \(\/tmp\/payguard-demo\.[A-Za-z0-9]*\).*/\1/p' "$BASE/s
 check "DEMO_SELFTEST=1: prints its directory ($d)" test -n "$d"
 check "DEMO_SELFTEST=1: removes it" test ! -e "$d"
 check "DEMO_SELFTEST=1: port 19450 free afterwards" wait_port_free 19450 5
+
+# ------------------------------------------------ self-test, STORE=redis
+DEMO_SELFTEST=1 STORE=redis PORT=19453 O="$O" timeout 90 sh "$SRC/tests/harness/demo.sh" > "$BASE/redis.out" 2>&1
+rc=$?
+is "$rc" 0 "STORE=redis DEMO_SELFTEST=1: exits 0"
+check "STORE=redis: one event sent to both nodes is delivered once, the second node answers duplicate" \
+    grep -q '^selftest: one event to both nodes: delivered 1 time(s), 1 duplicate answer(s)$' "$BASE/redis.out"
+check "STORE=redis: the gateway token works on the second node" grep -q '^selftest: api on node b (the token is shared): HTTP/1.1 200' "$BASE/redis.out"
+check "STORE=redis: prints the second node and the Redis server" grep -q 'a second node at http://127.0.0.1:19455' "$BASE/redis.out"
+d=$(sed -n 's/.*files in \(\/tmp\/payguard-demo\.[A-Za-z0-9]*\).*/\1/p' "$BASE/redis.out")
+rp=$(sed -n 's/.*redis-server pid \([0-9]*\).*/\1/p' "$BASE/redis.out")
+check "STORE=redis: redis-server (pid $rp) is stopped" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' _ "$rp"
+for p in 19453 19455 19456; do
+	check "STORE=redis: port $p free afterwards" wait_port_free $p 5
+done
+check "STORE=redis: directory removed" test -n "$d" -a ! -e "$d"
+DEMO_SELFTEST=1 STORE=bogus PORT=19453 O="$O" timeout 30 sh "$SRC/tests/harness/demo.sh" > /dev/null 2>&1
+is "$?" 2 "STORE=bogus: refused (exit 2)"
 
 # ---------------------------------------------------------- interactive
 # setsid: own process group, like a terminal job; SIGINT to the group is

@@ -63,6 +63,36 @@ newev; CGI_PROG=$BIN/webhook.fcgi cgi_run POST "$EVF" HTTP_STRIPE_SIGNATURE="$(s
 is "$(cat "$W")" keep "the audit log symlink is not followed"
 as_www rm -f "$AUDIT"
 
+# 4b. The walks over the audit log (verify, reindex) and the IP list in the
+# state directory read nothing through a symlink either: the web user
+# would otherwise have root's CLI read (and report on) a file of its
+# choosing.  The link targets are the web user's own, valid files, so only
+# the refusal tells the fixed code from the old.
+newev; CGI_PROG=$BIN/webhook.fcgi cgi_run POST "$EVF" HTTP_STRIPE_SIGNATURE="$(sign "$EVF")"
+is "$RS" 200 "an event is accepted (the audit log exists again)"
+C=$HOUT/log-copy; cp "$AUDIT" "$C"; chown $WWW "$C"
+as_www sh -c "mv '$AUDIT' '$AUDIT.real' && ln -s '$C' '$AUDIT'"
+: > "$LOGS/rootcli.log"
+rootcli audit verify > "$BASE/verify.out"; rc=$?
+check "root's audit verify refuses a symlinked audit log (exit $rc)" test "$rc" != 0
+check "...with a line naming the symlink" grep -q 'security_audit.log: a symlink.*refused' "$LOGS/rootcli.log"
+check "...and reports no verdict on the linked file" test ! -s "$BASE/verify.out"
+: > "$LOGS/rootcli.log"
+rootcli audit reindex > /dev/null; rc=$?
+check "root's audit reindex refuses a symlinked audit log (exit $rc)" test "$rc" != 0
+check "...with a line naming the symlink" grep -q 'security_audit.log: a symlink.*refused' "$LOGS/rootcli.log"
+as_www sh -c "rm -f '$AUDIT' && mv '$AUDIT.real' '$AUDIT'"
+rootcli audit verify > "$BASE/verify.out"; rc=$?
+is "$rc" 0 "audit verify works again on the real log ($(cat "$BASE/verify.out"))"
+L=$HOUT/ips-elsewhere; echo 192.0.2.99 > "$L"; chown $WWW "$L"
+as_www ln -s "$L" "$STATE/stripe-webhook-ips.txt"
+: > "$LOGS/rootcli.log"
+rootcli ips show > "$BASE/ips.out"; rc=$?
+check "root's ips show refuses a symlinked IP list in the state (exit $rc)" test "$rc" != 0
+check "...prints nothing of the linked file" bash -c "! grep -q 192.0.2.99 '$BASE/ips.out'"
+check "...with a line naming the symlink" grep -q 'stripe-webhook-ips.txt: a symlink.*refused' "$LOGS/rootcli.log"
+as_www rm -f "$STATE/stripe-webhook-ips.txt"
+
 # 5. A group- or world-writable state directory is refused, one clear line.
 chmod 0777 "$STATE"
 newev; CGI_PROG=$BIN/webhook.fcgi cgi_run POST "$EVF" HTTP_STRIPE_SIGNATURE="$(sign "$EVF")"

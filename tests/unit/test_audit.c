@@ -56,7 +56,8 @@ static void
 emit(struct store *st, enum aevent type, enum audit_sev sev, int ok,
     const char *ip, const char *ua, struct json_object *d)
 {
-	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL };
+	struct audit_ctx ctx = { dir, ip, ua, "req_1", "stripe", st, NULL,
+			    NULL };
 	struct arecord rec;
 
 	memset(&rec, 0, sizeof(rec));
@@ -108,7 +109,7 @@ t_chain_verify(void **state)
 	for (i = 0; i < 6; i++)
 		emit(i % 2 ? st : NULL, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1,
 		    "10.0.0.1", "ua", NULL);
-	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(NULL, logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 6);
 	assert_int_equal(v.first_seq, 1);
@@ -122,13 +123,13 @@ t_chain_verify(void **state)
 	p = strstr(lines[2], "10.0.0.1");
 	p[1] = '1';
 	write_lines(lines, n, 99);
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_ALTERED);
 	assert_int_equal(v.line, 3);
 
 	/* Removed from the middle. */
 	write_lines(orig, n, 3);
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_REMOVED);
 	assert_int_equal(v.line, 4);
 	assert_non_null(strstr(v.msg, "seq 4..4"));
@@ -144,7 +145,7 @@ t_chain_verify(void **state)
 		}
 		fclose(fp);
 	}
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_INSERTED);
 	assert_int_equal(v.line, 3);
 
@@ -158,21 +159,21 @@ t_chain_verify(void **state)
 		}
 		fclose(fp);
 	}
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_INSERTED);
 	assert_int_equal(v.line, 5);
 
 	/* The tail cut: only the store's head can tell. */
 	write_lines(orig, n, 5);
-	ascan_verify_file(logpath, NULL, &v);
+	ascan_verify_file(NULL, logpath, NULL, &v);
 	assert_int_equal(v.status, AV_OK);
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_REMOVED);
 
 	/* Restored: intact again, and appends continue the chain. */
 	write_lines(orig, n, 99);
 	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 7);
 
@@ -180,7 +181,7 @@ t_chain_verify(void **state)
 	rename(logpath, "/dev/null/nope");	/* no-op, keep the name */
 	unlink(logpath);
 	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	ascan_verify_file(logpath, st, &v);
+	ascan_verify_file(NULL, logpath, st, &v);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.first_seq, 8);
 	store_close(st);
@@ -213,7 +214,7 @@ t_chain_processes(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	st = open_store();
-	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(NULL, logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 200);
 	assert_int_equal(aindex_count(st), 100);
@@ -340,7 +341,8 @@ rl_records(struct store *st, int n)
 		d = json_object_new_object();
 		json_object_object_add(d, "operation",
 		    json_object_new_string("customer"));
-		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a", st, NULL };
+		struct audit_ctx ctx = { dir, "198.51.100.4", "ua", "r", "tok_a",
+				    st, NULL, NULL };
 		struct arecord rec = { AEV_API_RATE_LIMIT_EXCEEDED, SEV_MEDIUM,
 		    0, "api:customer", d, 1, "request_rejected" };
 		assert_int_equal(audit_emit(&ctx, &rec), PG_OK);
@@ -503,7 +505,7 @@ t_reindex(void **state)
 	/* Marked complete for this boot; a forced rerun adds nothing. */
 	assert_int_equal(ascan_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_false(r.ran);
-	assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(ascan_reindex(st, NULL, paths, 1, &r), PG_OK);
 	assert_int_equal(r.added, 0);
 	assert_int_equal(astats_compute(st, 0, 24, 0, 0, s2), PG_OK);
 	assert_int_equal(s2->total, s1->total + 1);
@@ -513,7 +515,7 @@ t_reindex(void **state)
 	assert_int_equal(rows.n, 24);
 	/* New records after the rebuild continue the chain. */
 	emit(st, AEV_WEBHOOK_VALIDATED, SEV_LOW, 1, "10.0.0.1", "ua", NULL);
-	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(NULL, logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_OK);
 	assert_int_equal(v.records, 25);
 	assert_int_equal(aindex_checkpoint(st, 0), PG_OK);
@@ -528,7 +530,7 @@ t_reindex(void **state)
 	st = open_store();
 	assert_int_equal(ascan_ensure_indexed(st, dir, 0, &r), PG_OK);
 	assert_int_equal(r.added, 24);
-	assert_int_equal(ascan_verify_file(logpath, st, &v), PG_OK);
+	assert_int_equal(ascan_verify_file(NULL, logpath, st, &v), PG_OK);
 	assert_int_equal(v.status, AV_REMOVED);
 	store_close(st);
 	free(s1);
@@ -570,10 +572,10 @@ t_reindex_race(void **state)
 	}
 	st = open_store();
 	for (i = 0; i < 20; i++)
-		assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
+		assert_int_equal(ascan_reindex(st, NULL, paths, 1, &r), PG_OK);
 	waitpid(pid, &status, 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(ascan_reindex(st, paths, 1, &r), PG_OK);
+	assert_int_equal(ascan_reindex(st, NULL, paths, 1, &r), PG_OK);
 	assert_int_equal(aindex_count(st), 350);
 	assert_int_equal(astats_compute(st, 0, 1, 0, 0, s), PG_OK);
 	assert_int_equal(s->total, 350);

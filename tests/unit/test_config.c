@@ -26,7 +26,8 @@ clear_env(void)
 	    "STRIPE_WEBHOOK_SECRET_FILE", "PAYGUARD_CONFIG", "PAYGUARD_SYNC",
 	    "PAYGUARD_RATE_LIMITS", "STRIPE_RATE_LIMIT_WINDOW",
 	    "PAYGUARD_WEBHOOK_DELIVERY", "STRIPE_SECRET_KEY",
-	    "PAYGUARD_MAX_BODY", "STRIPE_RATE_LIMIT_ENABLED" };
+	    "PAYGUARD_MAX_BODY", "STRIPE_RATE_LIMIT_ENABLED",
+	    "PAYGUARD_AUDIT_FLOOD_WHOLE", "PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -107,6 +108,10 @@ test_malformed(void **s)
 		{ "PAYGUARD_RATE_LIMITS", "webhook=0", "PAYGUARD_RATE_LIMITS: expected op=limit[,op=limit]" },
 		{ "STRIPE_RATE_LIMIT_WINDOW", "0", "STRIPE_RATE_LIMIT_WINDOW: must be at least 1" },
 		{ "PAYGUARD_WEBHOOK_DELIVERY", "later", "PAYGUARD_WEBHOOK_DELIVERY: expected queue or sync" },
+		{ "PAYGUARD_AUDIT_FLOOD_WHOLE", "0", "PAYGUARD_AUDIT_FLOOD_WHOLE: must be at least 1" },
+		{ "PAYGUARD_AUDIT_FLOOD_WHOLE", "lots", "PAYGUARD_AUDIT_FLOOD_WHOLE: expected a number in range" },
+		{ "PAYGUARD_AUDIT_FLOOD_WHOLE", "2000000", "PAYGUARD_AUDIT_FLOOD_WHOLE: expected a number in range" },
+		{ "PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE", "99", "PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE: must be at least PAYGUARD_AUDIT_FLOOD_WHOLE (it bounds all addresses together)" },
 	};
 	size_t	 i;
 
@@ -122,6 +127,21 @@ test_malformed(void **s)
 		assert_null(strstr(err, bad[i].val));
 		config_free(&c);
 	}
+	/* The flood bounds: defaults, and values taken as given. */
+	clear_env();
+	setenv("STRIPE_WEBHOOK_SECRET", SECRET, 1);
+	assert_int_equal(config_load(&c, CFG_NEED_WEBHOOK, err, sizeof(err)),
+	    PG_OK);
+	assert_int_equal(c.audit_flood_whole, 100);
+	assert_int_equal(c.audit_flood_type, 1000);
+	config_free(&c);
+	setenv("PAYGUARD_AUDIT_FLOOD_WHOLE", "7", 1);
+	setenv("PAYGUARD_AUDIT_FLOOD_TYPE_WHOLE", "7", 1);
+	assert_int_equal(config_load(&c, CFG_NEED_WEBHOOK, err, sizeof(err)),
+	    PG_OK);
+	assert_int_equal(c.audit_flood_whole, 7);
+	assert_int_equal(c.audit_flood_type, 7);
+	config_free(&c);
 	clear_env();
 	setenv("STRIPE_SECRET_KEY", "pk_live_publishablekey", 1);
 	assert_int_equal(config_load(&c, CFG_NEED_API, err, sizeof(err)), PG_CONFIG);

@@ -429,6 +429,68 @@ test_idem(void **s)
 	store_close(st);
 }
 
+/*
+ * The upstream Idempotency-Key is a keyed hash of identity, key and
+ * fingerprint: a retry whose record was lost (a fresh store standing in
+ * for a Redis failover that dropped it) sends Stripe the same key; other
+ * parameters, another identity or another key ring give another.
+ */
+static void
+test_idem_upstream_key(void **s)
+{
+	struct store		*st, *fresh;
+	struct keyring		 ring, ring2;
+	char			 key[FERNET_KEY_B64LEN + 1], d2[4200], cmd[4300];
+	char			 a[IDEM_UPKEY_MAX + 1], b[IDEM_UPKEY_MAX + 1];
+	unsigned char		 fp1[32], fp2[32];
+	struct idem_result	 r;
+	size_t			 i;
+
+	(void)s;
+	assert_int_equal(fernet_key_generate(key), PG_OK);
+	assert_int_equal(keyring_parse(key, &ring), PG_OK);
+	assert_int_equal(fernet_key_generate(key), PG_OK);
+	assert_int_equal(keyring_parse(key, &ring2), PG_OK);
+	assert_int_equal(idem_fingerprint("POST", "/v1/customers", "email=a", 7,
+	    fp1), PG_OK);
+	assert_int_equal(idem_fingerprint("POST", "/v1/customers", "email=b", 7,
+	    fp2), PG_OK);
+	assert_int_equal(idem_upstream_key(&ring, "shop", "u1", fp1, a), PG_OK);
+	assert_int_equal(strlen(a), 35);
+	assert_memory_equal(a, "pg_", 3);
+	for (i = 3; i < 35; i++)
+		assert_non_null(strchr("0123456789abcdef", a[i]));
+	assert_int_equal(idem_upstream_key(&ring, "shop", "u1", fp1, b), PG_OK);
+	assert_string_equal(a, b);
+	assert_int_equal(idem_upstream_key(&ring, "shop", "u1", fp2, b), PG_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(idem_upstream_key(&ring, "shoq", "u1", fp1, b), PG_OK);
+	assert_string_not_equal(a, b);
+	assert_int_equal(idem_upstream_key(&ring, "shop", "u2", fp1, b), PG_OK);
+	assert_string_not_equal(a, b);
+	/* Another site (another key ring): another key. */
+	assert_int_equal(idem_upstream_key(&ring2, "shop", "u1", fp1, b), PG_OK);
+	assert_string_not_equal(a, b);
+
+	/* Through idem_begin: the record in one store, then a store that
+	 * never saw it. */
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	assert_int_equal(idem_begin(st, &ring, &cfg, "shop", "u1", fp1, &r),
+	    PG_OK);
+	assert_int_equal(r.outcome, IDEM_PROCEED);
+	assert_string_equal(r.upstream_key, a);
+	store_close(st);
+	snprintf(d2, sizeof(d2), "%s.fresh", dir);
+	assert_int_equal(store_open(d2, 0, &fresh), PG_OK);
+	assert_int_equal(idem_begin(fresh, &ring, &cfg, "shop", "u1", fp1, &r),
+	    PG_OK);
+	assert_int_equal(r.outcome, IDEM_PROCEED);
+	assert_string_equal(r.upstream_key, a);
+	store_close(fresh);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d2);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* 16 processes, one key: exactly one proceeds. */
 static void
 test_idem_race(void **s)
@@ -484,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_idem),
 		cmocka_unit_test(test_idem_race),
+		cmocka_unit_test(test_idem_upstream_key),
 		cmocka_unit_test(test_token_v1_record),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -126,6 +126,30 @@ test_search_order(void **s)
 	assert_false(ipset_match(&set, "10.0.0.1"));
 	assert_int_equal(iplist_update_path(&c, p, sizeof(p)), PG_OK);
 	assert_string_equal(from, p);
+	/* A symlink in the state dir is refused, not followed (the web
+	 * user owns that directory), and not skipped either; iplist_write
+	 * replaces the link itself and leaves its target alone. */
+	{
+		char	 tgt[300], lnk[300], buf[64];
+		FILE	*fp;
+
+		snprintf(tgt, sizeof(tgt), "%s/elsewhere.txt", base);
+		snprintf(lnk, sizeof(lnk), "%s/%s", st, IPLIST_NAME);
+		put(base, "elsewhere.txt", "10.0.0.9\n");
+		assert_int_equal(unlink(lnk), 0);
+		assert_int_equal(symlink(tgt, lnk), 0);
+		assert_int_equal(iplist_load(&c, &set, from, sizeof(from)),
+		    PG_SYSTEM);
+		assert_int_equal(iplist_write(st, lnk, "10.0.0.5\n", 9), PG_OK);
+		assert_non_null(fp = fopen(tgt, "r"));
+		assert_non_null(fgets(buf, sizeof(buf), fp));
+		fclose(fp);
+		assert_string_equal(buf, "10.0.0.9\n");
+		assert_int_equal(iplist_load(&c, &set, from, sizeof(from)),
+		    PG_OK);
+		assert_true(ipset_match(&set, "10.0.0.5"));
+		assert_false(ipset_match(&set, "10.0.0.9"));
+	}
 	/* A broken file on disk is an error, not a reason to fall back. */
 	put(st, IPLIST_NAME, "10.0.0.300\n");
 	assert_int_equal(iplist_load(&c, &set, from, sizeof(from)), PG_EINVAL);
@@ -140,7 +164,7 @@ test_search_order(void **s)
 	assert_string_equal(from, p);
 	/* Atomic replace: new content, mode 0644 whatever the umask. */
 	umask(077);
-	assert_int_equal(iplist_write(p, "10.0.0.4\n", 9), PG_OK);
+	assert_int_equal(iplist_write(NULL, p, "10.0.0.4\n", 9), PG_OK);
 	assert_int_equal(iplist_load(&c, &set, from, sizeof(from)), PG_OK);
 	assert_true(ipset_match(&set, "10.0.0.4"));
 	{
@@ -150,7 +174,7 @@ test_search_order(void **s)
 	}
 	/* A directory that cannot take the temporary file: old list kept. */
 	snprintf(p, sizeof(p), "%s/nodir/x.txt", base);
-	assert_int_equal(iplist_write(p, "1.1.1.1\n", 8), PG_SYSTEM);
+	assert_int_equal(iplist_write(NULL, p, "1.1.1.1\n", 8), PG_SYSTEM);
 	snprintf(p, sizeof(p), "rm -rf '%s'", base);
 	assert_int_equal(system(p), 0);
 }

@@ -332,6 +332,55 @@ test_queue_lease_owner(void **s)
 	assert_int_equal(h.state, EV_DELIVERED);
 }
 
+/*
+ * The outcome names its claim (owner token and attempt), as on LMDB: an
+ * outcome computed under a claim whose lease ran out lands on nothing,
+ * even when the handle holding the new claim is the same, and a lease
+ * that was taken over by a raw script call (another node's token) is
+ * not ours either.  Nothing changes in the record on a refusal.
+ */
+static void
+test_outcome_checks_claim(void **s)
+{
+	struct event_info ev = th_event("evt_O1");
+	enum inbox_outcome out;
+	struct ev_hdr	 h1, h2, h;
+	char		 id[EVENT_ID_MAX + 1];
+	unsigned char	*b = NULL;
+	size_t		 len;
+
+	(void)s;
+	assert_int_equal(inbox_accept(na, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	assert_int_equal(inbox_claim_next(na, &ring, &cfg, id, &h1, &b, &len),
+	    PG_OK);
+	free(b);
+	assert_string_equal(id, "evt_O1");
+	assert_int_equal(h1.attempts, 1);
+	/* The lease runs out while the first attempt's handler still runs;
+	 * the same worker claims the event again (attempt 2). */
+	cmd_ok("ZADD pg:{ev}:q 0 %s%s", "evt_O1", "");
+	assert_int_equal(inbox_claim_next(na, &ring, &cfg, id, &h2, &b, &len),
+	    PG_OK);
+	free(b);
+	assert_int_equal(h2.attempts, 2);
+	/* The first attempt's late outcome: refused, nothing recorded. */
+	assert_int_equal(inbox_complete(na, &cfg, "evt_O1", &h1, 1, 0, NULL),
+	    PG_CONFLICT);
+	assert_int_equal(inbox_get(nb, &ring, "evt_O1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DELIVERING);
+	assert_int_equal(h.attempts, 2);
+	assert_int_equal(h.delivered_ms, 0);
+	/* Another claimant's token in the record (a takeover the handle
+	 * never saw): the current claim of this handle is not it any more. */
+	cmd_ok("HSET pg:{ev}:e:evt_O1 own %s%s", "00000000000000000000000000000000", "");
+	assert_int_equal(inbox_complete(na, &cfg, "evt_O1", &h2, 0, 1, "x"),
+	    PG_CONFLICT);
+	assert_int_equal(inbox_get(nb, &ring, "evt_O1", &h, NULL, NULL), PG_OK);
+	assert_int_equal(h.state, EV_DELIVERING);
+	assert_int_equal(h.last_error[0], '\0');
+}
+
 static int
 count_cb(const char *id, const struct ev_hdr *h, void *arg)
 {
@@ -594,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_rate_across_nodes),
 		cmocka_unit_test(test_inbox_sync_across_nodes),
 		cmocka_unit_test(test_queue_lease_owner),
+		cmocka_unit_test(test_outcome_checks_claim),
 		cmocka_unit_test(test_dead_retry_purge),
 		cmocka_unit_test(test_idempotency_across_nodes),
 		cmocka_unit_test(test_tokens_across_nodes),
