@@ -695,7 +695,7 @@ start_lighttpd_root() {
 # bin-path snippet apache-conf/lighttpd-payguard.conf, included as is.
 start_lighttpd() {
 	_lighttpd_base "$1" "$2"
-	_lighttpd_vars "$3" "${4:-2}" "$5"
+	_lighttpd_vars "$3" "${4:-2}" "${5:-}"
 	cat >> "$L/lighttpd.conf" <<EOF
 server.modules      += ( "mod_accesslog" )
 accesslog.filename   = "$L/logs/access.log"
