@@ -16,7 +16,8 @@
 # takes from the fake.  The 1-connection figures isolate the per-request
 # cost.
 # Environment: O (absolute build dir), SRC, PY.  Knobs: BENCH_SECONDS (5),
-# BENCH_API_PROCS (8), BENCH_API_PORT (19840; uses it and the next).
+# BENCH_API_PROCS (8), BENCH_API_PORT (19840; uses it and the next),
+# BENCH_API_CONF (extra NAME=VALUE settings), BENCH_API_TITLE (heading suffix).
 # Markdown on stdout; progress and failures on stderr.
 set -u
 O=${O:-$(pwd)/build}
@@ -28,7 +29,9 @@ PROCS=${BENCH_API_PROCS:-8}
 FPORT=${BENCH_API_PORT:-19840}
 LPORT=$((FPORT + 1))
 say() { echo "bench_api: $*" >&2; }
-[ "$FPORT" -ge 19800 ] && [ "$LPORT" -le 19999 ] || { say "BENCH_API_PORT must be in 19800-19998"; exit 1; }
+# 19586: bench_redis.sh's run of this script (gateway on Redis).
+[ "$FPORT" -ge 19800 ] && [ "$LPORT" -le 19999 ] || [ "$FPORT" = 19586 ] ||
+    { say "BENCH_API_PORT must be in 19800-19998"; exit 1; }
 for c in wrk lighttpd jq curl; do
 	command -v $c >/dev/null || { say "$c not installed"; exit 1; }
 done
@@ -43,6 +46,12 @@ api_setup
 big=100000000
 API_CONF=("${API_CONF[@]/#PAYGUARD_RATE_LIMITS=*/PAYGUARD_RATE_LIMITS=customer=$big,default=$big}")
 API_CONF+=(STRIPE_RATE_LIMIT_WINDOW=60)
+# BENCH_API_CONF: more NAME=VALUE settings for the gateway and the CLI
+# (bench_redis.sh: PAYGUARD_STORE=redis REDIS_URL=...).
+if [ -n "${BENCH_API_CONF:-}" ]; then
+	API_CONF+=($BENCH_API_CONF)
+	CLI_ENV+=($BENCH_API_CONF)
+fi
 FAKE_ARGS=--quiet start_fake "$FPORT"
 TOK=$(token bench read)
 start_lighttpd_api bench "$LPORT" "$PROCS"
@@ -106,7 +115,7 @@ row() { echo "| $1 | $2 | $(f "$3" 1) | $(f "$3" 2) | $(f "$3" 3) | $(f "$3" 4) 
 {
 cat <<MD
 
-## API gateway added latency (api.fcgi under lighttpd vs the fake upstream direct)
+## API gateway added latency (api.fcgi under lighttpd vs the fake upstream direct)${BENCH_API_TITLE:-}
 
 GET /v1/customers/<id>, wrk --latency, ${SECS} s per run, same run and box ($(nproc) cores);
 gateway: lighttpd bin-path, ${PROCS} api.fcgi processes, read token, rate limit set high;

@@ -11,6 +11,10 @@
  * (id evt_<IDPREFIX><i>) of about BYTES bytes (default 1500), signed
  * with SECRET at timestamp T (default now): Stripe-Signature
  * "t=T,v1=hex(HMAC-SHA256(SECRET, "T.body"))".
+ * With GEN_XFF_IDS=K in the environment every request also carries
+ * "X-Forwarded-For: 10.a.b.c", one of K addresses (a multiplicative hash
+ * of i spreads them), so that a server trusting 127.0.0.1 as a proxy
+ * sees K distinct clients (bench/scale.c seeds the same K identities).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +48,11 @@ int
 main(int argc, char **argv)
 {
 	FILE		*out[MAX_FILES];
-	char		 path[4096], body[BODY_MAX], hdr[1024], sig[65];
+	char		 path[4096], body[BODY_MAX], hdr[1024], sig[65], xff[64];
 	unsigned char	 mac[EVP_MAX_MD_SIZE], *msg;
 	unsigned int	 maclen;
 	const char	*secret, *prefix, *host, *upath, *idp;
-	unsigned long	 count, i, nfiles, f, j;
+	unsigned long	 count, i, nfiles, f, j, xids, a;
 	size_t		 want, len, tl, hl;
 	long long	 t;
 	int		 n;
@@ -67,6 +71,11 @@ main(int argc, char **argv)
 	idp = argv[7];
 	want = argc > 8 ? strtoul(argv[8], NULL, 10) : 1500;
 	t = argc > 9 ? strtoll(argv[9], NULL, 10) : (long long)time(NULL);
+	xids = getenv("GEN_XFF_IDS") != NULL ?
+	    strtoul(getenv("GEN_XFF_IDS"), NULL, 10) : 0;
+	if (xids > (1ul << 24))
+		return 2;
+	xff[0] = '\0';
 	if (nfiles == 0 || nfiles > MAX_FILES || want >= BODY_MAX - 64 ||
 	    strlen(idp) > 12)
 		return 2;
@@ -98,12 +107,18 @@ main(int argc, char **argv)
 			return 1;
 		for (j = 0; j < maclen; j++)
 			snprintf(sig + 2 * j, 3, "%02x", mac[j]);
+		if (xids > 0) {
+			a = (unsigned long)(((unsigned long long)i *
+			    2654435761ull) % xids);
+			snprintf(xff, sizeof(xff), "X-Forwarded-For: 10.%lu.%lu.%lu\r\n",
+			    (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		}
 		hl = (size_t)snprintf(hdr, sizeof(hdr),
-		    "POST %s HTTP/1.1\r\nHost: %s\r\n"
+		    "POST %s HTTP/1.1\r\nHost: %s\r\n%s"
 		    "Content-Type: application/json; charset=utf-8\r\n"
 		    "User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)\r\n"
 		    "Stripe-Signature: t=%lld,v1=%s\r\n"
-		    "Content-Length: %zu\r\n\r\n", upath, host, t, sig, len);
+		    "Content-Length: %zu\r\n\r\n", upath, host, xff, t, sig, len);
 		f = i % nfiles;
 		if (fwrite(hdr, 1, hl, out[f]) != hl ||
 		    fwrite(body, 1, len, out[f]) != len ||

@@ -126,6 +126,10 @@ href(const struct page *p, const struct aquery_filter *f, unsigned int hours,
 		buf_puts(&b, "&ip=");
 		codec_pct_encode(&b, f->ip);
 	}
+	if (f->node[0] != '\0') {
+		buf_puts(&b, "&node=");
+		codec_pct_encode(&b, f->node);
+	}
 	if (extra != NULL)
 		buf_printf(&b, "&%s", extra);
 	o = json_object_new_string(b.data ? b.data : p->script);
@@ -176,6 +180,7 @@ enum key {
 	KEY_SEVERITY,
 	KEY_TYPE,
 	KEY_IP,
+	KEY_NODE,
 	KEY_BEFORE,
 	KEY_EVENT,	/* the page */
 	KEY_FORMAT,
@@ -212,6 +217,7 @@ static const struct kvalid keys[KEY__MAX] = {
 	{ "severity", valid_filter, 127 },	/* KEY_SEVERITY */
 	{ "type", valid_filter, 127 },		/* KEY_TYPE */
 	{ "ip", valid_filter, 127 },		/* KEY_IP */
+	{ "node", valid_filter, 127 },		/* KEY_NODE */
 	{ "before", valid_filter, 127 },	/* KEY_BEFORE */
 	{ "event", valid_tskey, 63 },		/* KEY_EVENT */
 	{ "format", valid_format, 63 },		/* KEY_FORMAT */
@@ -531,6 +537,7 @@ table_row(const struct aquery_row *row, void *arg)
 	jset(r, "type", jget(j, "event_type"));
 	jset(r, "ip", jget(j, "source_ip"));
 	jset(r, "identity", jget(j, "identity"));
+	jset(r, "node", row->node);
 	jset(r, "outcome", jget(j, "outcome"));
 	jset(r, "resource", jget(j, "resource"));
 	jset(r, "user_agent", jget(j, "user_agent"));
@@ -576,6 +583,7 @@ filter_form(struct json_object *d, const struct aquery_filter *f,
 	jint(d, "hours", hours);
 	jset(d, "f_type", f->type);
 	jset(d, "f_ip", f->ip);
+	jset(d, "f_node", f->node);
 }
 
 static struct json_object *
@@ -690,7 +698,7 @@ event_page(struct page *p, const struct query *q)
 	static const char *const fields[] = {
 		"event_id", "event_type", "timestamp", "severity", "outcome",
 		"identity", "source_ip", "user_agent", "request_id", "resource",
-		"mitigated", "mitigation_action", "seq", "prev", "hash",
+		"mitigated", "mitigation_action", "node", "seq", "prev", "hash",
 	};
 	struct json_object	*d = json_object_new_object(), *a, *x, *det;
 	struct one		 o;

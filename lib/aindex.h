@@ -6,15 +6,24 @@
  * The JSON-lines file stays the primary log; everything here is derived
  * from it and lives in the store's volatile environment (never an fsync;
  * emptied by a reboot, then rebuilt by ascan_reindex).  Layout:
- *   NS_AUDIT    be64 ts_us | be64 seq -> value (aindex_val) | the line
- *   NS_AUDIT_X  't'|type|0|be64 ts|be64 seq, 's'|sev|0|..., 'i'|ip|0|...
- *                   -> "" (secondary indexes, for filtered queries)
+ *   NS_AUDIT    be64 ts_us | be64 seq -> value (aindex_val): severity,
+ *                   outcome, mitigation, type, address, node, and the
+ *                   line packed by apack.h (~150 bytes for ~600: the
+ *                   index holds every field the rows, exports and
+ *                   filters need, and nothing that points into a file)
+ *   NS_AUDIT_X  'H'|be64 hour|kind|value -> "" (markers: the hour holds
+ *                   a record of type ('t'), severity ('s'), address
+ *                   ('i'), node ('n') = value; a filtered query reads
+ *                   only the hours whose markers match)
  *               'M'|be64 minute|sev|type -> be64 count (per-minute counts:
  *                   stats, charts, alerts read these, never the records)
  *               'P'|be64 minute|ip -> be64 count (suspicious events)
  *               'R'|be64 minute|op|0|identity -> be64 count (rate limits)
  *               'Z'name -> bookkeeping: head, retention, reindexed mark
- * So a query costs in proportion to what it returns, and stats over N
+ * Markers cost a few bytes per event where a key per record and filter
+ * cost ~100 (three keys of ts|seq at half-full pages): what keeps an
+ * event within ~300 bytes (issue 15).
+ * So a filtered query costs the hours it reads, stats over N
  * hours in proportion to N * (distinct types/IPs per minute), not to
  * what is stored.  Every key expires after the retention ('Z'
  * "retention_ms", set by aindex_set_retention; default
@@ -45,6 +54,12 @@
 #define AINDEX_K_MINUTE		'M'
 #define AINDEX_K_SUSPECT	'P'
 #define AINDEX_K_RATE		'R'
+#define AINDEX_K_HOUR		'H'	/* the hourly markers */
+/* Marker kinds after 'H'|hour. */
+#define AINDEX_M_TYPE		't'
+#define AINDEX_M_SEV		's'
+#define AINDEX_M_IP		'i'
+#define AINDEX_M_NODE		'n'
 
 /* Indexes en inside a write transaction (called by audit_emit). */
 enum pg_err	 aindex_add(struct store_txn *t, const struct arecord_entry *en);
@@ -100,21 +115,48 @@ enum pg_err	 aindex_complete_put(struct store_txn *t);
 /* Sets *done to 1 when the mark is there. */
 enum pg_err	 aindex_complete_get(struct store *st, int *done);
 
-/* One NS_AUDIT value, unpacked; pointers into the stored bytes. */
+/* One NS_AUDIT value, unpacked; pointers into the stored bytes (type
+ * may point into the event table). */
 struct aindex_val {
 	int		 sev, success, mitigated;
-	const char	*type, *ip, *line, *action;
-	size_t		 tlen, iplen, llen, alen;
+	int		 packed;	/* line is apack'ed, else raw */
+	const char	*type, *ip, *node, *action;
+	const void	*line;
+	size_t		 tlen, iplen, nlen, llen, alen;
 };
+
+/*
+ * The shared index (PAYGUARD_STORE=redis; layout in aindex.c): adds en
+ * to Redis unless its (node, seq) is there; *added (may be NULL) is 1
+ * when it was added now.  PG_OK without Redis.
+ */
+enum pg_err	 aindex_shared_add(struct store *st,
+		    const struct arecord_entry *en, int *added);
+/* Marks (ts_us, seq) mitigated in the shared index (whatever its
+ * node); PG_NOTFOUND when absent, PG_OK without Redis. */
+enum pg_err	 aindex_shared_mitigate(struct store *st, uint64_t ts_us,
+		    uint64_t seq, const char *action);
+/* Redis key prefix of the shared index, and its keys: prefix kind p. */
+#define AINDEX_RKEY	"pg:{audit}:"
+size_t		 aindex_shared_key(unsigned char *k, const char *kind,
+		    const void *p, size_t n);
+/* The sorted-set member be64 ts | be64 seq | node into m (>= 16 +
+ * AINDEX_STR_MAX bytes); returns its length. */
+size_t		 aindex_shared_member(unsigned char *m, uint64_t ts_us,
+		    uint64_t seq, const char *node, size_t nlen);
 
 /* Unpacks a stored value; -1 when it is not one. */
 int		 aindex_val_unpack(const void *p, size_t n, struct aindex_val *v);
+/* Appends the record's line, as logged, to b (ts_us, seq: its key). */
+enum pg_err	 aindex_val_line(const struct aindex_val *v, uint64_t ts_us,
+		    uint64_t seq, struct buf *b);
 /*
- * Writes the secondary key kind|val|0|be64 ts|be64 seq into k (at least
- * AINDEX_STR_MAX + 18 bytes; val cut to AINDEX_STR_MAX); returns its length.
+ * Writes the marker key 'H'|be64 hour|kind|val into k (at least
+ * AINDEX_STR_MAX + 10 bytes; val cut to AINDEX_STR_MAX); returns its
+ * length.
  */
-size_t		 aindex_xkey(unsigned char *k, char kind, const char *val,
-		    size_t vlen, uint64_t ts, uint64_t seq);
+size_t		 aindex_hkey(unsigned char *k, uint64_t hour, char kind,
+		    const char *val, size_t vlen);
 /* The severity as the one-character key part ("0".."3"). */
 void		 aindex_sev_key(int sev, char s[2]);
 

@@ -38,7 +38,7 @@ aout_row_json(const struct aquery_row *row)
 static const char *const csv_cols[] = {
 	"timestamp", "event_id", "event_type", "severity", "source_ip",
 	"identity", "outcome", "resource", "request_id", "user_agent",
-	"mitigated", "mitigation_action", "seq", "details",
+	"mitigated", "mitigation_action", "seq", "details", "node",
 };
 
 static enum pg_err

@@ -11,6 +11,7 @@
 #include "aquery.h"
 #include "buf.h"
 #include "codec.h"
+#include "store_redis.h"
 
 void
 aquery_filter_init(struct aquery_filter *f)
@@ -82,6 +83,10 @@ aquery_apply(struct aquery_filter *f, const char *k, size_t klen, char *val,
 		if (!valid_name(val))
 			return PG_EINVAL;
 		snprintf(f->type, sizeof(f->type), "%s", val);
+	} else if (klen == 4 && memcmp(k, "node", 4) == 0) {
+		if (strlen(val) > 64 || !valid_name(val))
+			return PG_EINVAL;
+		snprintf(f->node, sizeof(f->node), "%s", val);
 	} else if (klen == 2 && memcmp(k, "ip", 2) == 0) {
 		if (strlen(val) > 64 || !valid_ip(val))
 			return PG_EINVAL;
@@ -145,9 +150,16 @@ struct qctx {
 	void			*arg;
 	size_t			 limit, n;
 	int			 more, stop;
-	struct store_txn	*t;
+	struct buf		 line;		/* the row's line, unpacked */
 	char			 mit[AINDEX_ACTION_MAX + 1];
+	char			 node[AINDEX_STR_MAX + 1];
 };
+
+static int
+str_eq(const char *a, size_t alen, const char *z)
+{
+	return alen == strlen(z) && memcmp(a, z, alen) == 0;
+}
 
 /* Applies the filters to a main-index record and hands it over. */
 static int
@@ -156,35 +168,41 @@ deliver(struct qctx *q, const unsigned char *key, const void *val, size_t vlen)
 	const struct aquery_filter	*f = q->f;
 	struct aquery_row		 row;
 	struct aindex_val		 v;
-	size_t			 n;
 
 	if (aindex_val_unpack(val, vlen, &v) != 0)
 		return 0;
-	if (f->sev >= 0 && v.sev != f->sev)
-		return 0;
-	if (f->type[0] != '\0' && (v.tlen != strlen(f->type) ||
-	    memcmp(v.type, f->type, v.tlen) != 0))
-		return 0;
-	if (f->ip[0] != '\0' && (v.iplen != strlen(f->ip) ||
-	    memcmp(v.ip, f->ip, v.iplen) != 0))
+	if ((f->sev >= 0 && v.sev != f->sev) ||
+	    (f->type[0] != '\0' && !str_eq(v.type, v.tlen, f->type)) ||
+	    (f->ip[0] != '\0' && !str_eq(v.ip, v.iplen, f->ip)) ||
+	    (f->node[0] != '\0' && !str_eq(v.node, v.nlen, f->node)))
 		return 0;
 	if (q->n >= q->limit) {
 		q->more = 1;
+		q->stop = 1;
 		return 1;
 	}
-	q->n++;
+	memset(&row, 0, sizeof(row));
 	row.ts_us = codec_be64_get(key);
 	row.seq = codec_be64_get(key + 8);
+	buf_reset(&q->line);
+	/* A value that does not unpack is no row (never half of one). */
+	if (aindex_val_line(&v, row.ts_us, row.seq, &q->line) != PG_OK)
+		return 0;
+	q->n++;
 	row.sev = (enum audit_sev)v.sev;
 	row.success = v.success;
 	row.mitigated = v.mitigated;
-	n = v.alen > AINDEX_ACTION_MAX ? AINDEX_ACTION_MAX : v.alen;
-	memcpy(q->mit, v.action, n);
-	q->mit[n] = '\0';
+	memcpy(q->mit, v.action, v.alen);
+	q->mit[v.alen] = '\0';
 	row.mitigation = q->mit;
-	row.line = v.line;
-	row.line_len = v.llen;
-	return q->fn(&row, q->arg) != 0;
+	memcpy(q->node, v.node, v.nlen);
+	q->node[v.nlen] = '\0';
+	row.node = q->node;
+	row.line = q->line.data != NULL ? q->line.data : "";
+	row.line_len = q->line.len;
+	if (q->fn(&row, q->arg) != 0)
+		q->stop = 1;
+	return q->stop;
 }
 
 static int
@@ -197,22 +215,53 @@ main_one(const void *key, size_t klen, const void *val, size_t vlen,
 	return deliver(arg, key, val, vlen);
 }
 
+/* The ts of the first (last, when last != 0) record; -1 when none. */
 static int
-x_one(const void *key, size_t klen, const void *val, size_t vlen,
+edge_one(const void *key, size_t klen, const void *val, size_t vlen,
     uint64_t exp, void *arg)
 {
-	struct qctx	*q = arg;
-	const void	*mv;
-	size_t		 mn;
-	const unsigned char *mk = (const unsigned char *)key + klen - 16;
-
 	(void)val; (void)vlen; (void)exp;
-	if (klen < 18)
+	if (klen != 16)
 		return 0;
-	/* The main record may have been swept first: skip it. */
-	if (store_get(q->t, NS_AUDIT, mk, 16, &mv, &mn, NULL) != PG_OK)
+	*(uint64_t *)arg = codec_be64_get(key);
+	return 1;
+}
+
+static int
+edge_ts(struct store_txn *t, int last, uint64_t *ts)
+{
+	*ts = UINT64_MAX;
+	if (store_scan(t, NS_AUDIT, NULL, 0, NULL, 0, last, edge_one, ts) !=
+	    PG_OK || *ts == UINT64_MAX)
+		return -1;
+	return 0;
+}
+
+/* Whether every filter the query sets has its marker in hour h. */
+static int
+hour_matches(struct store_txn *t, const struct aquery_filter *f, uint64_t h)
+{
+	unsigned char	 k[STORE_KEY_MAX];
+	const void	*v;
+	size_t		 n;
+	char		 sv[2];
+
+	if (f->ip[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_IP, f->ip, strlen(f->ip)), &v, &n, NULL) != PG_OK)
 		return 0;
-	return deliver(q, mk, mv, mn);
+	if (f->node[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_NODE, f->node, strlen(f->node)), &v, &n, NULL) != PG_OK)
+		return 0;
+	if (f->type[0] != '\0' && store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h,
+	    AINDEX_M_TYPE, f->type, strlen(f->type)), &v, &n, NULL) != PG_OK)
+		return 0;
+	if (f->sev >= 0) {
+		aindex_sev_key(f->sev, sv);
+		if (store_get(t, NS_AUDIT_X, k, aindex_hkey(k, h, AINDEX_M_SEV,
+		    sv, 1), &v, &n, NULL) != PG_OK)
+			return 0;
+	}
+	return 1;
 }
 
 static enum pg_err
@@ -220,15 +269,14 @@ query_txn(struct store_txn *t, void *arg)
 {
 	struct qctx		*q = arg;
 	const struct aquery_filter	*f = q->f;
-	unsigned char		 s[STORE_KEY_MAX], e[STORE_KEY_MAX], cur[16];
-	uint64_t		 until = f->until_us;
-	char			 sv[2];
-	size_t			 slen, elen;
+	unsigned char		 s[16], e[16], cur[16];
+	uint64_t		 until = f->until_us, first, last, h, lo, hi;
 	int			 cursor;
+	enum pg_err		 err = PG_OK;
 
-	q->t = t;
 	q->n = 0;
 	q->more = 0;
+	q->stop = 0;
 	if (until == 0)
 		until = UINT64_MAX;
 	/* The paging cursor, when older than the window's end, is the
@@ -237,23 +285,243 @@ query_txn(struct store_txn *t, void *arg)
 	    f->before_ts < until;
 	codec_be64_put(cur, cursor ? f->before_ts : until);
 	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
-	if (f->ip[0] != '\0') {
-		slen = aindex_xkey(s, 'i', f->ip, strlen(f->ip), f->since_us, 0);
-		elen = aindex_xkey(e, 'i', f->ip, strlen(f->ip), 0, 0);
-	} else if (f->type[0] != '\0') {
-		slen = aindex_xkey(s, 't', f->type, strlen(f->type), f->since_us, 0);
-		elen = aindex_xkey(e, 't', f->type, strlen(f->type), 0, 0);
-	} else if (f->sev >= 0) {
-		aindex_sev_key(f->sev, sv);
-		slen = aindex_xkey(s, 's', sv, 1, f->since_us, 0);
-		elen = aindex_xkey(e, 's', sv, 1, 0, 0);
-	} else {
-		codec_be64_put(s, f->since_us);
-		codec_be64_put(s + 8, 0);
+	codec_be64_put(s, f->since_us);
+	codec_be64_put(s + 8, 0);
+	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
+	    f->sev < 0)
 		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
+	/* Filtered: hour by hour, newest first, reading only the hours
+	 * whose markers say they hold a match; within the records that
+	 * exist (a window "since the beginning" costs what is stored). */
+	if (edge_ts(t, 0, &first) != 0 || edge_ts(t, 1, &last) != 0)
+		return PG_OK;
+	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
+	hi = codec_be64_get(cur);
+	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
+	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
+		if (!hour_matches(t, f, h))
+			continue;
+		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
+		    h * AINDEX_HOUR_US : f->since_us);
+		codec_be64_put(s + 8, 0);
+		if (h == hi)
+			memcpy(e, cur, 16);
+		else {
+			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
+			codec_be64_put(e + 8, 0);
+		}
+		err = store_scan(t, NS_AUDIT, s, 16, e, 16, 1, main_one, q);
 	}
-	memcpy(e + elen - 16, cur, 16);
-	return store_scan(t, NS_AUDIT_X, s, slen, e, elen, 1, x_one, q);
+	return err;
+}
+
+
+/* ------------------------------------------------ the shared index */
+
+#define RS_BATCH	256	/* members read per round trip */
+
+/* One range of the shared set, newest first: members in [lo, hi)
+ * (ts|seq bounds, 16 bytes each), their records fetched with one MGET
+ * per batch and handed to deliver. */
+static enum pg_err
+rs_range(struct rstore *rs, struct qctx *q, const unsigned char lo[16],
+    const unsigned char hi[16])
+{
+	unsigned char	 zk[64], lb[17], hb[17 + AINDEX_STR_MAX];
+	unsigned char	(*keys)[STORE_KEY_MAX + 32] = NULL;
+	const char	*argv[RS_BATCH + 1];
+	size_t		 al[RS_BATCH + 1], hl = 17, i, n;
+	redisReply	*zr = NULL, *vr = NULL;
+	enum pg_err	 e = PG_ENOMEM;
+
+	if ((keys = calloc(RS_BATCH, sizeof(*keys))) == NULL)
+		return PG_ENOMEM;
+	lb[0] = '[';
+	memcpy(lb + 1, lo, 16);
+	hb[0] = '(';
+	memcpy(hb + 1, hi, 16);
+	e = PG_OK;
+	while (!q->stop) {
+		char	 cnt[16];
+
+		snprintf(cnt, sizeof(cnt), "%d", RS_BATCH);
+		argv[0] = "ZREVRANGEBYLEX";
+		al[0] = 14;
+		al[1] = aindex_shared_key(zk, "i", "", 0);
+		argv[1] = (const char *)zk;
+		argv[2] = (const char *)hb;
+		al[2] = hl;
+		argv[3] = (const char *)lb;
+		al[3] = 17;
+		argv[4] = "LIMIT";
+		al[4] = 5;
+		argv[5] = "0";
+		al[5] = 1;
+		argv[6] = cnt;
+		al[6] = strlen(cnt);
+		if ((e = redis_cmd(rstore_redis(rs), 7, argv, al, &zr)) !=
+		    PG_OK)
+			break;
+		if (zr->type != REDIS_REPLY_ARRAY || zr->elements == 0)
+			break;
+		n = zr->elements;
+		argv[0] = "MGET";
+		al[0] = 4;
+		for (i = 0; i < n; i++) {
+			if (zr->element[i]->type != REDIS_REPLY_STRING ||
+			    zr->element[i]->len < 16 ||
+			    zr->element[i]->len > 16 + AINDEX_STR_MAX) {
+				e = PG_STORE;
+				goto out;
+			}
+			al[i + 1] = aindex_shared_key(keys[i], "r:",
+			    zr->element[i]->str, zr->element[i]->len);
+			argv[i + 1] = (const char *)keys[i];
+		}
+		if ((e = redis_cmd(rstore_redis(rs), (int)n + 1, argv, al,
+		    &vr)) != PG_OK)
+			break;
+		for (i = 0; i < n && !q->stop; i++)
+			/* An expired record (its member not yet swept): no
+			 * row. */
+			if (vr->type == REDIS_REPLY_ARRAY && i < vr->elements &&
+			    vr->element[i]->type == REDIS_REPLY_STRING)
+				deliver(q, (const unsigned char *)
+				    zr->element[i]->str, vr->element[i]->str,
+				    vr->element[i]->len);
+		/* The next batch: strictly before the last member read. */
+		hb[0] = '(';
+		memcpy(hb + 1, zr->element[n - 1]->str,
+		    zr->element[n - 1]->len);
+		hl = 1 + zr->element[n - 1]->len;
+		freeReplyObject(vr);
+		vr = NULL;
+		freeReplyObject(zr);
+		zr = NULL;
+		if (n < RS_BATCH)
+			break;
+	}
+out:
+	if (zr != NULL)
+		freeReplyObject(zr);
+	if (vr != NULL)
+		freeReplyObject(vr);
+	free(keys);
+	return e;
+}
+
+/* The ts of the first (last) member of the shared set; -1 when empty. */
+static int
+rs_edge(struct rstore *rs, int last, uint64_t *ts)
+{
+	unsigned char	 zk[64];
+	const char	*argv[7];
+	size_t		 al[7];
+	redisReply	*r = NULL;
+	int		 rc = -1;
+
+	argv[0] = last ? "ZREVRANGEBYLEX" : "ZRANGEBYLEX";
+	al[0] = strlen(argv[0]);
+	al[1] = aindex_shared_key(zk, "i", "", 0);
+	argv[1] = (const char *)zk;
+	argv[2] = last ? "+" : "-";
+	argv[3] = last ? "-" : "+";
+	al[2] = al[3] = 1;
+	argv[4] = "LIMIT";
+	al[4] = 5;
+	argv[5] = "0";
+	argv[6] = "1";
+	al[5] = al[6] = 1;
+	if (redis_cmd(rstore_redis(rs), 7, argv, al, &r) != PG_OK)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->len >= 16) {
+		*ts = codec_be64_get((const unsigned char *)r->element[0]->str);
+		rc = 0;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Whether hour h of the shared index has every marker f asks for. */
+static int
+rs_hour_matches(struct rstore *rs, const struct aquery_filter *f, uint64_t h)
+{
+	unsigned char	 k[4][STORE_KEY_MAX + 32], hk[STORE_KEY_MAX];
+	const char	*argv[5];
+	size_t		 al[5], n = 0, l;
+	redisReply	*r = NULL;
+	char		 sv[2];
+	int		 ok;
+
+#define RS_MARK(kind, val) do {						\
+	l = aindex_hkey(hk, h, (kind), (val), strlen(val));		\
+	al[n + 1] = aindex_shared_key(k[n], "h:", hk + 1, l - 1);	\
+	argv[n + 1] = (const char *)k[n];				\
+	n++;								\
+} while (0)
+	if (f->ip[0] != '\0')
+		RS_MARK(AINDEX_M_IP, f->ip);
+	if (f->node[0] != '\0')
+		RS_MARK(AINDEX_M_NODE, f->node);
+	if (f->type[0] != '\0')
+		RS_MARK(AINDEX_M_TYPE, f->type);
+	if (f->sev >= 0) {
+		aindex_sev_key(f->sev, sv);
+		RS_MARK(AINDEX_M_SEV, sv);
+	}
+#undef RS_MARK
+	argv[0] = "EXISTS";
+	al[0] = 6;
+	if (redis_cmd(rstore_redis(rs), (int)n + 1, argv, al, &r) != PG_OK)
+		return 1;	/* unknown: read the hour */
+	ok = rs_num(r) == n;
+	freeReplyObject(r);
+	return ok;
+}
+
+static enum pg_err
+rs_query(struct rstore *rs, struct qctx *q)
+{
+	const struct aquery_filter *f = q->f;
+	unsigned char	 s[16], e[16], cur[16];
+	uint64_t	 until = f->until_us, first, last, h, lo, hi;
+	int		 cursor;
+	enum pg_err	 err = PG_OK;
+
+	if (until == 0)
+		until = UINT64_MAX;
+	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
+	    f->before_ts < until;
+	codec_be64_put(cur, cursor ? f->before_ts : until);
+	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
+	codec_be64_put(s, f->since_us);
+	codec_be64_put(s + 8, 0);
+	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
+	    f->sev < 0)
+		return rs_range(rs, q, s, cur);
+	/* Filtered: as on LMDB, the hours whose markers match. */
+	if (rs_edge(rs, 0, &first) != 0 || rs_edge(rs, 1, &last) != 0)
+		return PG_OK;
+	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
+	hi = codec_be64_get(cur);
+	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
+	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
+		if (!rs_hour_matches(rs, f, h))
+			continue;
+		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
+		    h * AINDEX_HOUR_US : f->since_us);
+		codec_be64_put(s + 8, 0);
+		if (h == hi)
+			memcpy(e, cur, 16);
+		else {
+			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
+			codec_be64_put(e + 8, 0);
+		}
+		err = rs_range(rs, q, s, e);
+	}
+	return err;
 }
 
 enum pg_err
@@ -269,7 +537,13 @@ aquery_run(struct store *st, const struct aquery_filter *f, aquery_fn fn,
 	q.arg = arg;
 	q.limit = f->limit == 0 || f->limit > AQUERY_LIMIT_MAX ? AQUERY_LIMIT_MAX :
 	    f->limit;
-	e = store_run(st, 0, query_txn, &q);
+	buf_init(&q.line, ARECORD_LINE_MAX + 1);
+	/* With Redis, every node's records: the shared index. */
+	if (store_shared(st) != NULL)
+		e = rs_query(store_shared(st), &q);
+	else
+		e = store_run(st, 0, query_txn, &q);
+	buf_free(&q.line);
 	if (more != NULL)
 		*more = q.more;
 	return e;
@@ -302,6 +576,7 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 {
 	struct aquery_filter f;
 	struct getctx	 g;
+	enum pg_err	 e;
 
 	aquery_filter_init(&f);
 	memset(&g, 0, sizeof(g));
@@ -309,7 +584,20 @@ aquery_get(struct store *st, uint64_t ts_us, uint64_t seq, aquery_fn fn,
 	g.q.fn = fn;
 	g.q.arg = arg;
 	g.q.limit = 1;
+	buf_init(&g.q.line, ARECORD_LINE_MAX + 1);
 	codec_be64_put(g.k, ts_us);
 	codec_be64_put(g.k + 8, seq);
-	return store_run(st, 0, get_txn, &g);
+	if (store_shared(st) != NULL) {
+		unsigned char	 hi[16];
+
+		/* The one member of (ts, seq), whatever its node. */
+		codec_be64_put(hi, ts_us);
+		codec_be64_put(hi + 8, seq + 1);
+		e = rs_range(store_shared(st), &g.q, g.k, hi);
+		if (e == PG_OK && g.q.n == 0)
+			e = PG_NOTFOUND;
+	} else
+		e = store_run(st, 0, get_txn, &g);
+	buf_free(&g.q.line);
+	return e;
 }

@@ -23,6 +23,7 @@ struct aquery_filter {
 	int		 sev;		/* -1 (or any < 0): any; else exact */
 	char		 type[AINDEX_STR_MAX];	/* "" any */
 	char		 ip[AINDEX_STR_MAX];	/* "" any */
+	char		 node[AINDEX_STR_MAX];	/* "" any */
 	uint64_t	 before_ts;	/* paging cursor: rows strictly older */
 	uint64_t	 before_seq;	/*   than (ts, seq); 0/0: none */
 	size_t		 limit;		/* 0: AQUERY_LIMIT_MAX */
@@ -36,6 +37,7 @@ struct aquery_row {
 	int		 success;
 	int		 mitigated;	/* flag set by aindex_mitigate */
 	const char	*mitigation;	/* its action text ("" none) */
+	const char	*node;		/* the node that logged it ("" unknown) */
 	const char	*line;		/* the record as logged */
 	size_t		 line_len;
 };
@@ -46,7 +48,7 @@ typedef int (*aquery_fn)(const struct aquery_row *row, void *arg);
 /* Initialises f to "everything, newest first". */
 void		 aquery_filter_init(struct aquery_filter *f);
 /*
- * Parses a query string (hours, severity, type, ip, before=TS-SEQ;
+ * Parses a query string (hours, severity, type, ip, node, before=TS-SEQ;
  * others ignored) into f, relative to now_us.  Bounded, no allocation.
  * PG_EINVAL on a malformed value (f is then unusable).
  */
@@ -54,7 +56,7 @@ enum pg_err	 aquery_parse(const char *qs, uint64_t now_us,
 		    struct aquery_filter *f, unsigned int *hours);
 /*
  * Applies one decoded parameter (name k, klen bytes; val may be cut at
- * a '-') to f: hours (into *hours), severity, type, ip, before=TS-SEQ;
+ * a '-') to f: hours (into *hours), severity, type, ip, node, before=TS-SEQ;
  * others are ignored.  PG_EINVAL when the value is not valid for it.
  */
 enum pg_err	 aquery_apply(struct aquery_filter *f, const char *k,
@@ -63,8 +65,8 @@ enum pg_err	 aquery_apply(struct aquery_filter *f, const char *k,
 void		 aquery_window(struct aquery_filter *f, uint64_t now_us,
 		    unsigned int hours);
 /*
- * Visits the matching records newest first, at most f->limit.  Uses the
- * most selective secondary index among ip, type, severity.  *more (may
+ * Visits the matching records newest first, at most f->limit.  With a
+ * filter, reads only the hours whose markers (aindex.h) match all of it.  *more (may
  * be NULL) is set to 1 when rows remain after the limit.
  */
 enum pg_err	 aquery_run(struct store *st, const struct aquery_filter *f,

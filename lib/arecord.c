@@ -147,6 +147,9 @@ arecord_build(const struct arecord_who *ctx, struct arecord *rec,
 		add_str(o, "mitigation_action", rec->mitigation_action, NULL);
 	else
 		json_object_object_add(o, "mitigation_action", NULL);
+	f->node[0] = '\0';
+	if (ctx->node != NULL && ctx->node[0] != '\0')
+		add_str(o, "node", ctx->node, f->node);
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s == NULL || strlen(s) < 2)
@@ -312,6 +315,7 @@ arecord_parse_line(const char *line, size_t len, struct arecord_line *r)
 	r->en.type = aevent_parse(r->type);
 	cpy(r->ip, arecord_get(o, "source_ip", 0), sizeof(r->ip));
 	cpy(r->identity, arecord_get(o, "identity", 0), sizeof(r->identity));
+	cpy(r->node, arecord_get(o, "node", 0), sizeof(r->node));
 	r->en.sev = sev;
 	r->en.success = (s = arecord_get(o, "outcome", 0)) != NULL &&
 	    strcmp(s, "success") == 0;
@@ -353,6 +357,7 @@ arecord_parse_line(const char *line, size_t len, struct arecord_line *r)
 	r->en.type_name = r->type;
 	r->en.ip = r->ip;
 	r->en.identity = r->identity;
+	r->en.node = r->node;
 	r->en.op = r->has_op ? r->op : NULL;
 	r->en.line = r->line;
 	r->en.line_len = len;

@@ -4,7 +4,8 @@
  * A record is one JSON line with the fields event_id (a UUID),
  * event_type, timestamp (RFC 3339 UTC with ms), source_ip, user_agent,
  * request_id, severity, details, mitigated, mitigation_action, plus what
- * PCI DSS 10.2.2 asks: identity, outcome, resource.  Request strings are
+ * PCI DSS 10.2.2 asks: identity, outcome, resource; and node (the web
+ * server that wrote it; lines before it have none).  Request strings are
  * bounded and stripped of control characters; details are masked.  Never
  * pass a secret, a signature or a request body.
  *
@@ -37,6 +38,7 @@ struct arecord_who {
 	const char	*user_agent;
 	const char	*request_id;
 	const char	*identity;	/* token name, REMOTE_USER or "stripe" */
+	const char	*node;		/* the node writing; NULL/"": none */
 };
 
 /* What happened. */
@@ -61,6 +63,7 @@ struct arecord_entry {
 	const char	*ip;
 	const char	*identity;
 	const char	*op;		/* rate-limit operation, or NULL */
+	const char	*node;		/* PAYGUARD_NODE, or NULL/"" */
 	const char	*line;		/* the JSON line, no newline */
 	size_t		 line_len;
 };
@@ -70,6 +73,7 @@ struct arecord_fields {
 	char	 ip[ARECORD_STR_MAX];
 	char	 identity[ARECORD_STR_MAX];
 	char	 op[ARECORD_STR_MAX];
+	char	 node[ARECORD_STR_MAX];
 	int	 has_op;
 };
 
@@ -107,6 +111,7 @@ struct arecord_line {
 	unsigned char	 hash[ARECORD_HASH_LEN];
 	char		 type[ARECORD_LINE_STR], ip[ARECORD_LINE_STR];
 	char		 identity[ARECORD_LINE_STR], op[ARECORD_LINE_STR];
+	char		 node[ARECORD_LINE_STR];	/* "" in older lines */
 	int		 has_op;
 	/* AEV_AUDIT_EVENT_MITIGATED: the record it marks, and the note */
 	int		 mit;

@@ -121,11 +121,24 @@ rx_clear(struct rxctx *c)
 static enum pg_err
 rx_flush(struct store *st, struct rxctx *c)
 {
+	size_t		 i;
+	int		 added;
 	enum pg_err	 e;
 
 	e = store_run(st, 1, rx_txn, c);
 	if (e == PG_OK)
 		c->res->added += c->added;
+	/* With Redis, the shared index too: a record it has (by node and
+	 * seq) is not added again. */
+	for (i = 0; e == PG_OK && store_shared(st) != NULL && i < c->n; i++) {
+		if ((e = aindex_shared_add(st, &c->recs[i].en, &added)) ==
+		    PG_OK && added)
+			c->res->shared_added++;
+		if (e == PG_OK && c->recs[i].mit && (e = aindex_shared_mitigate(
+		    st, c->recs[i].mit_ts, c->recs[i].mit_seq,
+		    c->recs[i].note)) == PG_NOTFOUND)
+			e = PG_OK;
+	}
 	rx_clear(c);
 	return e;
 }

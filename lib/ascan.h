@@ -19,6 +19,7 @@ struct ascan_reindex_res {
 	uint64_t	 added;		/* records indexed now */
 	uint64_t	 expired;	/* older than the retention: left out */
 	uint64_t	 skipped;	/* not a chained record (or tampered) */
+	uint64_t	 shared_added;	/* of them, new to the shared index */
 };
 
 /*

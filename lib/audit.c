@@ -391,8 +391,9 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
     struct audit_pending **out)
 {
 	struct arecord_who who = { ctx->source_ip, ctx->user_agent,
-			    ctx->request_id, ctx->identity };
+			    ctx->request_id, ctx->identity, NULL };
 	struct audit_pending *p;
+	char		 host[AUDIT_NODE_MAX + 1];
 	struct timespec	 now;
 	enum pg_err	 e;
 
@@ -411,6 +412,15 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	p->em.type_whole = ctx->cfg != NULL ? ctx->cfg->audit_flood_type :
 	    AUDIT_FLOOD_TYPE_WHOLE;
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* Every record names its node (issue 11: several web servers, one
+	 * index); the host name unless PAYGUARD_NODE says otherwise. */
+	if (ctx->cfg != NULL && ctx->cfg->node != NULL &&
+	    ctx->cfg->node[0] != '\0')
+		who.node = ctx->cfg->node;
+	else if (gethostname(host, sizeof(host) - 1) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		who.node = host;
+	}
 	if ((e = arecord_build(&who, rec, &now, &p->pre, &p->em.f)) != PG_OK)
 		goto out;
 	e = PG_SYSTEM;
@@ -427,6 +437,7 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	p->em.en.ip = p->em.f.ip;
 	p->em.en.identity = p->em.f.identity;
 	p->em.en.op = p->em.f.has_op ? p->em.f.op : NULL;
+	p->em.en.node = p->em.f.node;
 	*out = p;
 	p = NULL;
 	e = PG_OK;
@@ -488,6 +499,12 @@ audit_emit(const struct audit_ctx *ctx, struct arecord *rec)
 	    PG_OK)
 		/* The primary log matters more than the index. */
 		log_warnx("audit index: %s", pg_strerror(e));
+	/* With Redis, the index every node reads (a record it misses now
+	 * comes back with the next rebuild from this node's log). */
+	else if (ctx->st != NULL && store_shared(ctx->st) != NULL &&
+	    p->em.written && (e = aindex_shared_add(ctx->st, &p->em.en,
+	    NULL)) != PG_OK)
+		log_warnx("shared audit index: %s", pg_strerror(e));
 	return audit_finish(p);
 }
 

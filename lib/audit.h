@@ -38,6 +38,8 @@ struct audit_log {
 };
 
 /* Who and where: filled per request, pointers borrowed. */
+#define AUDIT_NODE_MAX	64	/* bytes of a node name */
+
 struct audit_ctx {
 	const char	*state_dir;
 	const char	*source_ip;
@@ -46,7 +48,8 @@ struct audit_ctx {
 	const char	*identity;	/* token name, REMOTE_USER or "stripe" */
 	struct store	*st;		/* index + chain head; NULL: file only */
 	struct audit_log *log;		/* kept open; NULL: opened per record */
-	const struct config *cfg;	/* the flood bounds; NULL: defaults */
+	const struct config *cfg;	/* the flood bounds, PAYGUARD_NODE;
+					   NULL: defaults, the host name */
 };
 
 /*

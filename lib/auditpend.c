@@ -109,6 +109,122 @@ record_exists(struct store *st, const char *id, uint64_t since_us,
 	return e;
 }
 
+/*
+ * All markers at once: one pass over the accept records indexed since the
+ * oldest marker was received, each row's event id looked up among the
+ * markers' (sorted), instead of one query per marker - that was quadratic
+ * in the number of events accepted between two settles (thousands at a
+ * few thousand events per second).  found[i] is set for marker i when its
+ * record was seen; *complete is 1 when the pass read every row (else a
+ * marker not seen must still be asked about on its own).
+ */
+#define BATCH_PAGES	50	/* pages of AQUERY_LIMIT_MAX rows at most */
+
+struct bfind {
+	const struct marker	 *m;
+	size_t			 *order;	/* marker indices by id */
+	size_t			  n;
+	int			 *found;
+	uint64_t		  last_ts, last_seq;
+	size_t			  rows;
+};
+
+static int
+cmp_order(const void *a, const void *b, void *arg)
+{
+	const struct marker *m = arg;
+
+	return strcmp(m[*(const size_t *)a].id, m[*(const size_t *)b].id);
+}
+
+static int
+batch_row(const struct aquery_row *row, void *arg)
+{
+	static const char pre[] = "\"resource\":\"webhook:";
+	struct bfind	*b = arg;
+	const char	*p, *q, *end = row->line + row->line_len;
+	char		 id[EVENT_ID_MAX + 1];
+	size_t		 lo = 0, hi = b->n, mid;
+	int		 c;
+
+	b->last_ts = row->ts_us;
+	b->last_seq = row->seq;
+	b->rows++;
+	if ((p = memmem(row->line, row->line_len, pre, sizeof(pre) - 1)) ==
+	    NULL)
+		return 0;
+	p += sizeof(pre) - 1;
+	if ((q = memchr(p, '"', (size_t)(end - p))) == NULL ||
+	    (size_t)(q - p) > EVENT_ID_MAX)
+		return 0;
+	memcpy(id, p, (size_t)(q - p));
+	id[q - p] = '\0';
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(id, b->m[b->order[mid]].id);
+		if (c == 0) {
+			b->found[b->order[mid]] = 1;
+			break;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+static enum pg_err
+batch_recorded(struct store *st, const struct marker *m, size_t n,
+    int *found, int *complete)
+{
+	static const enum aevent types[] = {
+		AEV_WEBHOOK_VALIDATED, AEV_WEBHOOK_DELIVERY_FAILED,
+		AEV_EVENT_BACKFILLED,
+	};
+	struct aquery_filter af;
+	struct bfind	 b;
+	uint64_t	 since = UINT64_MAX;
+	size_t		 i, t, page;
+	int		 more = 0;
+	enum pg_err	 e = PG_OK;
+
+	*complete = 0;
+	memset(&b, 0, sizeof(b));
+	if ((b.order = calloc(n, sizeof(*b.order))) == NULL)
+		return PG_ENOMEM;
+	for (i = 0; i < n; i++) {
+		b.order[i] = i;
+		if (m[i].p.received_ms * 1000 < since)
+			since = m[i].p.received_ms * 1000;
+	}
+	qsort_r(b.order, n, sizeof(*b.order), cmp_order, (void *)m);
+	b.m = m;
+	b.n = n;
+	b.found = found;
+	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		aquery_filter_init(&af);
+		af.since_us = since > SKEW_US ? since - SKEW_US : 0;
+		snprintf(af.type, sizeof(af.type), "%s", aevent_name(types[t]));
+		for (page = 0; page < BATCH_PAGES; page++) {
+			b.rows = 0;
+			if ((e = aquery_run(st, &af, batch_row, &b, &more)) !=
+			    PG_OK)
+				goto out;
+			if (!more || b.rows == 0)
+				break;
+			af.before_ts = b.last_ts;
+			af.before_seq = b.last_seq;
+		}
+		if (more)
+			goto out;	/* not every row read */
+	}
+	*complete = 1;
+out:
+	free(b.order);
+	return e;
+}
+
 /* Whether m's accept record is indexed: the owner's (written within
  * stale_ms of acceptance) or one a settler wrote after taking m over. */
 static enum pg_err
@@ -234,7 +350,8 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	struct ascan_reindex_res rr;
 	struct take	 tk;
 	struct drop	 dr;
-	int		*del = NULL, found, reindexed = 0;
+	int		*del = NULL, *seen = NULL, found, reindexed = 0;
+	int		 complete = 0;
 	uint64_t	 now = store_now_ms();
 	size_t		 i, ndel = 0;
 	enum pg_err	 e;
@@ -244,7 +361,8 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	if (stale_ms == 0)
 		stale_ms = (uint64_t)cfg->wh_handler_timeout * 1000 + 60000;
 	if ((c.m = calloc(AUDITPEND_BATCH, sizeof(*c.m))) == NULL ||
-	    (del = calloc(AUDITPEND_BATCH, sizeof(*del))) == NULL) {
+	    (del = calloc(AUDITPEND_BATCH, sizeof(*del))) == NULL ||
+	    (seen = calloc(AUDITPEND_BATCH, sizeof(*seen))) == NULL) {
 		e = PG_ENOMEM;
 		goto out;
 	}
@@ -255,9 +373,13 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	 * first, or every marker would look unrecorded. */
 	if ((e = ascan_ensure_indexed(st, cfg->state_dir, 0, &rr)) != PG_OK)
 		goto out;
+	if ((e = batch_recorded(st, c.m, c.n, seen, &complete)) != PG_OK)
+		goto out;
 	for (i = 0; i < c.n; i++) {
-		if ((e = marker_recorded(st, &c.m[i], stale_ms, &found)) !=
-		    PG_OK)
+		found = seen[i];
+		/* A complete pass covered every marker's window. */
+		if (!found && !complete && (e = marker_recorded(st, &c.m[i],
+		    stale_ms, &found)) != PG_OK)
 			goto out;
 		/*
 		 * An owner killed after its line reached the log but before
@@ -309,5 +431,6 @@ out:
 	}
 	free(c.m);
 	free(del);
+	free(seen);
 	return e;
 }

@@ -55,6 +55,7 @@ struct cfg_var {
 static const struct cfg_var cfg_vars[] = {
 	{ "PAYGUARD_STATE_DIR", T_STR, F(state_dir), "/var/lib/payguard", 0 },
 	{ "PAYGUARD_SYNC", T_BOOL, F(sync), "1", 0 },
+	{ "PAYGUARD_GROUP_COMMIT", T_BOOL, F(group_commit), "1", 0 },
 	{ "PAYGUARD_MAX_BODY", T_SIZE, F(max_body), "524288", 64UL << 20 },
 	{ "PAYGUARD_DATA_DIR", T_STR, F(data_dir), PG_DATADIR, 0 },
 	{ "STRIPE_RATE_LIMIT_ENABLED", T_BOOL, F(rl_enabled), "true", 0 },
@@ -469,6 +470,13 @@ config_load(struct config *c, unsigned int need, char *err, size_t errsz)
 		    "%s: not set" :
 		    "%s: must be a secret (sk_) or restricted (rk_) key",
 		    "STRIPE_SECRET_KEY");
+	/* The node names records and is a filter value of the audit page
+	 * and the CLI: a short name of [A-Za-z0-9_.:-]. */
+	if (c->node != NULL && (strlen(c->node) > 64 ||
+	    strspn(c->node, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_.:-") != strlen(c->node)))
+		set_err(err, errsz, &rc, "%s: expected at most 64 of "
+		    "[A-Za-z0-9_.:-]", "PAYGUARD_NODE");
 	if (c->rl_window == 0)
 		set_err(err, errsz, &rc, "%s: must be at least 1",
 		    "STRIPE_RATE_LIMIT_WINDOW");

@@ -35,6 +35,7 @@ struct rate_op {
 struct config {
 	char		*state_dir;		/* PAYGUARD_STATE_DIR */
 	int		 sync;			/* PAYGUARD_SYNC (1) */
+	int		 group_commit;		/* PAYGUARD_GROUP_COMMIT (1) */
 	size_t		 max_body;		/* PAYGUARD_MAX_BODY (512 KiB) */
 	char		*data_dir;		/* PAYGUARD_DATA_DIR (share dir) */
 

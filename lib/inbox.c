@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "gcommit.h"
 #include "inbox.h"
 #include "log.h"
 #include "seal.h"
@@ -75,10 +76,10 @@ write_hdr(struct store_txn *txn, const char *id, const void *rec,
 	return e;
 }
 
-/* The accept record this process now owes (see inbox.h). */
+/* The accept record process pid now owes (see inbox.h). */
 static enum pg_err
 audit_pending_put(struct store_txn *txn, const char *id,
-    const struct ev_hdr *h, uint64_t now)
+    const struct ev_hdr *h, uint64_t now, int32_t pid)
 {
 	struct inbox_audit_pending p;
 	char		 k[sizeof(INBOX_AUDIT_PENDING) + EVENT_ID_MAX];
@@ -86,7 +87,7 @@ audit_pending_put(struct store_txn *txn, const char *id,
 
 	memset(&p, 0, sizeof(p));
 	p.received_ms = h->received_ms;
-	p.pid = (int32_t)getpid();
+	p.pid = pid;
 	p.source = h->source;
 	n = snprintf(k, sizeof(k), "%s%s", INBOX_AUDIT_PENDING, id);
 	if (n < 0 || (size_t)n >= sizeof(k))
@@ -126,7 +127,8 @@ accept_txn(struct store_txn *txn, void *arg)
 			return PG_STORE;
 		if ((e = requeue(txn, id, &a->h, a->h.queue_due_ms)) != PG_OK)
 			return e;
-		return audit_pending_put(txn, id, &a->h, now);
+		return audit_pending_put(txn, id, &a->h, now,
+		    (int32_t)getpid());
 	}
 	if (e != PG_EXISTS)
 		return e;
@@ -152,6 +154,87 @@ accept_txn(struct store_txn *txn, void *arg)
 	if (e == PG_OK)
 		a->out = INBOX_RECLAIMED;
 	return e;
+}
+
+/*
+ * Group commit (gcommit.h) of a new event: staged as [be64 owner pid]
+ * [sealed record], applied by whichever process leads the batch, exactly
+ * as accept_txn stores a new event (record, queue entry, the owner's
+ * pending audit record).
+ */
+static enum pg_err
+gc_probe(struct store_txn *txn, const void *key, size_t klen)
+{
+	const void	*v;
+	size_t		 vlen;
+
+	return store_get(txn, NS_EVENT, key, klen, &v, &vlen, NULL);
+}
+
+static enum pg_err
+gc_apply(struct store_txn *txn, const void *key, size_t klen,
+    const void *val, size_t vlen, int *res)
+{
+	char		 id[EVENT_ID_MAX + 1];
+	const unsigned char *v = val;
+	const void	*old;
+	size_t		 oldlen;
+	struct ev_hdr	 h;
+	enum pg_err	 e;
+
+	if (klen == 0 || klen > EVENT_ID_MAX || vlen <= 8)
+		return PG_STORE;
+	memcpy(id, key, klen);
+	id[klen] = '\0';
+	e = store_put(txn, NS_EVENT, id, klen, v + 8, vlen - 8, 0,
+	    STORE_NOOVERWRITE);
+	if (e == PG_EXISTS) {
+		/* The very bytes (a sealed record has a random IV): a
+		 * leader killed after its commit stored it; finish it. */
+		if ((e = store_get(txn, NS_EVENT, id, klen, &old, &oldlen,
+		    NULL)) != PG_OK)
+			return e;
+		if (oldlen != vlen - 8 || memcmp(old, v + 8, oldlen) != 0) {
+			*res = GC_EXISTS;
+			return PG_OK;
+		}
+	} else if (e != PG_OK)
+		return e;
+	if ((e = inbox_read_hdr(v + 8, vlen - 8, &h)) != PG_OK)
+		return e;
+	if ((e = requeue(txn, id, &h, h.queue_due_ms)) != PG_OK ||
+	    (e = audit_pending_put(txn, id, &h, store_now_ms(),
+	    (int32_t)codec_be64_get(v))) != PG_OK)
+		return e;
+	*res = GC_NEW;
+	return PG_OK;
+}
+
+/* A new event through the group commit; falls back to accept_txn for
+ * everything but a new event (duplicates, reclaims: their outcome
+ * depends on the stored header). */
+static enum pg_err
+accept_grouped(struct store *st, const struct config *cfg,
+    struct accept_ctx *a)
+{
+	unsigned char	*v;
+	int		 res = 0;
+	enum pg_err	 e;
+
+	if ((v = malloc(8 + a->reclen)) == NULL)
+		return PG_ENOMEM;
+	codec_be64_put(v, (uint64_t)getpid());
+	memcpy(v + 8, a->rec, a->reclen);
+	e = gc_submit(st, cfg->state_dir, a->ev->id, strlen(a->ev->id), v,
+	    8 + a->reclen, gc_probe, gc_apply, &res);
+	free(v);
+	if (e != PG_OK)
+		return e;
+	if (res == GC_NEW) {
+		a->out = INBOX_NEW;
+		return inbox_read_hdr(a->rec, a->reclen, &a->h);
+	}
+	return store_run(st, 1, accept_txn, a);
 }
 
 enum pg_err
@@ -191,6 +274,10 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	if (store_shared(st) != NULL)
 		e = rs_inbox_accept(store_shared(st), cfg, ev->id, rec,
 		    a.reclen, claim, &a.out, &a.h);
+	else if (cfg->sync && cfg->group_commit &&
+	    strlen(ev->id) <= GC_KEY_MAX)
+		/* Durable: share the fsync with concurrent requests. */
+		e = accept_grouped(st, cfg, &a);
 	else
 		e = store_run(st, 1, accept_txn, &a);
 	free(rec);

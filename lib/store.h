@@ -29,6 +29,7 @@ enum store_ns {
 	NS_TOKEN,	/* gateway tokens: name */
 	NS_AUDIT,	/* audit index: be64 ts_us | seq (volatile) */
 	NS_AUDIT_X,	/* audit secondary index, counters (volatile) */
+	NS_STAGE,	/* group commit's staged items (volatile, gcommit.h) */
 	NS__MAX
 };
 
@@ -68,7 +69,7 @@ typedef enum pg_err (*store_fn)(struct store_txn *txn, void *arg);
  * transaction is durable on return unless the store was opened with
  * STORE_NOSYNC, every put in it was STORE_DERIVED (its data is synced, a
  * system crash may undo it), or it wrote a volatile namespace (NS_RATE,
- * NS_AUDIT, NS_AUDIT_X: never synced, emptied after a reboot).  One transaction stays within one environment:
+ * NS_AUDIT, NS_AUDIT_X, NS_STAGE: never synced, emptied after a reboot).  One transaction stays within one environment:
  * volatile namespaces cannot be mixed with the others, in reads as in
  * writes.
  */

@@ -63,6 +63,7 @@ static const int ns_env[NS__MAX] = {
 	ENV_MAIN,	/* NS_TOKEN */
 	ENV_VOL,	/* NS_AUDIT */
 	ENV_VOL,	/* NS_AUDIT_X */
+	ENV_VOL,	/* NS_STAGE */
 };
 
 static const char *const ns_names[NS__MAX] = {
@@ -74,6 +75,7 @@ static const char *const ns_names[NS__MAX] = {
 	"token",	/* NS_TOKEN */
 	"audit",	/* NS_AUDIT */
 	"audit_x",	/* NS_AUDIT_X */
+	"stage",	/* NS_STAGE */
 };
 
 struct store {

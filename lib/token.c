@@ -117,32 +117,51 @@ tok_get(struct rstore *rs, const char *name, struct token_rec *rec,
 	return e;
 }
 
+/* KEYS: hash key.  ARGV: the name-record prefix.  {name, rec, rev}, or
+ * {} when the hash is not live.  One round trip per gateway request; the
+ * name record shares the {tok} tag with the hash key. */
+static struct redis_script s_tok_lookup = { "token_lookup",
+	"local name = redis.call('GET', KEYS[1])\n"
+	"if not name then return {} end\n"
+	"local v = redis.call('HMGET', ARGV[1] .. name, 'rec', 'rev')\n"
+	"if not v[1] then return {} end\n"
+	"return {name, v[1], v[2] or '0'}\n", "" };
+
 static enum pg_err
 rs_token_lookup(struct rstore *rs, const unsigned char hash[32],
     char name[TOKEN_NAME_MAX + 1], struct token_rec *rec)
 {
 	char		 hk[TOK_HK_MAX];
-	const char	*argv[2] = { "GET", hk };
-	redisReply	*rep = NULL;
-	int		 revoked = 0;
+	const char	*argv[2] = { hk, TOK_NAME };
+	redisReply	*rep = NULL, *n, *r;
 	enum pg_err	 e;
 
 	memcpy(hk, TOK_HASH, strlen(TOK_HASH));
 	codec_hex_encode(hash, 32, hk + strlen(TOK_HASH));
-	if ((e = redis_cmd(rstore_redis(rs), 2, argv, NULL, &rep)) != PG_OK)
+	if ((e = redis_eval(rstore_redis(rs), &s_tok_lookup, 1, 2, argv, NULL,
+	    &rep)) != PG_OK)
 		return e;
-	if (rep->type != REDIS_REPLY_STRING)
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
 		e = PG_NOTFOUND;
-	else if (rep->len == 0 || rep->len > TOKEN_NAME_MAX)
-		e = PG_STORE;
-	else {
-		memcpy(name, rep->str, rep->len);
-		name[rep->len] = '\0';
+		goto out;
 	}
-	freeReplyObject(rep);
-	if (e == PG_OK && (e = tok_get(rs, name, rec, &revoked)) == PG_OK &&
-	    (revoked || rec->revoked || CRYPTO_memcmp(rec->hash, hash, 32) != 0))
+	n = rep->element[0];
+	r = rep->element[1];
+	if (n->type != REDIS_REPLY_STRING || n->len == 0 ||
+	    n->len > TOKEN_NAME_MAX || r->type != REDIS_REPLY_STRING ||
+	    r->len != sizeof(*rec)) {
+		e = PG_STORE;
+		goto out;
+	}
+	memcpy(name, n->str, n->len);
+	name[n->len] = '\0';
+	memcpy(rec, r->str, sizeof(*rec));
+	/* The hash must be this name's current one, and still live. */
+	if (rs_num(rep->element[2]) != 0 || rec->revoked ||
+	    CRYPTO_memcmp(rec->hash, hash, 32) != 0)
 		e = PG_NOTFOUND;
+out:
+	freeReplyObject(rep);
 	return e;
 }
 

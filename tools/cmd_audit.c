@@ -35,6 +35,7 @@
 #include "inbox.h"
 #include "log.h"
 #include "store.h"
+#include "store_redis.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_CSV };
 
@@ -44,18 +45,20 @@ struct out {
 	struct buf	 b;
 };
 
+/* The store as the programs open it: with PAYGUARD_STORE=redis the
+ * shared index (every node's records) is what the audit commands read. */
 static int
 open_store(const struct config *cfg, unsigned int flags, struct store **st)
 {
-	enum pg_err	 e;
+	char		 err[256];
 
 	if (cfg->state_dir == NULL) {
 		fprintf(stderr, "audit: PAYGUARD_STATE_DIR is not set\n");
 		return -1;
 	}
-	if ((e = store_open(cfg->state_dir, flags, st)) != PG_OK) {
+	if (store_open_config(cfg, flags, st, err, sizeof(err)) != PG_OK) {
 		fprintf(stderr, "audit: cannot open the store in %s: %s\n",
-		    cfg->state_dir, pg_strerror(e));
+		    cfg->state_dir, err);
 		return -1;
 	}
 	return 0;
@@ -70,9 +73,11 @@ static int
 open_index(const struct config *cfg, struct store **st)
 {
 	struct ascan_reindex_res r;
+	char		 err[256];
 	enum pg_err	 e;
 
-	if (cfg->state_dir == NULL || store_open(cfg->state_dir, 0, st) != PG_OK)
+	if (cfg->state_dir == NULL ||
+	    store_open_config(cfg, 0, st, err, sizeof(err)) != PG_OK)
 		return open_store(cfg, STORE_RDONLY, st);
 	if ((e = ascan_ensure_indexed(*st, cfg->state_dir, 0, &r)) != PG_OK)
 		fprintf(stderr, "audit: rebuilding the index failed: %s\n",
@@ -107,10 +112,11 @@ print_row(const struct aquery_row *row, void *arg)
 			    json_object_to_json_string_ext(j,
 			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		else
-			printf("%s  %-8s %-30s %-15s %-12s %-7s %s%s\n",
+			printf("%s  %-8s %-30s %-15s %-12s %-10s %-7s %s%s\n",
 			    jstr(j, "timestamp"), aevent_sev_name(row->sev),
 			    jstr(j, "event_type"), jstr(j, "source_ip"),
-			    jstr(j, "identity"), jstr(j, "outcome"),
+			    jstr(j, "identity"), row->node[0] != '\0' ?
+			    row->node : "-", jstr(j, "outcome"),
 			    jstr(j, "resource"), row->mitigated ?
 			    "  [mitigated]" : "");
 		json_object_put(j);
@@ -123,7 +129,7 @@ static int
 usage_audit(void)
 {
 	fprintf(stderr, "usage: payguard audit [--hours N] [--severity S] "
-	    "[--type T] [--ip IP] [--limit N] [--json|--csv]\n"
+	    "[--type T] [--ip IP] [--node N] [--limit N] [--json|--csv]\n"
 	    "       payguard audit stats [--hours N] [--json]\n"
 	    "       payguard audit verify [--file F]\n"
 	    "       payguard audit sweep\n"
@@ -158,6 +164,8 @@ query_args(int argc, char **argv, struct aquery_filter *f, enum fmt *fmt,
 			k = "type";
 		else if (strcmp(a, "--ip") == 0)
 			k = "ip";
+		else if (strcmp(a, "--node") == 0)
+			k = "node";
 		else if (strcmp(a, "--limit") == 0 && i + 1 < argc) {
 			limit = strtoul(argv[++i], &ep, 10);
 			if (*ep != '\0' || limit == 0 || limit > AQUERY_LIMIT_MAX)
@@ -453,6 +461,9 @@ audit_reindex(int argc, char **argv, const struct config *cfg)
 		    PRIu64 " record(s) added, %" PRIu64 " past the retention, %"
 		    PRIu64 " not chained records\n", r.lines, r.files, r.added,
 		    r.expired, r.skipped);
+		if (store_shared(st) != NULL)
+			printf("shared index (Redis): %" PRIu64 " record(s) "
+			    "added\n", r.shared_added);
 		rc = 0;
 	}
 	store_close(st);

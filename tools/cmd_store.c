@@ -98,8 +98,10 @@ store_migrate(int argc, char **argv, const struct config *cfg)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
 			to = argv[++i];
-		else
-			to = NULL, i = argc;
+		else {
+			to = NULL;	/* anything else: usage */
+			break;
+		}
 	}
 	if (to == NULL || (strcmp(to, "redis") != 0 &&
 	    strcmp(to, "lmdb") != 0)) {

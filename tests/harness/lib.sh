@@ -130,9 +130,14 @@ wait_port_free() {
 # pids_of_exe PATH: pids whose executable is PATH (our copies under $BASE)
 # (one find, not a readlink per process: on a busy machine the per-process
 # forks made one scan take seconds, longer than the processes it looks for)
+# Live ones only: a zombie (exited, its parent gone and init slow to reap
+# it, as under ASan's slower exits) runs nothing and holds nothing.
 pids_of_exe() {
-	find /proc -mindepth 2 -maxdepth 2 -name exe -lname "$1" 2>/dev/null |
-	    cut -d/ -f3
+	local p
+	for p in $(find /proc -mindepth 2 -maxdepth 2 -name exe -lname "$1" \
+	    2>/dev/null | cut -d/ -f3); do
+		proc_alive "$p" && echo "$p"
+	done
 	return 0
 }
 

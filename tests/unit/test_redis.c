@@ -196,6 +196,63 @@ test_startup_checks(void **s)
 	config_free(&c);
 }
 
+/*
+ * A serving process (STORE_SERVE) started while Redis is unreachable:
+ * it opens, every call fails with PG_STORE (503) until Redis answers,
+ * then the start-up check runs: a good server serves, a server that
+ * fails the check (appendfsync everysec) is refused for good.  The CLI
+ * (no STORE_SERVE) still refuses to open.
+ */
+static void
+test_deferred_check(void **s)
+{
+	char		 d3[4400], s3[4500], u3[4600], err[256];
+	struct config	 c;
+	struct store	*x = NULL;
+	struct rl_result rl;
+	redisReply	*rep = NULL;
+	const char	*ping[1] = { "PING" };
+	pid_t		 p3;
+	int		 i;
+
+	(void)s;
+	snprintf(d3, sizeof(d3), "%s/r3", dir);
+	snprintf(s3, sizeof(s3), "%s/redis.sock", d3);
+	snprintf(u3, sizeof(u3), "unix://%s", s3);
+	setenv("REDIS_URL", u3, 1);
+	assert_int_equal(config_load(&c, 0, err, sizeof(err)), PG_OK);
+	assert_int_not_equal(store_open_config(&c, 0, &x, err, sizeof(err)),
+	    PG_OK);
+	assert_null(x);
+	assert_int_equal(store_open_config(&c, STORE_SERVE, &x, err,
+	    sizeof(err)), PG_OK);
+	assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1, ping,
+	    NULL, &rep), PG_STORE);
+	/* The limiter fails open, as on LMDB, and says so. */
+	assert_int_equal(rl_check(x, &c, "test", "deferred", &rl), PG_STORE);
+	assert_true(rl.allowed && rl.failed_open);
+	assert_true((p3 = start_redis(d3, s3, "always")) > 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
+		    ping, NULL, &rep), PG_OK);
+		freeReplyObject(rep);
+	}
+	store_close(x);
+	x = NULL;
+	stop_redis(p3);
+	/* Unreachable at start, then a server that fails the check. */
+	assert_int_equal(store_open_config(&c, STORE_SERVE, &x, err,
+	    sizeof(err)), PG_OK);
+	assert_true((p3 = start_redis(d3, s3, "everysec")) > 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
+		    ping, NULL, &rep), PG_STORE);
+	store_close(x);
+	stop_redis(p3);
+	config_free(&c);
+	setenv("REDIS_URL", url, 1);
+}
+
 /* Never more than L in W summed over both nodes; the clock is Redis's. */
 static void
 test_rate_across_nodes(void **s)
@@ -640,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_config_dump_masks_password),
 		cmocka_unit_test(test_startup_checks),
+		cmocka_unit_test(test_deferred_check),
 		cmocka_unit_test(test_rate_across_nodes),
 		cmocka_unit_test(test_inbox_sync_across_nodes),
 		cmocka_unit_test(test_queue_lease_owner),
