@@ -231,7 +231,7 @@ test_deferred_check(void **s)
 	/* The limiter fails open, as on LMDB, and says so. */
 	assert_int_equal(rl_check(x, &c, "test", "deferred", &rl), PG_STORE);
 	assert_true(rl.allowed && rl.failed_open);
-	assert_true((p3 = start_redis(d3, s3, "always")) > 0);
+	assert_true((p3 = th_redis_start(d3, s3, "always", 0)) > 0);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
 		    ping, NULL, &rep), PG_OK);
@@ -239,16 +239,16 @@ test_deferred_check(void **s)
 	}
 	store_close(x);
 	x = NULL;
-	stop_redis(p3);
+	th_stop(p3);
 	/* Unreachable at start, then a server that fails the check. */
 	assert_int_equal(store_open_config(&c, STORE_SERVE, &x, err,
 	    sizeof(err)), PG_OK);
-	assert_true((p3 = start_redis(d3, s3, "everysec")) > 0);
+	assert_true((p3 = th_redis_start(d3, s3, "everysec", 0)) > 0);
 	for (i = 0; i < 2; i++)
 		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
 		    ping, NULL, &rep), PG_STORE);
 	store_close(x);
-	stop_redis(p3);
+	th_stop(p3);
 	config_free(&c);
 	setenv("REDIS_URL", url, 1);
 }
