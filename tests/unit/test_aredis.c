@@ -26,6 +26,7 @@
 #include "astats.h"
 #include "audit.h"
 #include "config.h"
+#include "helpers.h"
 #include "store_redis.h"
 
 static char	 dir[4096], sock[4200], url[4300], sda[4300], sdb[4300];
@@ -36,55 +37,14 @@ static struct store *na, *nb;
 static long long
 rnum(const char *fmt, const char *a)
 {
-	redisContext	*c = redisConnectUnix(sock);
-	redisReply	*r;
+	redisReply	*r = th_redis_cmd(sock, fmt, a);
 	long long	 v = -1;
 
-	if (c == NULL || c->err)
-		return -1;
-	r = redisCommand(c, fmt, a);
 	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
 		v = r->integer;
 	if (r != NULL)
 		freeReplyObject(r);
-	redisFree(c);
 	return v;
-}
-
-static pid_t
-start_redis(const char *d, const char *s)
-{
-	char		 conf[4400];
-	pid_t		 pid;
-	FILE		*f;
-	int		 i;
-	redisContext	*c;
-
-	mkdir(d, 0700);
-	snprintf(conf, sizeof(conf), "%s/redis.conf", d);
-	if ((f = fopen(conf, "w")) == NULL)
-		return -1;
-	fprintf(f, "port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\n"
-	    "appendonly yes\nappendfsync always\nsave \"\"\n"
-	    "logfile %s/redis.log\ndaemonize no\n", s, d, d);
-	fclose(f);
-	if ((pid = fork()) == 0) {
-		execlp("redis-server", "redis-server", conf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		c = redisConnectUnix(s);
-		if (c != NULL && c->err == 0) {
-			redisFree(c);
-			return pid;
-		}
-		if (c != NULL)
-			redisFree(c);
-		usleep(25000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
 }
 
 static int
@@ -93,14 +53,14 @@ setup(void **s)
 	char	 err[256], rd[4300];
 
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-aredis-test.%d", (int)getpid());
+	if (th_scratch(dir, sizeof(dir), "aredis-test") != 0)
+		return -1;
 	snprintf(sock, sizeof(sock), "%s/r/redis.sock", dir);
 	snprintf(url, sizeof(url), "unix://%s", sock);
 	snprintf(sda, sizeof(sda), "%s/a", dir);
 	snprintf(sdb, sizeof(sdb), "%s/b", dir);
-	mkdir(dir, 0700);
 	snprintf(rd, sizeof(rd), "%s/r", dir);
-	if ((rpid = start_redis(rd, sock)) < 0)
+	if ((rpid = th_redis_start(rd, sock, "always", 0)) < 0)
 		return -1;
 	setenv("PAYGUARD_STORE", "redis", 1);
 	setenv("REDIS_URL", url, 1);
@@ -118,18 +78,12 @@ setup(void **s)
 static int
 teardown(void **s)
 {
-	char	 c[9000];
-
 	(void)s;
 	store_close(na);
 	store_close(nb);
-	if (rpid > 0) {
-		kill(rpid, SIGTERM);
-		waitpid(rpid, NULL, 0);
-	}
+	th_stop(rpid);
 	config_free(&cfg);
-	snprintf(c, sizeof(c), "rm -rf '%s'", dir);
-	return system(c) == 0 ? 0 : -1;
+	return th_remove(dir);
 }
 
 struct seen {
