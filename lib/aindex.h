@@ -126,7 +126,7 @@ struct aindex_val {
 };
 
 /*
- * The shared index (PAYGUARD_STORE=redis; layout in aindex.c): adds en
+ * The shared index (PAYGUARD_STORE=redis; aindex_redis.c, layout there): adds en
  * to Redis unless its (node, seq) is there; *added (may be NULL) is 1
  * when it was added now.  PG_OK without Redis.
  */
@@ -143,6 +143,11 @@ size_t		 aindex_shared_counters(unsigned char *k, uint64_t hour);
  * node); PG_NOTFOUND when absent, PG_OK without Redis. */
 enum pg_err	 aindex_shared_mitigate(struct store *st, uint64_t ts_us,
 		    uint64_t seq, const char *action);
+/* Members older than cutoff_us leave the shared set (their records and
+ * markers expire by themselves); *n grows by the count.  PG_OK without
+ * Redis. */
+enum pg_err	 aindex_shared_sweep(struct store *st, uint64_t cutoff_us,
+		    size_t *n);
 /* Redis key prefix of the shared index, and its keys: prefix kind p. */
 #define AINDEX_RKEY	"pg:{audit}:"
 size_t		 aindex_shared_key(unsigned char *k, const char *kind,
@@ -151,6 +156,22 @@ size_t		 aindex_shared_key(unsigned char *k, const char *kind,
  * AINDEX_STR_MAX bytes); returns its length. */
 size_t		 aindex_shared_member(unsigned char *m, uint64_t ts_us,
 		    uint64_t seq, const char *node, size_t nlen);
+
+/*
+ * What both halves of the index build values and counters with
+ * (aindex.c, used by aindex_redis.c).  The index value of en (header,
+ * strings, packed or raw line) into b; v gets the header fields.
+ */
+enum pg_err	 aindex_entry_value(const struct arecord_entry *en,
+		    struct aindex_val *v, struct buf *b);
+/* The whole value of v (header, strings, its line as given) into b. */
+enum pg_err	 aindex_pack_val(struct buf *b, const struct aindex_val *v);
+/* The per-minute counter keys en adds one to (at most 3), into k[i] /
+ * kl[i]; returns how many. */
+size_t		 aindex_tally_keys(const struct arecord_entry *en,
+		    unsigned char k[3][STORE_KEY_MAX], size_t kl[3]);
+/* strlen(s) (0 for NULL), at most max. */
+size_t		 aindex_cut(const char *s, size_t max);
 
 /* Unpacks a stored value; -1 when it is not one. */
 int		 aindex_val_unpack(const void *p, size_t n, struct aindex_val *v);
