@@ -66,8 +66,10 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(O)/bench/%)
 # Test builds of the programs with fault-injection points (PG_FAULTS):
 # never installed; tests/e2e use them to kill a process mid-request.
 FAULTS     := $(O)/faults/webhook.fcgi $(O)/faults/payguard
+# LD_PRELOAD shims for tests (tests/preload/NAME.c -> build/preload/NAME.so).
+PRELOADS   := $(patsubst tests/preload/%.c,$(O)/preload/%.so,$(sort $(wildcard tests/preload/*.c)))
 
-all: $(PROGS) $(O)/payguard $(HELPERS) $(FAULTS)
+all: $(PROGS) $(O)/payguard $(HELPERS) $(FAULTS) $(PRELOADS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -119,6 +121,10 @@ $(O)/faults/payguard: $(TOOL_SRCS:%.c=$(O)/faults/%.o) $(O)/libpayguard.a
 $(O)/helpers/%: tests/helpers/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS)
+
+$(O)/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -llmdb -ldl
 
 $(O)/bench/%: bench/%.c $(O)/libpayguard.a
 	@mkdir -p $(dir $@)

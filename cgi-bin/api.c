@@ -195,8 +195,10 @@ refuse(struct rq *q, enum refusal r, const struct app_refusal_ext *x,
 
 /*
  * Who is calling: a gateway token, or a trusted REMOTE_USER.  Returns 0,
- * or -1 with *code set; the refusal is sent after the rate limit, so that
- * token guessing is throttled per source address.
+ * -1 with *code set, or -2 when the store could not tell (Redis down:
+ * 503, not 401, which the SDKs would not retry); the refusal is sent
+ * after the rate limit, so that token guessing is throttled per source
+ * address.
  */
 static int
 authenticate(struct rq *q, const struct app *a, const char **code)
@@ -207,9 +209,16 @@ authenticate(struct rq *q, const struct app *a, const char **code)
 	*code = "missing_token";
 	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
 		*code = "invalid_token";
-		if (token_verify(a->c.st, &a->tok, h + 7, q->identity,
-		    &q->trec) != PG_OK)
+		switch (token_verify(a->c.st, &a->tok, h + 7, q->identity,
+		    &q->trec)) {
+		case PG_OK:
+			break;
+		case PG_STORE:
+		case PG_TIMEOUT:
+			return -2;
+		default:
 			return -1;
+		}
 		memcpy(q->key_id, "tok:", 4);
 		codec_hex_encode(q->trec.hash, 16, q->key_id + 4);
 		return 0;
@@ -715,7 +724,7 @@ handle(void *arg, struct http_req *req)
 	struct app_refusal_ext	 x;
 	const char		*acode = NULL, *op;
 	char			 msg[ROUTE_PATH_MAX + 64];
-	int			 authed, acct_ok;
+	int			 auth, authed, acct_ok;
 	enum pg_err		 e;
 
 	memset(&q, 0, sizeof(q));
@@ -735,7 +744,8 @@ handle(void *arg, struct http_req *req)
 		goto send;
 	}
 	screen_headers(&q);
-	authed = authenticate(&q, a, &acode) == 0;
+	auth = authenticate(&q, a, &acode);
+	authed = auth == 0;
 	if (authed)
 		q.actx.identity = q.identity;
 	else {	/* anonymous callers share a window per source address */
@@ -764,6 +774,14 @@ handle(void *arg, struct http_req *req)
 	}
 	if (screen_path(&q) != 0)
 		goto send;
+	if (auth == -2) {
+		/* The token store is unavailable: retry, nothing started. */
+		http_resp_header(&q.resp, "Stripe-Should-Retry", "true");
+		http_resp_error(&q.resp, 503, "api_error", NULL, NULL,
+		    "The request could not be processed.");
+		audit(&q, AEV_STORE_FAILURE, SEV_HIGH, 0, NULL, NULL);
+		goto send;
+	}
 	if (!authed) {
 		memset(&x, 0, sizeof(x));
 		x.code = acode;

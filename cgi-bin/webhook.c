@@ -207,24 +207,11 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	return 0;
 }
 
+/* An accepted (or replayed) event's audit details, webhook fields. */
 static struct json_object *
 event_detail(const struct event_info *ev, const struct ev_hdr *h)
 {
-	struct json_object *d = detail("event_type", ev->type);
-
-	json_object_object_add(d, "event_kind",
-	    json_object_new_string(event_kind_name(ev->kind)));
-	if (ev->account[0] != '\0')
-		json_object_object_add(d, "account",
-		    json_object_new_string(ev->account));
-	json_object_object_add(d, "livemode",
-	    json_object_new_boolean(ev->livemode));
-	json_object_object_add(d, "state",
-	    json_object_new_string(ev_state_name(h->state)));
-	json_object_object_add(d, "attempts", json_object_new_int((int)h->attempts));
-	json_object_object_add(d, "source",
-	    json_object_new_string(ev_source_name(h->source)));
-	return d;
+	return inbox_accept_detail(ev, h, h->source, INBOX_DETAIL_WEBHOOK);
 }
 
 /* Steps 6-7 and delivery. */

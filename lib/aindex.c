@@ -277,16 +277,15 @@ rl_identity(const struct arecord_entry *en, char *out, size_t outsz)
 		snprintf(out, outsz, "%s", en->identity);
 }
 
-enum pg_err
-aindex_tally(struct store_txn *t, const struct arecord_entry *en)
+/* The counter keys en adds one to (at most 3), into k[i] / kl[i]. */
+static size_t
+tally_keys(const struct arecord_entry *en, unsigned char k[3][STORE_KEY_MAX],
+    size_t kl[3])
 {
-	unsigned char	 k[STORE_KEY_MAX];
 	char		 sv[2], ident[AINDEX_STR_MAX * 2 + 8], tb[201];
-	uint64_t	 exp, minute = en->ts_us / AINDEX_MIN_US;
-	size_t		 klen, tlen, iplen;
-	enum pg_err	 e;
+	uint64_t	 minute = en->ts_us / AINDEX_MIN_US;
+	size_t		 tlen, iplen, n = 0;
 
-	exp = en->ts_us / 1000 + retention_ms(t);
 	aindex_sev_key(en->sev, sv);
 	/* Counters: the sev byte, then the type. */
 	tlen = strlen(en->type_name);
@@ -296,24 +295,36 @@ aindex_tally(struct store_txn *t, const struct arecord_entry *en)
 		tlen = 199;
 	tb[0] = sv[0];
 	memcpy(tb + 1, en->type_name, tlen);
-	klen = ckey(k, AINDEX_K_MINUTE, minute, tb, tlen + 1, NULL);
-	if ((e = bump(t, k, klen, exp)) != PG_OK)
-		goto out;
+	kl[n] = ckey(k[n], AINDEX_K_MINUTE, minute, tb, tlen + 1, NULL);
+	n++;
 	if (aevent_suspicious(en->type, en->success)) {
 		iplen = strlen(en->ip) > AINDEX_STR_MAX ? AINDEX_STR_MAX :
 		    strlen(en->ip);
-		klen = ckey(k, AINDEX_K_SUSPECT, minute, en->ip, iplen, NULL);
-		if ((e = bump(t, k, klen, exp)) != PG_OK)
-			goto out;
+		kl[n] = ckey(k[n], AINDEX_K_SUSPECT, minute, en->ip, iplen,
+		    NULL);
+		n++;
 	}
 	if (en->op != NULL) {
 		rl_identity(en, ident, sizeof(ident));
-		klen = ckey(k, AINDEX_K_RATE, minute, en->op, strlen(en->op), ident);
-		if ((e = bump(t, k, klen, exp)) != PG_OK)
-			goto out;
+		kl[n] = ckey(k[n], AINDEX_K_RATE, minute, en->op,
+		    strlen(en->op), ident);
+		n++;
 	}
-	e = PG_OK;
-out:
+	return n;
+}
+
+enum pg_err
+aindex_tally(struct store_txn *t, const struct arecord_entry *en)
+{
+	unsigned char	 k[3][STORE_KEY_MAX];
+	size_t		 kl[3], i, n;
+	uint64_t	 exp;
+	enum pg_err	 e = PG_OK;
+
+	exp = en->ts_us / 1000 + retention_ms(t);
+	n = tally_keys(en, k, kl);
+	for (i = 0; i < n && e == PG_OK; i++)
+		e = bump(t, k[i], kl[i], exp);
 	return e;
 }
 
@@ -435,10 +446,68 @@ static struct redis_script s_aidx_add = { "audit_index_add",
 	"if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end\n"
 	"redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
 	"redis.call('ZADD', KEYS[1], 0, ARGV[1])\n"
-	"for i = 3, #KEYS do\n"
+	"for i = 3, #KEYS - 1 do\n"
 	"  redis.call('SET', KEYS[i], '1', 'PX', ARGV[4])\n"
 	"end\n"
+	"for i = 5, #ARGV do\n"
+	"  redis.call('HINCRBY', KEYS[#KEYS], ARGV[i], 1)\n"
+	"end\n"
+	"redis.call('PEXPIRE', KEYS[#KEYS], ARGV[4])\n"
 	"return 1\n", "" };
+
+/* KEYS: the hour's counter hash.  ARGV: its PX, then the fields. */
+static struct redis_script s_aidx_tally = { "audit_index_tally",
+	"for i = 2, #ARGV do\n"
+	"  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)\n"
+	"end\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+	"return 0\n", "" };
+
+size_t
+aindex_shared_counters(unsigned char *k, uint64_t hour)
+{
+	unsigned char	 h[8];
+
+	codec_be64_put(h, hour);
+	return aindex_shared_key(k, "c:", h, 8);
+}
+
+enum pg_err
+aindex_shared_tally(struct store *st, const struct arecord_entry *en)
+{
+	struct rstore	*rs = store_shared(st);
+	unsigned char	 ck[64], k[3][STORE_KEY_MAX];
+	char		 px[24];
+	const char	*argv[5];
+	size_t		 al[5], kl[3], i, n;
+	uint64_t	 ret = 0, now = store_now_ms(), hour, exp;
+	redisReply	*rep = NULL;
+	enum pg_err	 e;
+
+	if (rs == NULL)
+		return PG_OK;
+	if ((e = aindex_retention(st, &ret)) != PG_OK)
+		return e;
+	hour = en->ts_us / AINDEX_HOUR_US;
+	exp = (hour + 1) * (AINDEX_HOUR_US / 1000) + ret;
+	if (exp <= now)
+		return PG_OK;
+	n = tally_keys(en, k, kl);
+	al[0] = aindex_shared_counters(ck, hour);
+	argv[0] = (const char *)ck;
+	snprintf(px, sizeof(px), "%llu", (unsigned long long)(exp - now));
+	argv[1] = px;
+	al[1] = strlen(px);
+	for (i = 0; i < n; i++) {
+		argv[i + 2] = (const char *)k[i];
+		al[i + 2] = kl[i];
+	}
+	e = redis_eval(rstore_redis(rs), &s_aidx_tally, 1, (int)n + 2, argv,
+	    al, &rep);
+	if (rep != NULL)
+		freeReplyObject(rep);
+	return e;
+}
 
 size_t
 aindex_shared_member(unsigned char *m, uint64_t ts_us, uint64_t seq,
@@ -481,10 +550,11 @@ aindex_shared_add(struct store *st, const struct arecord_entry *en,
     int *added)
 {
 	struct rstore	*rs = store_shared(st);
-	unsigned char	 mem[16 + AINDEX_STR_MAX], keys[6][STORE_KEY_MAX + 32];
+	unsigned char	 mem[16 + AINDEX_STR_MAX], keys[7][STORE_KEY_MAX + 32];
+	unsigned char	 ck[3][STORE_KEY_MAX];
 	char		 pxr[24], pxm[24], sv[2];
-	const char	*argv[10];
-	size_t		 al[10], nk = 0, i, ml;
+	const char	*argv[16];
+	size_t		 al[16], ckl[3], nk = 0, nc, i, ml;
 	struct aindex_val	 v;
 	struct buf	 b;
 	redisReply	*rep = NULL;
@@ -522,6 +592,10 @@ aindex_shared_add(struct store *st, const struct arecord_entry *en,
 		    v.nlen);
 		nk++;
 	}
+	/* The hour's counters (stats, alerts): counted with the record,
+	 * so a rebuild does not count it twice either. */
+	al[nk] = aindex_shared_counters(keys[nk], hour);
+	nk++;
 	for (i = 0; i < nk; i++)
 		argv[i] = (const char *)keys[i];
 	snprintf(pxr, sizeof(pxr), "%llu", (unsigned long long)(exp - now));
@@ -534,8 +608,13 @@ aindex_shared_add(struct store *st, const struct arecord_entry *en,
 	al[nk + 2] = strlen(pxr);
 	argv[nk + 3] = pxm;
 	al[nk + 3] = strlen(pxm);
+	nc = tally_keys(en, ck, ckl);
+	for (i = 0; i < nc; i++) {
+		argv[nk + 4 + i] = (const char *)ck[i];
+		al[nk + 4 + i] = ckl[i];
+	}
 	if ((e = redis_eval(rstore_redis(rs), &s_aidx_add, (int)nk,
-	    (int)nk + 4, argv, al, &rep)) != PG_OK)
+	    (int)(nk + 4 + nc), argv, al, &rep)) != PG_OK)
 		goto out;
 	if (added != NULL)
 		*added = rs_num(rep) == 1;

@@ -132,6 +132,13 @@ struct aindex_val {
  */
 enum pg_err	 aindex_shared_add(struct store *st,
 		    const struct arecord_entry *en, int *added);
+/* Only the counters of en in the shared index (a record past the
+ * flood bound: counted, not kept).  PG_OK without Redis. */
+enum pg_err	 aindex_shared_tally(struct store *st,
+		    const struct arecord_entry *en);
+/* The key of hour's counter hash in Redis (fields: the LMDB counter
+ * keys, values: counts) into k (>= 64 bytes); returns its length. */
+size_t		 aindex_shared_counters(unsigned char *k, uint64_t hour);
 /* Marks (ts_us, seq) mitigated in the shared index (whatever its
  * node); PG_NOTFOUND when absent, PG_OK without Redis. */
 enum pg_err	 aindex_shared_mitigate(struct store *st, uint64_t ts_us,

@@ -164,12 +164,17 @@ enum pg_err
 apack_unline(const struct apack_ctx *c, const void *pv, size_t n,
     struct buf *b)
 {
-	const unsigned char *p = pv, *end = p + n;
+	const unsigned char *p = pv, *end;
 	unsigned char	 h[ARECORD_HASH_LEN];
 	char		 t[2 * 255 + 1], hx[33];
 	size_t		 start = b->len, k;
 	const char	*s;
 	enum pg_err	 e = PG_OK;
+
+	/* An empty line (pv may be NULL then: no arithmetic on it). */
+	if (n == 0)
+		return PG_OK;
+	end = p + n;
 
 	while (e == PG_OK && p < end) {
 		if (*p >= 0x20) {
@@ -387,8 +392,9 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 	    (e = buf_append(b, "\"}", 2)) != PG_OK))
 		goto out;
 	/* The proof: it unpacks to the very line. */
-	if ((e = apack_unline(c, b->data + start, b->len - start, &chk)) !=
-	    PG_OK || chk.len != len || memcmp(chk.data, line, len) != 0)
+	if ((e = apack_unline(c, b->data != NULL ? b->data + start : NULL,
+	    b->len - start, &chk)) != PG_OK || chk.len != len ||
+	    (len > 0 && memcmp(chk.data, line, len) != 0))
 		e = PG_EINVAL;
 out:
 	if (e != PG_OK && b->len > start) {

@@ -44,8 +44,10 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 		    pg_strerror(e));
 		return -1;
 	}
-	if (store_open_config(&c->cfg, c->cfg.sync ? 0 : STORE_NOSYNC,
-	    &c->st, err, sizeof(err)) != PG_OK) {
+	/* STORE_SERVE: Redis down at start is a 503 per request until it
+	 * is back, not a process that refuses to serve until restarted. */
+	if (store_open_config(&c->cfg, (c->cfg.sync ? 0 : STORE_NOSYNC) |
+	    STORE_SERVE, &c->st, err, sizeof(err)) != PG_OK) {
 		log_warnx("refusing to serve: %s", err);
 		return -1;
 	}

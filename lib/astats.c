@@ -9,6 +9,7 @@
 #include "astats.h"
 #include "buf.h"
 #include "codec.h"
+#include "store_redis.h"
 
 #define AGG_MAX		4096	/* distinct names aggregated per stats call */
 
@@ -275,6 +276,107 @@ stats_txn(struct store_txn *t, void *arg)
 }
 
 
+/* ------------------------------------------------ the shared index */
+
+/* One counter read from Redis: the LMDB counter key and its count. */
+struct rcount {
+	unsigned char	*k;
+	size_t		 klen;
+	unsigned char	 v[8];
+};
+
+static int
+rcount_cmp(const void *a, const void *b)
+{
+	const struct rcount *x = a, *y = b;
+	size_t	 n = x->klen < y->klen ? x->klen : y->klen;
+	int	 c = memcmp(x->k, y->k, n);
+
+	return c != 0 ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/*
+ * With Redis: every node's counters, from the hourly hashes of the
+ * shared index (aindex.h), fed in key order to the same callbacks as the
+ * LMDB scans (minute order for the peak, kind by kind).
+ */
+static enum pg_err
+stats_shared(struct rstore *rs, struct sctx *c)
+{
+	struct astats	*s = c->s;
+	struct rcount	*rc = NULL, *nr;
+	size_t		 n = 0, cap = 0, i, j;
+	uint64_t	 from = s->since_us / AINDEX_MIN_US;
+	uint64_t	 to = (s->until_us - 1) / AINDEX_MIN_US, h, m, v;
+	unsigned char	 k[64];
+	const char	*argv[2];
+	size_t		 al[2];
+	redisReply	*r = NULL;
+	enum pg_err	 e = PG_OK;
+
+	for (h = s->since_us / AINDEX_HOUR_US; e == PG_OK &&
+	    h <= (s->until_us - 1) / AINDEX_HOUR_US; h++) {
+		argv[0] = "HGETALL";
+		al[0] = 7;
+		al[1] = aindex_shared_counters(k, h);
+		argv[1] = (const char *)k;
+		if ((e = redis_cmd(rstore_redis(rs), 2, argv, al, &r)) != PG_OK)
+			break;
+		for (j = 0; r->type == REDIS_REPLY_ARRAY && j + 1 < r->elements;
+		    j += 2) {
+			if (r->element[j]->type != REDIS_REPLY_STRING ||
+			    r->element[j]->len < 10)
+				continue;
+			m = codec_be64_get((const unsigned char *)
+			    r->element[j]->str + 1);
+			v = strtoull(r->element[j + 1]->str != NULL ?
+			    r->element[j + 1]->str : "0", NULL, 10);
+			if (m < from || m > to || v == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				if ((nr = realloc(rc, cap * sizeof(*rc))) ==
+				    NULL) {
+					e = PG_ENOMEM;
+					break;
+				}
+				rc = nr;
+			}
+			if ((rc[n].k = malloc(r->element[j]->len)) == NULL) {
+				e = PG_ENOMEM;
+				break;
+			}
+			memcpy(rc[n].k, r->element[j]->str, r->element[j]->len);
+			rc[n].klen = r->element[j]->len;
+			codec_be64_put(rc[n].v, v);
+			n++;
+		}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if (e == PG_OK) {
+		qsort(rc, n, sizeof(*rc), rcount_cmp);
+		c->cur_minute = UINT64_MAX;
+		for (i = 0; i < n; i++)
+			switch (rc[i].k[0]) {
+			case AINDEX_K_MINUTE:
+				m_one(rc[i].k, rc[i].klen, rc[i].v, 8, 0, c);
+				break;
+			case AINDEX_K_SUSPECT:
+				p_one(rc[i].k, rc[i].klen, rc[i].v, 8, 0, c);
+				break;
+			case AINDEX_K_RATE:
+				r_one(rc[i].k, rc[i].klen, rc[i].v, 8, 0, c);
+				break;
+			}
+		peak_flush(c);
+	}
+	for (i = 0; i < n; i++)
+		free(rc[i].k);
+	free(rc);
+	return e;
+}
+
 static void
 derive(struct astats *s, struct agg *types)
 {
@@ -330,7 +432,9 @@ astats_compute(struct store *st, uint64_t until_us, unsigned int hours,
 	    (c.ops.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL ||
 	    (c.ids.e = calloc(AGG_MAX, sizeof(struct astats_count))) == NULL)
 		goto out;
-	if ((e = store_run(st, 0, stats_txn, &c)) != PG_OK)
+	/* With Redis, every node's counters. */
+	if ((e = store_shared(st) != NULL ? stats_shared(store_shared(st), &c) :
+	    store_run(st, 0, stats_txn, &c)) != PG_OK)
 		goto out;
 	derive(s, &c.types);
 	s->ntypes = agg_top(&c.types, s->types, ASTATS_TYPES);

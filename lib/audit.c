@@ -505,6 +505,10 @@ audit_emit(const struct audit_ctx *ctx, struct arecord *rec)
 	    p->em.written && (e = aindex_shared_add(ctx->st, &p->em.en,
 	    NULL)) != PG_OK)
 		log_warnx("shared audit index: %s", pg_strerror(e));
+	else if (ctx->st != NULL && store_shared(ctx->st) != NULL &&
+	    p->em.suppressed && (e = aindex_shared_tally(ctx->st,
+	    &p->em.en)) != PG_OK)
+		log_warnx("shared audit counters: %s", pg_strerror(e));
 	return audit_finish(p);
 }
 

@@ -321,23 +321,14 @@ static enum pg_err
 append_missing(struct store *st, const struct keyring *ring,
     const struct audit_ctx *actx, const struct marker *m)
 {
-	struct json_object *d = json_object_new_object();
+	struct json_object *d;
 	struct ev_hdr	 h;
 	char		 res[EVENT_ID_MAX + 16], when[32];
 	time_t		 tt = (time_t)(m->p.received_ms / 1000);
 	struct tm	 tm;
 	int		 have = inbox_get(st, ring, m->id, &h, NULL, NULL) == PG_OK;
 
-	if (have) {
-		json_object_object_add(d, "event_type",
-		    json_object_new_string(h.type));
-		json_object_object_add(d, "livemode",
-		    json_object_new_boolean(h.livemode));
-		json_object_object_add(d, "state",
-		    json_object_new_string(ev_state_name(h.state)));
-	}
-	json_object_object_add(d, "source",
-	    json_object_new_string(ev_source_name(m->p.source)));
+	d = inbox_accept_detail(NULL, have ? &h : NULL, m->p.source, 0);
 	if (gmtime_r(&tt, &tm) != NULL &&
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
 		json_object_object_add(d, "received",

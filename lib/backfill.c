@@ -337,15 +337,7 @@ one_event(struct store *st, const struct keyring *ring,
 	}
 	r->added++;
 	if (o->actx != NULL) {
-		d = json_object_new_object();
-		json_object_object_add(d, "event_type",
-		    json_object_new_string(ev.type));
-		json_object_object_add(d, "livemode",
-		    json_object_new_boolean(ev.livemode));
-		json_object_object_add(d, "state",
-		    json_object_new_string(ev_state_name(h.state)));
-		json_object_object_add(d, "source",
-		    json_object_new_string(ev_source_name(h.source)));
+		d = inbox_accept_detail(&ev, &h, h.source, 0);
 		snprintf(res, sizeof(res), "webhook:%s", ev.id);
 		(void)audit_event(o->actx, AEV_EVENT_BACKFILLED, SEV_LOW, 1, res,
 		    d, NULL);

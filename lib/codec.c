@@ -253,3 +253,16 @@ codec_be64_get(const unsigned char *p)
 		v = v << 8 | p[i];
 	return v;
 }
+
+int
+codec_list_next(const char **p, const char **item, size_t *len)
+{
+	const char	*s = *p;
+
+	while (*s == ' ' || *s == ',')
+		s++;
+	*item = s;
+	*len = strcspn(s, ",");
+	*p = s + *len;
+	return *s != '\0';
+}

@@ -1,7 +1,7 @@
 /*
  * payguard - codecs: hex, url-safe base64, big-endian integers, JSON
- * string literals, percent-encoding (application/x-www-form-urlencoded)
- * and query-string splitting.  Pure functions, bounded, no store, no I/O.
+ * string literals, percent-encoding (application/x-www-form-urlencoded),
+ * query-string and comma-list splitting.  Pure functions, bounded, no store, no I/O.
  */
 #ifndef PG_CODEC_H
 #define PG_CODEC_H
@@ -69,5 +69,15 @@ struct codec_pair {
  */
 int		 codec_query_next(const char **p, const char *end,
 		    struct codec_pair *pr);
+
+/*
+ * Splits the next item off the comma-separated list at *p (NUL-
+ * terminated): spaces and commas before it skipped, the item running to
+ * the next comma or the end (spaces after it kept: the caller trims what
+ * it parses).  Sets *item and *len, advances *p past the item.  Returns 1
+ * for an item, 0 at the end.
+ */
+int		 codec_list_next(const char **p, const char **item,
+		    size_t *len);
 
 #endif /* PG_CODEC_H */

@@ -19,6 +19,7 @@
 #include <ini.h>
 #include <openssl/crypto.h>
 
+#include "codec.h"
 #include "config.h"
 #include "log.h"
 
@@ -263,17 +264,13 @@ set_rate_op(struct config *c, const char *name, size_t nlen, uint32_t lim)
 static int
 parse_rate_limits(struct config *c, const char *s)
 {
-	const char	*p = s, *eq, *end;
+	const char	*q = s, *p, *eq, *end;
 	char		 num[16];
 	unsigned long	 v;
-	size_t		 nlen;
+	size_t		 nlen, n;
 
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		end = p + strcspn(p, ",");
+	while (codec_list_next(&q, &p, &n)) {
+		end = p + n;
 		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL)
 			return -1;
 		nlen = (size_t)(eq - p);
@@ -292,7 +289,6 @@ parse_rate_limits(struct config *c, const char *s)
 			return -1;
 		if (set_rate_op(c, p, nlen, (uint32_t)v) < 0)
 			return -1;
-		p = end;
 	}
 	return 0;
 }
@@ -301,16 +297,10 @@ parse_rate_limits(struct config *c, const char *s)
 static int
 parse_secrets(struct config *c, const char *s)
 {
-	const char	*p = s, *end;
+	const char	*q = s, *p;
 	size_t		 n;
 
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		end = p + strcspn(p, ",");
-		n = (size_t)(end - p);
+	while (codec_list_next(&q, &p, &n)) {
 		while (n > 0 && p[n - 1] == ' ')
 			n--;
 		if (c->wh_nsecrets == CFG_MAX_SECRETS || n < 7 + 8 ||
@@ -323,7 +313,6 @@ parse_secrets(struct config *c, const char *s)
 		if ((c->wh_secrets[c->wh_nsecrets] = strndup(p, n)) == NULL)
 			return -1;
 		c->wh_nsecrets++;
-		p = end;
 	}
 	return c->wh_nsecrets > 0 ? 0 : -1;
 }

@@ -3,6 +3,9 @@
  */
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "event.h"
 #include "inbox_rec.h"
 #include "seal.h"
 
@@ -32,6 +35,39 @@ const char *
 ev_source_name(uint32_t s)
 {
 	return s < EV_SRC__MAX ? source_names[s] : "unknown";
+}
+
+static void
+add_str(struct json_object *d, const char *k, const char *v)
+{
+	json_object_object_add(d, k, json_object_new_string(v));
+}
+
+struct json_object *
+inbox_accept_detail(const struct event_info *ev, const struct ev_hdr *h,
+    uint32_t source, unsigned int flags)
+{
+	struct json_object *d;
+	int		 web = (flags & INBOX_DETAIL_WEBHOOK) && ev != NULL;
+
+	if ((d = json_object_new_object()) == NULL)
+		return NULL;
+	if (h != NULL) {
+		add_str(d, "event_type", ev != NULL ? ev->type : h->type);
+		if (web) {
+			add_str(d, "event_kind", event_kind_name(ev->kind));
+			if (ev->account[0] != '\0')
+				add_str(d, "account", ev->account);
+		}
+		json_object_object_add(d, "livemode", json_object_new_boolean(
+		    ev != NULL ? ev->livemode : h->livemode));
+		add_str(d, "state", ev_state_name(h->state));
+		if (web)
+			json_object_object_add(d, "attempts",
+			    json_object_new_int((int)h->attempts));
+	}
+	add_str(d, "source", ev_source_name(source));
+	return d;
 }
 
 /* Reads the header of a stored record into h. */

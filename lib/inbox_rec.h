@@ -64,6 +64,27 @@ const char	*ev_state_name(uint32_t s);
 /* Returns "webhook" or "backfill" ("unknown" out of range). */
 const char	*ev_source_name(uint32_t s);
 
+struct event_info;
+struct json_object;
+
+/* inbox_accept_detail: also event_kind, account and attempts, as
+ * webhook.fcgi records them. */
+#define INBOX_DETAIL_WEBHOOK	0x1u
+
+/*
+ * The one builder of an accepted event's audit-record details (webhook
+ * accept and replay, backfill, the settler's recovered record): returns
+ * a new object the caller owns (NULL when out of memory) holding, in this
+ * order, event_type, [event_kind, account (when not empty),] livemode,
+ * state, [attempts,] source.  Type and livemode come from ev, the event
+ * as received, or from h when ev is NULL; with h NULL (the event is no
+ * longer in the inbox) only source.  The bracketed fields need
+ * INBOX_DETAIL_WEBHOOK in flags and both ev and h.
+ */
+struct json_object *inbox_accept_detail(const struct event_info *ev,
+		    const struct ev_hdr *h, uint32_t source,
+		    unsigned int flags);
+
 typedef int (*inbox_list_fn)(const char *id, const struct ev_hdr *h,
 		    void *arg);
 

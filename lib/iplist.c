@@ -34,8 +34,14 @@ read_file(const char *state_dir, const char *path, struct buf *b)
 	char		 chunk[4096];
 	ssize_t		 r;
 	int		 fd;
+	struct stat	 sb;
 	enum pg_err	 e = PG_OK;
 
+	/* A read never creates the state directory (statedir_open would):
+	 * without one there is no list in it. */
+	if (statedir_below(state_dir, path) != NULL &&
+	    lstat(state_dir, &sb) != 0 && errno == ENOENT)
+		return PG_NOTFOUND;
 	if ((fd = statedir_open_path(state_dir, path, O_RDONLY, 0)) < 0) {
 		if (errno == ENOENT)
 			return PG_NOTFOUND;

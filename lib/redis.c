@@ -39,6 +39,13 @@ struct redis {
 	uint32_t	 replicas;
 	uint32_t	 wait_ms;
 	char		 node[128];
+	/* REDIS_DEFER: the server's settings are still to be checked at
+	 * the first connection (it was unreachable at start); refused holds
+	 * the one-line reason once a check failed, and every call then
+	 * fails (503) without trying again. */
+	int		 pending_check;
+	int		 durable;
+	char		 refused[256];
 };
 
 void
@@ -233,6 +240,32 @@ ask_sentinels(struct redis *r, char *host, size_t hostsz, int *port)
 	return ok ? 0 : -1;
 }
 
+static enum pg_err check_server(struct redis *, int, char *, size_t);
+
+/*
+ * The start-up check of a server that was unreachable at start, on its
+ * first connection.  A refusal is final for this process (logged once,
+ * as at start); a lost connection leaves it for the next call.
+ */
+static enum pg_err
+deferred_check(struct redis *r)
+{
+	char		 err[sizeof(r->refused)];
+	enum pg_err	 e;
+
+	r->pending_check = 0;	/* check_server's own calls connect */
+	if ((e = check_server(r, r->durable, err, sizeof(err))) == PG_OK)
+		return PG_OK;
+	if (e == PG_CONFIG) {
+		snprintf(r->refused, sizeof(r->refused), "%s", err);
+		log_warnx("refusing to serve: %s", err);
+		drop(r);
+		return PG_STORE;
+	}
+	r->pending_check = 1;
+	return e;
+}
+
 /* Connects (again) when there is no usable connection. */
 static enum pg_err
 ensure(struct redis *r)
@@ -242,6 +275,8 @@ ensure(struct redis *r)
 	redisReply	*rep;
 	int		 port = r->url.port, n;
 
+	if (r->refused[0] != '\0')
+		return PG_STORE;
 	if (r->c != NULL && r->c->err == 0)
 		return PG_OK;
 	drop(r);
@@ -300,6 +335,8 @@ ensure(struct redis *r)
 		}
 		freeReplyObject(rep);
 	}
+	if (r->pending_check)
+		return deferred_check(r);
 	return PG_OK;
 }
 
@@ -545,8 +582,8 @@ check_server(struct redis *r, int durable, char *err, size_t errsz)
 }
 
 enum pg_err
-redis_open(const struct config *cfg, struct redis **out, char *err,
-    size_t errsz)
+redis_open(const struct config *cfg, unsigned int flags, struct redis **out,
+    char *err, size_t errsz)
 {
 	struct redis	*r;
 	enum pg_err	 e = PG_CONFIG;
@@ -591,8 +628,18 @@ redis_open(const struct config *cfg, struct redis **out, char *err,
 		    "or unix:///path?db=N");
 		goto out;
 	}
-	if ((e = check_server(r, cfg->sync, err, errsz)) != PG_OK)
-		goto out;
+	r->durable = cfg->sync;
+	if ((e = check_server(r, cfg->sync, err, errsz)) != PG_OK) {
+		if (e == PG_CONFIG || !(flags & REDIS_DEFER))
+			goto out;
+		/* Unreachable now: a server process starts anyway, answers
+		 * 503 until Redis answers, and checks it then. */
+		log_warnx("redis: %s; checked again at the first request",
+		    err);
+		err[0] = '\0';
+		r->pending_check = 1;
+		e = PG_OK;
+	}
 	*out = r;
 	r = NULL;
 out:

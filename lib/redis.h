@@ -52,15 +52,22 @@ enum pg_err	 redis_url_parse(const char *url, struct redis_url *u);
 /* Wipes and frees u's secrets. */
 void		 redis_url_free(struct redis_url *u);
 
+/* Flags for redis_open. */
+#define REDIS_DEFER	0x01	/* a serving process: an unreachable server
+				   is checked at its first connection */
 /*
  * Connects as configured in cfg and checks the server: maxmemory-policy
  * must be noeviction, and in durable mode (cfg->sync) the AOF must be on
  * with appendfsync always.  On failure returns PG_CONFIG (or PG_STORE for
  * an unreachable server) with one line for the log in err (no secret).
- * *out is freed by redis_close.
+ * With REDIS_DEFER an unreachable server is not a failure: PG_OK, every
+ * call fails (PG_STORE: 503) until the server answers, and the check
+ * runs then; a server that fails it then refuses every call of this
+ * process, logged once as "refusing to serve: ...".  *out is freed by
+ * redis_close.
  */
-enum pg_err	 redis_open(const struct config *cfg, struct redis **out,
-		    char *err, size_t errsz);
+enum pg_err	 redis_open(const struct config *cfg, unsigned int flags,
+		    struct redis **out, char *err, size_t errsz);
 /* Closes r.  NULL-safe. */
 void		 redis_close(struct redis *r);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec.h"
 #include "route.h"
 
 static int
@@ -23,18 +24,14 @@ seg_ok(const char *s, size_t n)
 enum pg_err
 routes_parse(const char *spec, struct routes *rt)
 {
-	const char	*p, *end, *eq;
+	const char	*q, *p, *end, *eq;
 	struct route	*r;
-	size_t		 rlen, olen;
+	size_t		 rlen, olen, n;
 
 	memset(rt, 0, sizeof(*rt));
-	p = spec != NULL ? spec : ROUTES_DEFAULT;
-	while (*p != '\0') {
-		while (*p == ',' || *p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		end = p + strcspn(p, ",");
+	q = spec != NULL ? spec : ROUTES_DEFAULT;
+	while (codec_list_next(&q, &p, &n)) {
+		end = p + n;
 		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL ||
 		    rt->n == ROUTE_MAX)
 			return PG_EINVAL;
@@ -65,7 +62,6 @@ routes_parse(const char *spec, struct routes *rt)
 				return PG_EINVAL;
 		}
 		rt->n++;
-		p = end;
 	}
 	return rt->n > 0 ? PG_OK : PG_EINVAL;
 }

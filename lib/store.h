@@ -105,7 +105,8 @@ typedef int (*store_scan_fn)(const void *key, size_t klen, const void *val,
 enum pg_err	 store_scan(struct store_txn *txn, enum store_ns ns,
 		    const void *start, size_t slen, const void *end,
 		    size_t elen, int reverse, store_scan_fn fn, void *arg);
-/* Deletes up to budget expired records of ns; *swept gets the count. */
+/* Deletes up to budget expired records of ns (in a read transaction only
+ * counts them); *swept gets the count. */
 enum pg_err	 store_sweep(struct store_txn *txn, enum store_ns ns,
 		    size_t budget, size_t *swept);
 /* Returns the number of live-or-expired records in ns (O(1)). */

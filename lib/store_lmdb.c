@@ -175,7 +175,8 @@ open_env(struct store *st, int which, const char *path, unsigned int envflags)
 	MDB_envinfo	 info;
 	struct stat	 sb;
 	char		 p[PATH_MAX + 16];
-	int		 rc, dead = 0;
+	int		 rc, dead = 0, write;
+	unsigned int	 rdonly;
 	size_t		 i;
 	enum pg_err	 e = PG_STORE;
 
@@ -213,21 +214,38 @@ open_env(struct store *st, int which, const char *path, unsigned int envflags)
 		log_warnx("store: cleared %d stale reader slot(s)", dead);
 	mdb_env_info(env, &info);
 	st->mapsize[which] = info.me_mapsize;
-	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) == MDB_MAP_RESIZED) {
-		mdb_env_set_mapsize(env, 0);
-		rc = mdb_txn_begin(env, NULL, 0, &txn);
-	}
-	if (rc != 0) {
-		e = xlate("mdb_txn_begin", rc);
-		goto out;
-	}
-	for (i = 0; i < NS__MAX; i++)
-		if (ns_env[i] == which && (rc = mdb_dbi_open(txn, ns_names[i],
-		    MDB_CREATE, &st->dbi[i])) != 0) {
-			e = xlate("mdb_dbi_open", rc);
-			mdb_txn_abort(txn);
+	/*
+	 * The databases in a read transaction when they all exist: a plain
+	 * CGI program opens the store on every request, and a write one
+	 * would take the writer lock each time (an audit.cgi view waiting
+	 * on a webhook's fsync).  A write transaction creates them the
+	 * first time.  (LMDB keeps handles opened in a committed read
+	 * transaction.)
+	 */
+	for (write = 0;; write = 1) {
+		rdonly = write ? 0 : MDB_RDONLY;
+		if ((rc = mdb_txn_begin(env, NULL, rdonly, &txn)) ==
+		    MDB_MAP_RESIZED) {
+			mdb_env_set_mapsize(env, 0);
+			rc = mdb_txn_begin(env, NULL, rdonly, &txn);
+		}
+		if (rc != 0) {
+			e = xlate("mdb_txn_begin", rc);
 			goto out;
 		}
+		for (i = 0, rc = 0; i < NS__MAX && rc == 0; i++)
+			if (ns_env[i] == which)
+				rc = mdb_dbi_open(txn, ns_names[i],
+				    write ? MDB_CREATE : 0, &st->dbi[i]);
+		if (rc == 0 || write || rc != MDB_NOTFOUND)
+			break;
+		mdb_txn_abort(txn);
+	}
+	if (rc != 0) {
+		e = xlate("mdb_dbi_open", rc);
+		mdb_txn_abort(txn);
+		goto out;
+	}
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		e = xlate("mdb_txn_commit", rc);
 		goto out;
@@ -705,8 +723,6 @@ store_sweep(struct store_txn *t, enum store_ns ns, size_t budget,
 	enum pg_err	 e = PG_OK;
 
 	*swept = 0;
-	if (!t->write)
-		return PG_EINVAL;
 	if ((txn = txn_for(t, ns)) == NULL)
 		return PG_STORE;
 	if ((rc = mdb_cursor_open(txn, st->dbi[ns], &c)) != 0)
@@ -719,14 +735,13 @@ store_sweep(struct store_txn *t, enum store_ns ns, size_t budget,
 	    mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0 && seen < budget) {
 		seen++;
+		/* A read transaction only counts.  LMDB marks the cursor
+		 * after a delete so that MDB_NEXT lands on the record that
+		 * followed. */
 		if (expired(val_expiry(&v), now)) {
-			if ((rc = mdb_cursor_del(c, 0)) != 0)
+			if (t->write && (rc = mdb_cursor_del(c, 0)) != 0)
 				break;
 			n++;
-			/* LMDB marks the cursor after a delete so that
-			 * MDB_NEXT lands on the record that followed. */
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-			continue;
 		}
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
@@ -785,6 +800,8 @@ enum pg_err
 store_maintain(struct store *st, size_t budget)
 {
 	struct maint_ctx m = { budget, 0, 0 };
+	unsigned char	 key[NS__MAX][STORE_KEY_MAX];
+	size_t		 len[NS__MAX];
 	uint64_t	 now = store_now_ms();
 	enum pg_err	 e = PG_OK;
 
@@ -792,8 +809,22 @@ store_maintain(struct store *st, size_t budget)
 	    now - st->last_maint < 5000)
 		return PG_OK;
 	st->last_maint = now;
-	/* One transaction per environment: never two write locks at once. */
-	for (m.env = 0; m.env < ENV__MAX && e == PG_OK; m.env++)
+	/*
+	 * One transaction per environment: never two write locks at once.
+	 * A look in a read transaction first, a write one only when it saw
+	 * something expired: a plain CGI program maintains the store on
+	 * every request, and even an empty write transaction takes the
+	 * writer lock.  The write pass starts where the look did.
+	 */
+	for (m.env = 0; m.env < ENV__MAX && e == PG_OK; m.env++) {
+		memcpy(key, st->sweep_key, sizeof(key));
+		memcpy(len, st->sweep_len, sizeof(len));
+		if ((e = store_run(st, 0, maint_txn, &m)) != PG_OK ||
+		    m.swept == 0)
+			continue;
+		memcpy(st->sweep_key, key, sizeof(key));
+		memcpy(st->sweep_len, len, sizeof(len));
 		e = store_run(st, 1, maint_txn, &m);
+	}
 	return e;
 }

@@ -43,9 +43,10 @@ rstore_close(struct rstore *rs)
 	free(rs);
 }
 
-enum pg_err
-rstore_open(const struct config *cfg, struct rstore **rs, char *err,
-    size_t errsz)
+/* rstore_open, with redis_open's flags. */
+static enum pg_err
+rstore_open_flags(const struct config *cfg, unsigned int rflags,
+    struct rstore **rs, char *err, size_t errsz)
 {
 	enum pg_err	 e;
 
@@ -53,7 +54,7 @@ rstore_open(const struct config *cfg, struct rstore **rs, char *err,
 	if ((*rs = calloc(1, sizeof(**rs))) == NULL)
 		e = PG_ENOMEM;
 	else
-		e = redis_open(cfg, &(*rs)->r, err, errsz);
+		e = redis_open(cfg, rflags, &(*rs)->r, err, errsz);
 	if (e != PG_OK) {
 		if (err[0] == '\0')
 			snprintf(err, errsz, "REDIS_URL: %s", pg_strerror(e));
@@ -64,6 +65,13 @@ rstore_open(const struct config *cfg, struct rstore **rs, char *err,
 }
 
 enum pg_err
+rstore_open(const struct config *cfg, struct rstore **rs, char *err,
+    size_t errsz)
+{
+	return rstore_open_flags(cfg, 0, rs, err, errsz);
+}
+
+enum pg_err
 store_open_config(const struct config *cfg, unsigned int flags,
     struct store **st, char *err, size_t errsz)
 {
@@ -71,14 +79,16 @@ store_open_config(const struct config *cfg, unsigned int flags,
 	enum pg_err	 e;
 
 	err[0] = '\0';
-	if ((e = store_open(cfg->state_dir, flags, st)) != PG_OK) {
+	if ((e = store_open(cfg->state_dir, flags & ~STORE_SERVE, st)) !=
+	    PG_OK) {
 		snprintf(err, errsz, "PAYGUARD_STATE_DIR: cannot open the "
 		    "store: %s", pg_strerror(e));
 		return e;
 	}
 	if (!cfg->store_redis)
 		return PG_OK;
-	if ((e = rstore_open(cfg, &rs, err, errsz)) != PG_OK) {
+	if ((e = rstore_open_flags(cfg, (flags & STORE_SERVE) ? REDIS_DEFER :
+	    0, &rs, err, errsz)) != PG_OK) {
 		store_close(*st);
 		*st = NULL;
 		return e;

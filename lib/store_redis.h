@@ -54,6 +54,11 @@ enum rs_claim {
 	RS_CLAIM_N
 };
 
+/* Flag for store_open_config (beside store_open's): a serving program,
+ * which starts even when Redis is unreachable (redis_open's REDIS_DEFER):
+ * requests that need the shared store answer 503 until it answers. */
+#define STORE_SERVE	0x100
+
 /*
  * Opens the store cfg names: the LMDB environment in the state directory
  * (node-local data: the audit index, bookkeeping) and, with

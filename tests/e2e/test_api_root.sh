@@ -33,16 +33,7 @@ EOF
 _apache_run apache_root 19873
 APACHE_ERR=$ERRLOG
 
-_lighttpd_base lighttpd_root 19874
-cat >> "$L/lighttpd.conf" <<EOF
-var.payguard_home   = "$BIN"
-var.payguard_state  = "$STATE"
-var.payguard_config = "$INI"
-var.payguard_run    = "$L/run"
-var.payguard_procs  = 1
-include "$SRC/apache-conf/lighttpd-payguard-api-root.conf"
-EOF
-_lighttpd_run lighttpd_root 19874
+start_lighttpd_root lighttpd_root 19874 "$INI" 1
 
 for srv in apache:19873 lighttpd:19874; do
 	name=${srv%%:*} port=${srv#*:}

@@ -94,27 +94,8 @@ secret_scan "metrics carry no secret" "$BASE/metrics.prom"
 
 # ------------------------------------------------- audit.cgi /metrics
 HTP=$BASE/htpasswd
-htpasswd -cbB "$HTP" admin 'adm1n-pw' 2>/dev/null && htpasswd -bB "$HTP" eve 'eve-pw' 2>/dev/null
-chown root:$WWW "$HTP"; chmod 0640 "$HTP"
-APACHE_EXTRA="LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
-LoadModule auth_basic_module /usr/lib/apache2/modules/mod_auth_basic.so
-LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
-LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
-LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so"
-_apache_head audit 19946
-cat >> "$R/httpd.conf" <<EOC
-ScriptSock $R/run/cgid.sock
-Define PAYGUARD_HOME $BIN
-Define PAYGUARD_STATE_DIR $STATE
-Define PAYGUARD_CONFIG $INI
-Define PAYGUARD_HTPASSWD $HTP
-<Directory "$BIN">
-    Options +ExecCGI
-    Require all granted
-</Directory>
-Include $SRC/apache-conf/audit-basic-auth.conf
-EOC
-_apache_run audit 19946
+admin_htpasswd "$HTP"
+start_apache_audit 19946 "$INI" "$HTP"
 MURL=http://127.0.0.1:19946/audit/metrics
 http GET "$MURL"
 is "$RS" 401 "/metrics without credentials: 401"

@@ -3,7 +3,7 @@
 # servers, each with its own state directory and hash-chained log) on one
 # real redis-server (PAYGUARD_STORE=redis).  Events accepted by node A
 # are listed by node B's audit.cgi (node column, node filter) and CLI
-# (--node); each node's log verifies on its own; rebuilding the index
+# (--node) and stats count both nodes; each node's log verifies on its own; rebuilding the index
 # from node A's log adds nothing that is there, and after Redis lost the
 # index brings A's records back exactly once.  Ports 19590-19592.
 . "$SRC/tests/harness/lib.sh"
@@ -76,6 +76,8 @@ is "$(echo "$out" | jq 'length')/$(echo "$out" | jq -r '[.[].node] | unique | jo
     "3/node-a" "payguard audit --node node-a on node B: node A's 3 events"
 is "$(pgcli audit --hours 1 --type webhook_validated --json | jq 'length')" 5 \
     "payguard audit on node B: both nodes' events"
+vcount() { pgcli audit stats --hours 1 --json | jq '[.events_by_type[] | select(.name == "webhook_validated") | .count] | add // 0'; }
+is "$(vcount)" 5 "payguard audit stats on node B counts both nodes' accepted events"
 
 # Each node's log is its own chain.
 CLI_ENV=(PAYGUARD_STATE_DIR="$SA" PAYGUARD_CONFIG="$INI_A")
@@ -102,4 +104,5 @@ is "$(rcli zcard 'pg:{audit}:i')" "$na_lines" "the shared index holds node A's r
 CLI_ENV=(PAYGUARD_STATE_DIR="$SB" PAYGUARD_CONFIG="$INI_B")
 is "$(pgcli audit --hours 1 --type webhook_validated --node node-a --json | jq 'length')" 3 \
     "node B sees node A's rebuilt records"
+is "$(vcount)" 3 "and its stats count them once"
 finish

@@ -11,6 +11,7 @@
 #     migration is still a duplicate, the undelivered event is delivered
 #     by Stripe's retry, a token works (the revoked one does not), an
 #     idempotent request replays without reaching Stripe
+#   - Redis unreachable: the gateway and the webhook answer 503
 #   - the CLI on Redis: metrics and doctor count the shared inbox's dead
 #     letters (not the node's old LMDB); rotate-keys re-encrypts the
 #     events and stored responses in Redis, which then open under the new
@@ -187,6 +188,14 @@ pgcli doctor --json > "$BASE/doctor.json"
 check "doctor, Redis unreachable: a problem in area redis, no inbox figures from the local LMDB" \
     jqc '([.findings[] | select(.area == "redis" and .level == "problem")] | length == 1) and ([.findings[] | select(.area == "inbox")] | length == 0)' "$BASE/doctor.json"
 backend redis "$STATE"
+# The programs with Redis unreachable: they start, and answer 503 (a
+# retry will work), never 401 or 500.
+api_cgi GET /v1/customers - "$AW" REDIS_URL=redis://127.0.0.1:$P_CLOSED/0
+is "$RS/$(jb .error.type)/$(hdr Stripe-Should-Retry)" "503/api_error/true" "gateway, Redis unreachable: 503 with Stripe-Should-Retry, not 401"
+check "gateway, Redis unreachable: audited as store_failure" jqc 'select(.event_type == "store_failure")' <(tail -n 2 "$AUDIT")
+newev
+wh "$EVF" REDIS_URL=redis://127.0.0.1:$P_CLOSED/0
+is "$RS/$(jb .error.code)/$(runs "$EV")" "503/store_failure/0" "webhook, Redis unreachable: 503, nothing delivered"
 
 # rotate-keys: a new primary key, the old one after it
 K2=$("$BIN/payguard" keygen) || bail "payguard keygen"

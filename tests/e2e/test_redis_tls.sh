@@ -6,8 +6,7 @@
 #     a certificate from a test CA, requirepass), payguard talking to a
 #     local stunnel client tunnel (verifyChain, checkHost): events
 #     accepted and stored, a duplicate detected; a tunnel that does not
-#     trust the server's CA gets nothing through (nothing stored, the
-#     endpoint answers 500: plain CGI checks Redis at every start);
+#     trust the server's CA gets nothing through (503, nothing stored);
 #     the Redis password reaches no log
 #   - a unix socket (REDIS_URL=unix:///path?db=N), redis-server without
 #     any TCP port, the socket readable by the web-server user only
@@ -97,14 +96,12 @@ wh "$EVF" "redis://:$RPW@127.0.0.1:$P_TUN/0"
 is "$RS/$(jb .duplicate)/$(runs "$EV")" "200/true/1" "TLS via stunnel: a second copy is a duplicate"
 newev
 wh "$EVF" "redis://:$RPW@127.0.0.1:$P_BAD/0"
-# Plain CGI checks Redis at every start: the endpoint is not available
-# (500, Stripe retries; FastCGI processes already serving answer 503).
-is "$RS/$(jb .error.type)" "500/api_error" "a tunnel that does not trust the server's CA: the endpoint is not available (500, Stripe retries)"
+is "$RS/$(jb .error.code)" "503/store_failure" "a tunnel that does not trust the server's CA: 503 (Stripe retries)"
 is "$(tcli exists "pg:{ev}:e:$EV")/$(runs "$EV")" "0/0" "untrusted server: nothing stored, nothing delivered"
 check "the untrusted tunnel refused the certificate (stunnel log)" grep -qiE 'certificate verify failed|CERT: Verification error|unable to get local issuer' "$LOGS/stunnel-bad.log"
 wh "$EVF" "redis://:wrong@127.0.0.1:$P_TUN/0"
-is "$RS/$(runs "$EV")" "500/0" "a wrong Redis password: not available (500), nothing delivered"
-check "the wrong password is reported without the password" grep -q 'refusing to serve: REDIS_URL' "$LOGS/cgi.log"
+is "$RS/$(jb .error.code)/$(runs "$EV")" "503/store_failure/0" "a wrong Redis password: 503, nothing delivered"
+check "the refusal is logged without the password" grep -q 'redis: authentication refused' "$LOGS/cgi.log"
 
 # ------------------------------------------------------ a unix socket
 # redis-server as the web-server user, no TCP port, the socket mode 0700:

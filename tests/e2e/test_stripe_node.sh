@@ -26,17 +26,7 @@ start_fake 19875
 INI=$BASE/payguard.ini
 write_ini "$INI" "${API_CONF[@]}"
 
-_lighttpd_base node 19876
-cat >> "$L/lighttpd.conf" <<EOF
-var.payguard_home   = "$BIN"
-var.payguard_state  = "$STATE"
-var.payguard_config = "$INI"
-var.payguard_run    = "$L/run"
-var.payguard_procs  = 2
-include "$SRC/apache-conf/lighttpd-payguard.conf"
-include "$SRC/apache-conf/lighttpd-payguard-api-root.conf"
-EOF
-_lighttpd_run node 19876
+start_lighttpd_root node 19876 "$INI" 2 lighttpd-payguard.conf
 
 T_WRITE=$(token node_write write)
 T_READ=$(token node_read read)

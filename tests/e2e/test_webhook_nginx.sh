@@ -35,8 +35,7 @@ done
 write_ini "$N/etc/api.ini" "${conf[@]}" PAYGUARD_TRUST_REMOTE_USER=1
 CLI_ENV=(PAYGUARD_STATE_DIR="$STATE" PAYGUARD_CONFIG="$N/etc/api.ini")
 HTP=$N/etc/audit.htpasswd
-htpasswd -cbB "$HTP" admin 'adm1n-pw' 2>/dev/null && htpasswd -bB "$HTP" eve 'eve-pw' 2>/dev/null
-chown root:$WWW "$HTP"; chmod 0640 "$HTP"
+admin_htpasswd "$HTP"
 
 FCGI_ENV=(PAYGUARD_CONFIG="$INI")
 start_fcgi_sock webhook "$N/run/webhook.sock" 2 "$BIN/webhook.fcgi"

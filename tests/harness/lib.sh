@@ -635,16 +635,73 @@ EOF
 	WH_URL=http://127.0.0.1:$port/pay/webhook
 }
 
+# admin_htpasswd FILE: Basic-auth users for the admin pages: admin
+# (adm1n-pw, the one in PAYGUARD_ADMIN_USERS) and eve (eve-pw, not an
+# admin), readable by the web server's group only.
+admin_htpasswd() {
+	htpasswd -cbB "$1" admin 'adm1n-pw' 2>/dev/null && htpasswd -bB "$1" eve 'eve-pw' 2>/dev/null
+	chown root:$WWW "$1"; chmod 0640 "$1"
+}
+
+# start_apache_audit PORT INI HTPASSWD: audit.cgi ($BIN/audit.cgi) at
+# /audit under Apache + mod_cgid with the shipped Basic-auth snippet
+# apache-conf/audit-basic-auth.conf, included as is.
+start_apache_audit() {
+	APACHE_EXTRA="LoadModule cgid_module /usr/lib/apache2/modules/mod_cgid.so
+LoadModule auth_basic_module /usr/lib/apache2/modules/mod_auth_basic.so
+LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
+LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
+LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so"
+	_apache_head audit "$1"
+	APACHE_EXTRA=
+	cat >> "$R/httpd.conf" <<EOF
+ScriptSock $R/run/cgid.sock
+Define PAYGUARD_HOME $BIN
+Define PAYGUARD_STATE_DIR $STATE
+Define PAYGUARD_CONFIG $2
+Define PAYGUARD_HTPASSWD $3
+<Directory "$BIN">
+    Options +ExecCGI
+    Require all granted
+</Directory>
+Include $SRC/apache-conf/audit-basic-auth.conf
+EOF
+	_apache_run audit "$1"
+}
+
+# _lighttpd_vars INI PROCS [STATE]: the variables the shipped lighttpd
+# snippets (apache-conf/lighttpd-*.conf) read, into $L/lighttpd.conf.
+_lighttpd_vars() {
+	cat >> "$L/lighttpd.conf" <<EOF
+var.payguard_home   = "$BIN"
+var.payguard_state  = "${3:-$STATE}"
+var.payguard_config = "$1"
+var.payguard_run    = "$L/run"
+var.payguard_procs  = $2
+EOF
+}
+
+# start_lighttpd_root NAME PORT INI PROCS [SNIPPET...]: lighttpd with the
+# API gateway mounted at the site root by the shipped
+# apache-conf/lighttpd-payguard-api-root.conf, included as is after the
+# other apache-conf/ snippets named.
+start_lighttpd_root() {
+	local name=$1 port=$2 s
+	_lighttpd_base "$name" "$port"
+	_lighttpd_vars "$3" "$4"
+	shift 4
+	for s in "$@" lighttpd-payguard-api-root.conf; do
+		echo "include \"$SRC/apache-conf/$s\"" >> "$L/lighttpd.conf"
+	done
+	_lighttpd_run "$name" "$port"
+}
+
 # start_lighttpd NAME PORT INI [PROCS] [STATE]: lighttpd with the shipped
 # bin-path snippet apache-conf/lighttpd-payguard.conf, included as is.
 start_lighttpd() {
 	_lighttpd_base "$1" "$2"
+	_lighttpd_vars "$3" "${4:-2}" "${5:-}"
 	cat >> "$L/lighttpd.conf" <<EOF
-var.payguard_home   = "$BIN"
-var.payguard_state  = "${5:-$STATE}"
-var.payguard_config = "$3"
-var.payguard_run    = "$L/run"
-var.payguard_procs  = ${4:-2}
 server.modules      += ( "mod_accesslog" )
 accesslog.filename   = "$L/logs/access.log"
 include "$SRC/apache-conf/lighttpd-payguard.conf"

@@ -3,7 +3,8 @@
  * a unix socket.  Two store handles with their own state directories and
  * logs play two nodes: each writes its own hash-chained log, and either
  * lists both nodes' records, filters by node, reads and marks the other's
- * records; rebuilding from a node's log adds nothing twice. */
+ * records; stats count both nodes; rebuilding from a node's log adds
+ * nothing twice (records or counts). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,8 +23,10 @@
 #include "aindex.h"
 #include "aquery.h"
 #include "ascan.h"
+#include "astats.h"
 #include "audit.h"
 #include "config.h"
+#include "helpers.h"
 #include "store_redis.h"
 
 static char	 dir[4096], sock[4200], url[4300], sda[4300], sdb[4300];
@@ -34,55 +37,14 @@ static struct store *na, *nb;
 static long long
 rnum(const char *fmt, const char *a)
 {
-	redisContext	*c = redisConnectUnix(sock);
-	redisReply	*r;
+	redisReply	*r = th_redis_cmd(sock, fmt, a);
 	long long	 v = -1;
 
-	if (c == NULL || c->err)
-		return -1;
-	r = redisCommand(c, fmt, a);
 	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
 		v = r->integer;
 	if (r != NULL)
 		freeReplyObject(r);
-	redisFree(c);
 	return v;
-}
-
-static pid_t
-start_redis(const char *d, const char *s)
-{
-	char		 conf[4400];
-	pid_t		 pid;
-	FILE		*f;
-	int		 i;
-	redisContext	*c;
-
-	mkdir(d, 0700);
-	snprintf(conf, sizeof(conf), "%s/redis.conf", d);
-	if ((f = fopen(conf, "w")) == NULL)
-		return -1;
-	fprintf(f, "port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\n"
-	    "appendonly yes\nappendfsync always\nsave \"\"\n"
-	    "logfile %s/redis.log\ndaemonize no\n", s, d, d);
-	fclose(f);
-	if ((pid = fork()) == 0) {
-		execlp("redis-server", "redis-server", conf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		c = redisConnectUnix(s);
-		if (c != NULL && c->err == 0) {
-			redisFree(c);
-			return pid;
-		}
-		if (c != NULL)
-			redisFree(c);
-		usleep(25000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
 }
 
 static int
@@ -91,14 +53,14 @@ setup(void **s)
 	char	 err[256], rd[4300];
 
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-aredis-test.%d", (int)getpid());
+	if (th_scratch(dir, sizeof(dir), "aredis-test") != 0)
+		return -1;
 	snprintf(sock, sizeof(sock), "%s/r/redis.sock", dir);
 	snprintf(url, sizeof(url), "unix://%s", sock);
 	snprintf(sda, sizeof(sda), "%s/a", dir);
 	snprintf(sdb, sizeof(sdb), "%s/b", dir);
-	mkdir(dir, 0700);
 	snprintf(rd, sizeof(rd), "%s/r", dir);
-	if ((rpid = start_redis(rd, sock)) < 0)
+	if ((rpid = th_redis_start(rd, sock, "always", 0)) < 0)
 		return -1;
 	setenv("PAYGUARD_STORE", "redis", 1);
 	setenv("REDIS_URL", url, 1);
@@ -116,18 +78,12 @@ setup(void **s)
 static int
 teardown(void **s)
 {
-	char	 c[9000];
-
 	(void)s;
 	store_close(na);
 	store_close(nb);
-	if (rpid > 0) {
-		kill(rpid, SIGTERM);
-		waitpid(rpid, NULL, 0);
-	}
+	th_stop(rpid);
 	config_free(&cfg);
-	snprintf(c, sizeof(c), "rm -rf '%s'", dir);
-	return system(c) == 0 ? 0 : -1;
+	return th_remove(dir);
 }
 
 struct seen {
@@ -209,6 +165,20 @@ t_two_nodes(void **state)
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(aquery_run(na, &f, see, &s, NULL), PG_OK);
 	assert_int_equal(s.n, 3);
+	/* Stats (and so alerts) from either node count both nodes. */
+	{
+		struct astats	*st = calloc(1, sizeof(*st));
+
+		assert_non_null(st);
+		assert_int_equal(astats_compute(na, 0, 1, 0, 0, st), PG_OK);
+		assert_int_equal(st->total, 10);
+		assert_int_equal(st->sig_bad, 5);
+		assert_int_equal(st->sig_ok, 5);
+		assert_int_equal(st->by_sev[SEV_HIGH], 5);
+		assert_int_equal(st->ntop_ips, 2);
+		free(st);
+	}
+
 	/* Paging through both nodes 3 rows at a time: every row once. */
 	aquery_filter_init(&f);
 	f.limit = 3;
@@ -278,6 +248,16 @@ t_two_nodes(void **state)
 	assert_int_equal(aquery_run(nb, &f, see, &s, NULL), PG_OK);
 	assert_int_equal(s.n, 6);
 	assert_int_equal(s.na, 6);
+	/* The counters came back with the records, once. */
+	{
+		struct astats	*st = calloc(1, sizeof(*st));
+
+		assert_non_null(st);
+		assert_int_equal(astats_compute(nb, 0, 1, 0, 0, st), PG_OK);
+		assert_int_equal(st->total, 6);
+		assert_int_equal(st->sig_bad, 3);
+		free(st);
+	}
 }
 
 int

@@ -89,6 +89,29 @@ test_query_next(void **s)
 	assert_int_equal(codec_query_next(&p, q, &pr), 0);
 }
 
+/* Items as the configuration parsers see them: blanks and empty items
+ * before an item skipped, blanks after it left to the caller. */
+static void
+test_list_next(void **s)
+{
+	const char	*p = " a=1 ,, b ,c,  ", *it;
+	char		 got[64] = "";
+	size_t		 n;
+
+	(void)s;
+	while (codec_list_next(&p, &it, &n)) {
+		assert_true(strlen(got) + n + 2 < sizeof(got));
+		strncat(got, it, n);
+		strcat(got, "|");
+	}
+	assert_string_equal(got, "a=1 |b |c|");
+	assert_int_equal(*p, '\0');
+	p = "";
+	assert_int_equal(codec_list_next(&p, &it, &n), 0);
+	p = " , ,";
+	assert_int_equal(codec_list_next(&p, &it, &n), 0);
+}
+
 static void
 test_generated_key(void **s)
 {
@@ -148,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_pct_decode),
 		cmocka_unit_test(test_pct_encode),
 		cmocka_unit_test(test_query_next),
+		cmocka_unit_test(test_list_next),
 		cmocka_unit_test(test_generated_key),
 		cmocka_unit_test(test_csrf),
 	};

@@ -15,7 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "alert.h"
+#include "helpers.h"
 #include "deliver.h"
 #include "inbox.h"
 #include "seal.h"
@@ -46,18 +49,15 @@ write_script(const char *name, const char *text)
 static int
 setup(void **s)
 {
-	char	 err[256], key[FERNET_KEY_B64LEN + 1];
-
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-inbox-test.%d", (int)getpid());
+	if (th_scratch(dir, sizeof(dir), "inbox-test") != 0)
+		return -1;
 	snprintf(hdir, sizeof(hdir), "%s-h", dir);
 	mkdir(hdir, 0700);
 	setenv("PAYGUARD_MAX_ATTEMPTS", "3", 1);
 	setenv("PAYGUARD_RETRY_BASE", "0", 1);
 	setenv("PAYGUARD_HANDLER_TIMEOUT", "2", 1);
-	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
-		return -1;
-	if (fernet_key_generate(key) != PG_OK || keyring_parse(key, &ring) != PG_OK)
+	if (th_config_ring(&cfg, &ring) != 0)
 		return -1;
 	return store_open(dir, 0, &st) == PG_OK ? 0 : -1;
 }
@@ -65,31 +65,16 @@ setup(void **s)
 static int
 teardown(void **s)
 {
-	char	 cmd[9000];
-
 	(void)s;
 	store_close(st);
 	config_free(&cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, hdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static struct event_info
-mkev(const char *id)
-{
-	struct event_info ev;
-
-	memset(&ev, 0, sizeof(ev));
-	snprintf(ev.id, sizeof(ev.id), "%s", id);
-	snprintf(ev.type, sizeof(ev.type), "customer.created");
-	ev.created = 1;
-	return ev;
+	return th_remove(dir) == 0 && th_remove(hdir) == 0 ? 0 : -1;
 }
 
 static void
 test_accept_dedup_queue(void **s)
 {
-	struct event_info ev = mkev("evt_A1");
+	struct event_info ev = th_event("evt_A1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, claim;
 	char		 id[EVENT_ID_MAX + 1];
@@ -139,7 +124,7 @@ test_accept_dedup_queue(void **s)
 static void
 test_sync_claims(void **s)
 {
-	struct event_info ev = mkev("evt_S1");
+	struct event_info ev = th_event("evt_S1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, first, second, stale;
 
@@ -191,7 +176,7 @@ test_sync_claims(void **s)
 static void
 test_retries_dead_letter(void **s)
 {
-	struct event_info ev = mkev("evt_D1");
+	struct event_info ev = th_event("evt_D1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	size_t		 done, failed, n;
@@ -244,7 +229,7 @@ put_raw(struct store_txn *t, void *arg)
 static void
 test_source_and_v1_header(void **s)
 {
-	struct event_info ev = mkev("evt_B1");
+	struct event_info ev = th_event("evt_B1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h, v1;
 	struct put_arg	 pa;
@@ -456,7 +441,7 @@ test_encrypted_at_rest(void **s)
 static void
 test_lease_takeover(void **s)
 {
-	struct event_info ev = mkev("evt_L1");
+	struct event_info ev = th_event("evt_L1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	char		 id[EVENT_ID_MAX + 1];
@@ -479,6 +464,51 @@ test_lease_takeover(void **s)
 	cfg.wh_handler_timeout = 2;
 }
 
+static void
+expect_detail(struct json_object *d, const char *want)
+{
+	assert_non_null(d);
+	assert_string_equal(json_object_to_json_string_ext(d,
+	    JSON_C_TO_STRING_PLAIN), want);
+	json_object_put(d);
+}
+
+/* The accept-record details: the exact key order each caller logs. */
+static void
+test_accept_detail(void **s)
+{
+	struct event_info ev = th_event("evt_D1");
+	struct ev_hdr	 h;
+
+	(void)s;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.type, sizeof(h.type), "stored.type");
+	h.state = EV_DELIVERED;
+	h.attempts = 2;
+	h.source = EV_SRC_BACKFILL;
+	ev.livemode = 1;
+	ev.kind = EVENT_THIN;
+	expect_detail(inbox_accept_detail(&ev, &h, h.source,
+	    INBOX_DETAIL_WEBHOOK), "{\"event_type\":\"customer.created\","
+	    "\"event_kind\":\"thin\",\"livemode\":true,"
+	    "\"state\":\"delivered\",\"attempts\":2,\"source\":\"backfill\"}");
+	snprintf(ev.account, sizeof(ev.account), "acct_1");
+	expect_detail(inbox_accept_detail(&ev, &h, EV_SRC_WEBHOOK,
+	    INBOX_DETAIL_WEBHOOK), "{\"event_type\":\"customer.created\","
+	    "\"event_kind\":\"thin\",\"account\":\"acct_1\","
+	    "\"livemode\":true,\"state\":\"delivered\",\"attempts\":2,"
+	    "\"source\":\"webhook\"}");
+	expect_detail(inbox_accept_detail(&ev, &h, h.source, 0),
+	    "{\"event_type\":\"customer.created\",\"livemode\":true,"
+	    "\"state\":\"delivered\",\"source\":\"backfill\"}");
+	/* The settler: type and livemode from the stored header. */
+	expect_detail(inbox_accept_detail(NULL, &h, EV_SRC_WEBHOOK, 0),
+	    "{\"event_type\":\"stored.type\",\"livemode\":false,"
+	    "\"state\":\"delivered\",\"source\":\"webhook\"}");
+	expect_detail(inbox_accept_detail(NULL, NULL, EV_SRC_BACKFILL, 0),
+	    "{\"source\":\"backfill\"}");
+}
+
 int
 main(void)
 {
@@ -491,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_source_and_v1_header),
 		cmocka_unit_test(test_encrypted_at_rest),
 		cmocka_unit_test(test_lease_takeover),
+		cmocka_unit_test(test_accept_detail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -106,8 +106,21 @@ test_search_order(void **s)
 	snprintf(da, sizeof(da), "%s/share", base);
 	assert_int_equal(mkdir(st, 0700), 0);
 	assert_int_equal(mkdir(da, 0755), 0);
-	c.state_dir = st;
 	c.data_dir = da;
+	/* A state directory that does not exist has no list, and reading
+	 * does not create it. */
+	{
+		char	 none[300];
+		struct stat sb;
+
+		snprintf(none, sizeof(none), "%s/nostate", base);
+		c.state_dir = none;
+		assert_int_equal(iplist_load(&c, &set, from, sizeof(from)),
+		    PG_OK);
+		assert_string_equal(from, "built-in");
+		assert_int_not_equal(lstat(none, &sb), 0);
+	}
+	c.state_dir = st;
 	/* 4. Nothing on disk: the built-in list, which is data/'s. */
 	assert_int_equal(iplist_load(&c, &set, from, sizeof(from)), PG_OK);
 	assert_string_equal(from, "built-in");

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "helpers.h"
 #include "idem.h"
 #include "inbox.h"
 #include "ratelimit.h"
@@ -36,90 +37,28 @@ static const char body[] = "{\"id\":\"evt_R1\",\"object\":\"event\","
     "\"type\":\"customer.created\",\"created\":1,"
     "\"data\":{\"object\":{\"email\":\"plaintext.canary@example.com\"}}}";
 
-/* A direct connection for what the test does behind payguard's back. */
-static redisReply *
-cmd(const char *fmt, ...)
-{
-	redisContext	*c = redisConnectUnix(sock);
-	redisReply	*r;
-	va_list		 ap;
-
-	if (c == NULL || c->err)
-		return NULL;
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	return r;
-}
-
 static void
 cmd_ok(const char *fmt, const char *a, const char *b)
 {
-	redisReply *r = cmd(fmt, a, b);
+	redisReply *r = th_redis_cmd(sock, fmt, a, b);
 
 	assert_non_null(r);
 	assert_int_not_equal(r->type, REDIS_REPLY_ERROR);
 	freeReplyObject(r);
 }
 
-static pid_t
-start_redis(const char *d, const char *s, const char *fsync)
-{
-	char	 conf[4400];
-	pid_t	 pid;
-	FILE	*f;
-	int	 i;
-	redisContext *c;
-
-	mkdir(d, 0700);
-	snprintf(conf, sizeof(conf), "%s/redis.conf", d);
-	if ((f = fopen(conf, "w")) == NULL)
-		return -1;
-	fprintf(f, "port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\n"
-	    "appendonly yes\nappendfsync %s\nsave \"\"\nlogfile %s/redis.log\n"
-	    "daemonize no\n", s, d, fsync, d);
-	fclose(f);
-	if ((pid = fork()) == 0) {
-		execlp("redis-server", "redis-server", conf, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		c = redisConnectUnix(s);
-		if (c != NULL && c->err == 0) {
-			redisFree(c);
-			return pid;
-		}
-		if (c != NULL)
-			redisFree(c);
-		usleep(25000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-static void
-stop_redis(pid_t pid)
-{
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
-}
-
 static int
 setup(void **s)
 {
-	char	 err[256], key[FERNET_KEY_B64LEN + 1], sd[4400];
+	char	 err[256], sd[4400];
 
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-redis-test.%d", (int)getpid());
+	if (th_scratch(dir, sizeof(dir), "redis-test") != 0)
+		return -1;
 	snprintf(sock, sizeof(sock), "%s/r/redis.sock", dir);
 	snprintf(url, sizeof(url), "unix://%s", sock);
-	mkdir(dir, 0700);
 	snprintf(sd, sizeof(sd), "%s/r", dir);
-	if ((rpid = start_redis(sd, sock, "always")) < 0)
+	if ((rpid = th_redis_start(sd, sock, "always", 0)) < 0)
 		return -1;
 	setenv("PAYGUARD_STORE", "redis", 1);
 	setenv("REDIS_URL", url, 1);
@@ -131,9 +70,7 @@ setup(void **s)
 	setenv("PAYGUARD_IDEMPOTENCY_LOCK_TIMEOUT", "90", 1);
 	snprintf(sd, sizeof(sd), "%s/a", dir);
 	setenv("PAYGUARD_STATE_DIR", sd, 1);
-	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
-		return -1;
-	if (fernet_key_generate(key) != PG_OK || keyring_parse(key, &ring) != PG_OK)
+	if (th_config_ring(&cfg, &ring) != 0)
 		return -1;
 	if (store_open_config(&cfg, 0, &na, err, sizeof(err)) != PG_OK)
 		return -1;
@@ -148,15 +85,12 @@ setup(void **s)
 static int
 teardown(void **s)
 {
-	char	 c[9000];
-
 	(void)s;
 	store_close(na);
 	store_close(nb);
-	stop_redis(rpid);
+	th_stop(rpid);
 	config_free(&cfg);
-	snprintf(c, sizeof(c), "rm -rf %s", dir);
-	return system(c) == 0 ? 0 : -1;
+	return th_remove(dir);
 }
 
 static void
@@ -234,7 +168,7 @@ test_startup_checks(void **s)
 	snprintf(d2, sizeof(d2), "%s/r2", dir);
 	snprintf(s2, sizeof(s2), "%s/redis.sock", d2);
 	snprintf(u2, sizeof(u2), "unix://%s", s2);
-	assert_true((p2 = start_redis(d2, s2, "everysec")) > 0);
+	assert_true((p2 = th_redis_start(d2, s2, "everysec", 0)) > 0);
 	setenv("REDIS_URL", u2, 1);
 	assert_int_equal(config_load(&c, 0, err, sizeof(err)), PG_OK);
 	assert_int_equal(store_open_config(&c, 0, &x, err, sizeof(err)),
@@ -249,7 +183,7 @@ test_startup_checks(void **s)
 	x = NULL;
 	config_free(&c);
 	setenv("REDIS_URL", url, 1);
-	stop_redis(p2);
+	th_stop(p2);
 	/* An evicting policy is refused in any mode. */
 	cmd_ok("CONFIG SET maxmemory-policy %s%s", "volatile-lru", "");
 	assert_int_equal(config_load(&c, 0, err, sizeof(err)), PG_OK);
@@ -260,6 +194,63 @@ test_startup_checks(void **s)
 	assert_int_equal(store_open_config(&c, 0, &x, err, sizeof(err)), PG_OK);
 	store_close(x);
 	config_free(&c);
+}
+
+/*
+ * A serving process (STORE_SERVE) started while Redis is unreachable:
+ * it opens, every call fails with PG_STORE (503) until Redis answers,
+ * then the start-up check runs: a good server serves, a server that
+ * fails the check (appendfsync everysec) is refused for good.  The CLI
+ * (no STORE_SERVE) still refuses to open.
+ */
+static void
+test_deferred_check(void **s)
+{
+	char		 d3[4400], s3[4500], u3[4600], err[256];
+	struct config	 c;
+	struct store	*x = NULL;
+	struct rl_result rl;
+	redisReply	*rep = NULL;
+	const char	*ping[1] = { "PING" };
+	pid_t		 p3;
+	int		 i;
+
+	(void)s;
+	snprintf(d3, sizeof(d3), "%s/r3", dir);
+	snprintf(s3, sizeof(s3), "%s/redis.sock", d3);
+	snprintf(u3, sizeof(u3), "unix://%s", s3);
+	setenv("REDIS_URL", u3, 1);
+	assert_int_equal(config_load(&c, 0, err, sizeof(err)), PG_OK);
+	assert_int_not_equal(store_open_config(&c, 0, &x, err, sizeof(err)),
+	    PG_OK);
+	assert_null(x);
+	assert_int_equal(store_open_config(&c, STORE_SERVE, &x, err,
+	    sizeof(err)), PG_OK);
+	assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1, ping,
+	    NULL, &rep), PG_STORE);
+	/* The limiter fails open, as on LMDB, and says so. */
+	assert_int_equal(rl_check(x, &c, "test", "deferred", &rl), PG_STORE);
+	assert_true(rl.allowed && rl.failed_open);
+	assert_true((p3 = th_redis_start(d3, s3, "always", 0)) > 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
+		    ping, NULL, &rep), PG_OK);
+		freeReplyObject(rep);
+	}
+	store_close(x);
+	x = NULL;
+	th_stop(p3);
+	/* Unreachable at start, then a server that fails the check. */
+	assert_int_equal(store_open_config(&c, STORE_SERVE, &x, err,
+	    sizeof(err)), PG_OK);
+	assert_true((p3 = th_redis_start(d3, s3, "everysec", 0)) > 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(redis_cmd(rstore_redis(store_shared(x)), 1,
+		    ping, NULL, &rep), PG_STORE);
+	store_close(x);
+	th_stop(p3);
+	config_free(&c);
+	setenv("REDIS_URL", url, 1);
 }
 
 /* Never more than L in W summed over both nodes; the clock is Redis's. */
@@ -292,23 +283,11 @@ test_rate_across_nodes(void **s)
 	assert_true(r.allowed);
 }
 
-static struct event_info
-mkev(const char *id)
-{
-	struct event_info ev;
-
-	memset(&ev, 0, sizeof(ev));
-	snprintf(ev.id, sizeof(ev.id), "%s", id);
-	snprintf(ev.type, sizeof(ev.type), "customer.created");
-	ev.created = 1;
-	return ev;
-}
-
 /* Sync delivery across nodes: one delivery; a failed one is retried. */
 static void
 test_inbox_sync_across_nodes(void **s)
 {
-	struct event_info ev = mkev("evt_R1");
+	struct event_info ev = th_event("evt_R1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	unsigned char	*b = NULL;
@@ -348,7 +327,7 @@ test_inbox_sync_across_nodes(void **s)
 	assert_int_equal(h.state, EV_DELIVERED);
 	/* The replay record expires with the dedup horizon. */
 	{
-		redisReply *r = cmd("PTTL pg:{ev}:e:evt_R1");
+		redisReply *r = th_redis_cmd(sock, "PTTL pg:{ev}:e:evt_R1");
 		assert_non_null(r);
 		assert_int_equal(r->type, REDIS_REPLY_INTEGER);
 		assert_true(r->integer > 0 &&
@@ -357,7 +336,7 @@ test_inbox_sync_across_nodes(void **s)
 	}
 	/* The body is sealed in Redis: no plaintext there. */
 	{
-		redisReply *r = cmd("HGET pg:{ev}:e:evt_R1 rec");
+		redisReply *r = th_redis_cmd(sock, "HGET pg:{ev}:e:evt_R1 rec");
 		assert_non_null(r);
 		assert_int_equal(r->type, REDIS_REPLY_STRING);
 		assert_null(memmem(r->str, r->len, "plaintext.canary", 16));
@@ -369,7 +348,7 @@ test_inbox_sync_across_nodes(void **s)
 static void
 test_queue_lease_owner(void **s)
 {
-	struct event_info ev = mkev("evt_Q1");
+	struct event_info ev = th_event("evt_Q1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	char		 id[EVENT_ID_MAX + 1];
@@ -420,7 +399,7 @@ test_queue_lease_owner(void **s)
 static void
 test_outcome_checks_claim(void **s)
 {
-	struct event_info ev = mkev("evt_O1");
+	struct event_info ev = th_event("evt_O1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h1, h2, h;
 	char		 id[EVENT_ID_MAX + 1];
@@ -472,7 +451,7 @@ count_cb(const char *id, const struct ev_hdr *h, void *arg)
 static void
 test_dead_retry_purge(void **s)
 {
-	struct event_info ev = mkev("evt_D1");
+	struct event_info ev = th_event("evt_D1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	size_t		 done, failed, n;
@@ -551,12 +530,12 @@ test_idempotency_across_nodes(void **s)
 	free(r.body);
 	/* Sealed at rest in Redis too. */
 	{
-		redisReply *x = cmd("KEYS pg:{i:*");
+		redisReply *x = th_redis_cmd(sock, "KEYS pg:{i:*");
 		size_t i;
 		assert_non_null(x);
 		assert_true(x->elements >= 1);
 		for (i = 0; i < x->elements; i++) {
-			redisReply *y = cmd("HGET %s rec", x->element[i]->str);
+			redisReply *y = th_redis_cmd(sock, "HGET %s rec", x->element[i]->str);
 			assert_non_null(y);
 			if (y->type == REDIS_REPLY_STRING)
 				assert_null(memmem(y->str, y->len,
@@ -631,7 +610,7 @@ test_tokens_across_nodes(void **s)
 	assert_int_equal(token_verify(nb, &t, tok, name, &rec), PG_NOTFOUND);
 	/* Only the keyed hash is in Redis, never the token. */
 	{
-		redisReply *x = cmd("KEYS pg:{tok}:*");
+		redisReply *x = th_redis_cmd(sock, "KEYS pg:{tok}:*");
 		size_t i;
 		assert_non_null(x);
 		for (i = 0; i < x->elements; i++)
@@ -645,7 +624,7 @@ static void
 test_noscript(void **s)
 {
 	struct rl_result r;
-	struct event_info ev = mkev("evt_N1");
+	struct event_info ev = th_event("evt_N1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 
@@ -665,7 +644,7 @@ static void
 test_refusal_and_timeout(void **s)
 {
 	struct rl_result r;
-	struct event_info ev = mkev("evt_F1");
+	struct event_info ev = th_event("evt_F1");
 	enum inbox_outcome out;
 	struct ev_hdr	 h;
 	struct idem_result ir;
@@ -686,7 +665,7 @@ test_refusal_and_timeout(void **s)
 	cmd_ok("CONFIG SET maxmemory %s%s", "0", "");
 	/* Nothing of the refused event was stored. */
 	{
-		redisReply *x = cmd("EXISTS pg:{ev}:e:evt_F1");
+		redisReply *x = th_redis_cmd(sock, "EXISTS pg:{ev}:e:evt_F1");
 		assert_non_null(x);
 		assert_int_equal(x->integer, 0);
 		freeReplyObject(x);
@@ -718,6 +697,7 @@ main(void)
 		cmocka_unit_test(test_url_parse),
 		cmocka_unit_test(test_config_dump_masks_password),
 		cmocka_unit_test(test_startup_checks),
+		cmocka_unit_test(test_deferred_check),
 		cmocka_unit_test(test_rate_across_nodes),
 		cmocka_unit_test(test_inbox_sync_across_nodes),
 		cmocka_unit_test(test_queue_lease_owner),

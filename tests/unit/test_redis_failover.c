@@ -19,14 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "inbox.h"
 #include "redis.h"
 #include "store_redis.h"
 
+/* Ports, also in the address form of helpers.h. */
 #define P_PRIMARY	19570
 #define P_REPLICA	19571
 #define P_SENTINEL	19572
 #define P_REPLICA2	19573
+#define A_PRIMARY	"19570"
+#define A_REPLICA	"19571"
+#define A_SENTINEL	"19572"
+#define A_REPLICA2	"19573"
 #define NEV		400
 
 static char dir[4096];
@@ -37,105 +43,28 @@ static struct keyring ring;
 static const char body[] = "{\"id\":\"evt_F\",\"object\":\"event\","
     "\"type\":\"customer.created\",\"created\":1,\"data\":{\"object\":{}}}";
 
-static redisReply *
-cmd_at(int port, const char *fmt, ...)
-{
-	struct timeval	 tv = { 1, 0 };
-	redisContext	*c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	redisReply	*r;
-	va_list		 ap;
-
-	if (c == NULL || c->err) {
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	return r;
-}
-
-static pid_t
-spawn(const char *argv[])
-{
-	pid_t	 pid;
-
-	if ((pid = fork()) == 0) {
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int
-wait_ping(int port)
-{
-	redisReply	*r;
-	int		 i;
-
-	for (i = 0; i < 200; i++) {
-		if ((r = cmd_at(port, "PING")) != NULL) {
-			freeReplyObject(r);
-			return 0;
-		}
-		usleep(50000);
-	}
-	return -1;
-}
-
-static pid_t
-start_server(int port, int replica_of)
-{
-	char	 d[4200], p[16], of[32], log[4300];
-	const char *argv[24];
-	int	 n = 0;
-
-	snprintf(d, sizeof(d), "%s/r%d", dir, port);
-	mkdir(d, 0700);
-	snprintf(p, sizeof(p), "%d", port);
-	snprintf(log, sizeof(log), "%s/redis.log", d);
-	argv[n++] = "redis-server";
-	argv[n++] = "--bind"; argv[n++] = "127.0.0.1";
-	argv[n++] = "--port"; argv[n++] = p;
-	argv[n++] = "--dir"; argv[n++] = d;
-	argv[n++] = "--appendonly"; argv[n++] = "yes";
-	argv[n++] = "--appendfsync"; argv[n++] = "always";
-	argv[n++] = "--save"; argv[n++] = "";
-	argv[n++] = "--logfile"; argv[n++] = log;
-	argv[n++] = "--repl-diskless-sync-delay"; argv[n++] = "0";
-	if (replica_of > 0) {
-		snprintf(of, sizeof(of), "127.0.0.1 %d", replica_of);
-		argv[n++] = "--replicaof";
-		argv[n++] = of;
-	}
-	argv[n] = NULL;
-	return spawn(argv);
-}
-
 static int
 setup(void **s)
 {
-	char	 err[256], key[FERNET_KEY_B64LEN + 1], conf[4400], sd[4300];
+	char	 conf[4400], sd[4300], d[4300];
 	const char *argv[4];
 	FILE	*f;
 	redisReply *r;
 	int	 i, ok = 0;
 
 	(void)s;
-	snprintf(dir, sizeof(dir), "/tmp/pg-redis-fo.%d", (int)getpid());
-	mkdir(dir, 0700);
-	if ((pids[0] = start_server(P_PRIMARY, 0)) < 0 || wait_ping(P_PRIMARY))
+	if (th_scratch(dir, sizeof(dir), "redis-fo") != 0)
 		return -1;
-	if ((pids[1] = start_server(P_REPLICA, P_PRIMARY)) < 0 ||
-	    wait_ping(P_REPLICA))
+	snprintf(d, sizeof(d), "%s/r%d", dir, P_PRIMARY);
+	if ((pids[0] = th_redis_start(d, A_PRIMARY, "always", 0)) < 0)
+		return -1;
+	snprintf(d, sizeof(d), "%s/r%d", dir, P_REPLICA);
+	if ((pids[1] = th_redis_start(d, A_REPLICA, "always", P_PRIMARY)) < 0)
 		return -1;
 	/* A second replica: after the failover the new primary still has
 	 * one to confirm writes (PAYGUARD_REDIS_REPLICAS=1). */
-	if ((pids[3] = start_server(P_REPLICA2, P_PRIMARY)) < 0 ||
-	    wait_ping(P_REPLICA2))
+	snprintf(d, sizeof(d), "%s/r%d", dir, P_REPLICA2);
+	if ((pids[3] = th_redis_start(d, A_REPLICA2, "always", P_PRIMARY)) < 0)
 		return -1;
 	snprintf(sd, sizeof(sd), "%s/s", dir);
 	mkdir(sd, 0700);
@@ -152,11 +81,11 @@ setup(void **s)
 	argv[1] = conf;
 	argv[2] = "--sentinel";
 	argv[3] = NULL;
-	if ((pids[2] = spawn(argv)) < 0 || wait_ping(P_SENTINEL))
+	if ((pids[2] = th_spawn(argv)) < 0 || th_redis_wait(A_SENTINEL))
 		return -1;
 	/* Ready when the sentinel knows the replica (it may promote it). */
 	for (i = 0; i < 300 && !ok; i++) {
-		r = cmd_at(P_SENTINEL, "SENTINEL replicas pgm");
+		r = th_redis_cmd(A_SENTINEL, "SENTINEL replicas pgm");
 		ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2;
 		if (r != NULL)
 			freeReplyObject(r);
@@ -172,27 +101,19 @@ setup(void **s)
 	setenv("PAYGUARD_REDIS_REPLICAS", "1", 1);
 	setenv("PAYGUARD_REDIS_WAIT_MS", "500", 1);
 	setenv("PAYGUARD_REDIS_TIMEOUT_MS", "500", 1);
-	if (config_load(&cfg, 0, err, sizeof(err)) != PG_OK)
-		return -1;
-	return fernet_key_generate(key) == PG_OK &&
-	    keyring_parse(key, &ring) == PG_OK ? 0 : -1;
+	return th_config_ring(&cfg, &ring);
 }
 
 static int
 teardown(void **s)
 {
-	char	 c[4200];
 	int	 i;
 
 	(void)s;
 	for (i = 0; i < 4; i++)
-		if (pids[i] > 0) {
-			kill(pids[i], SIGTERM);
-			waitpid(pids[i], NULL, 0);
-		}
+		th_stop(pids[i]);
 	config_free(&cfg);
-	snprintf(c, sizeof(c), "rm -rf %s", dir);
-	return system(c) == 0 ? 0 : -1;
+	return th_remove(dir);
 }
 
 static void
@@ -207,7 +128,7 @@ test_failover_loses_no_acknowledged_event(void **s)
 	int		 i, nacked = 0, after = 0, missing = 0, killed = 0;
 	redisReply	*r;
 	time_t		 t0;
-	int		 newp;
+	char		 newp[16];
 
 	(void)s;
 	assert_int_equal(store_open_config(&cfg, 0, &st, err, sizeof(err)),
@@ -237,20 +158,21 @@ test_failover_loses_no_acknowledged_event(void **s)
 	assert_true(nacked > NEV / 4);
 	assert_true(after > 0);
 	/* The node followed the sentinel to the promoted replica. */
-	r = cmd_at(P_SENTINEL, "SENTINEL get-master-addr-by-name pgm");
+	r = th_redis_cmd(A_SENTINEL, "SENTINEL get-master-addr-by-name pgm");
 	assert_non_null(r);
 	assert_int_equal(r->elements, 2);
-	newp = atoi(r->element[1]->str);
+	snprintf(newp, sizeof(newp), "%s", r->element[1]->str);
 	freeReplyObject(r);
-	assert_true(newp == P_REPLICA || newp == P_REPLICA2);
-	r = cmd_at(newp, "ROLE");
+	assert_true(strcmp(newp, A_REPLICA) == 0 ||
+	    strcmp(newp, A_REPLICA2) == 0);
+	r = th_redis_cmd(newp, "ROLE");
 	assert_non_null(r);
 	assert_string_equal(r->element[0]->str, "master");
 	freeReplyObject(r);
 	for (i = 0; i < NEV; i++) {
 		if (!acked[i])
 			continue;
-		r = cmd_at(newp, "EXISTS pg:{ev}:e:evt_fo%d", i);
+		r = th_redis_cmd(newp, "EXISTS pg:{ev}:e:evt_fo%d", i);
 		assert_non_null(r);
 		if (r->integer != 1)
 			missing++;
