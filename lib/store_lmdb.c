@@ -173,6 +173,8 @@ open_env(struct store *st, int which, const char *path, unsigned int envflags)
 	MDB_txn		*txn = NULL;
 	MDB_env		*env = NULL;
 	MDB_envinfo	 info;
+	struct stat	 sb;
+	char		 p[PATH_MAX + 16];
 	int		 rc, dead = 0, write;
 	unsigned int	 rdonly;
 	size_t		 i;
@@ -182,11 +184,22 @@ open_env(struct store *st, int which, const char *path, unsigned int envflags)
 		return xlate("mdb_env_create", rc);
 	mdb_env_set_maxdbs(env, NS__MAX);
 	mdb_env_set_maxreaders(env, MAX_READERS);
-	mdb_env_set_mapsize(env, MAP_INITIAL);
 	/* LMDB opens its files by path: make sure, right before, that
 	 * neither was replaced by a symlink or someone else's file. */
 	if ((e = lmdb_files_ok(path)) != PG_OK)
 		goto out;
+	/*
+	 * Never open with a map smaller than the file: with MDB_WRITEMAP,
+	 * mdb_env_open truncates the file to the map size (down to the pages
+	 * in use), and every process that had grown its map past that would
+	 * die of SIGBUS at its next write there.  The file is as large as the
+	 * largest map any process set.
+	 */
+	if (snprintf(p, sizeof(p), "%s/data.mdb", path) < (int)sizeof(p) &&
+	    stat(p, &sb) == 0 && (uintmax_t)sb.st_size > MAP_INITIAL)
+		mdb_env_set_mapsize(env, (size_t)sb.st_size);
+	else
+		mdb_env_set_mapsize(env, MAP_INITIAL);
 	e = PG_STORE;
 	if ((rc = mdb_env_open(env, path, envflags, 0600)) != 0) {
 		e = xlate("mdb_env_open", rc);

@@ -266,6 +266,62 @@ test_map_growth(void **s)
 	store_close(st);
 }
 
+/*
+ * A process opening the store must not shrink the file under another
+ * that grew its map: with MDB_WRITEMAP, LMDB truncates the file to the
+ * opener's map size at open, and the other process then dies of SIGBUS
+ * writing the pages past that.  Run in a child, so a SIGBUS is a failure
+ * here and not the end of the test program.
+ */
+static void
+grower(void)
+{
+	struct store	*st, *other;
+	struct store_space sp;
+	pid_t		 p;
+	int		 i, n, wst;
+
+	if (store_open(dir, STORE_NOSYNC, &st) != PG_OK)
+		_exit(2);
+	/* Until the map has grown well past the pages in use. */
+	for (i = 1000, n = 0; n < 400; i++, n++) {
+		if (store_run(st, 1, big_txn, &i) != PG_OK ||
+		    store_space(st, &sp) != PG_OK)
+			_exit(3);
+		if (sp.map >= sp.used + (48u << 20))
+			break;
+	}
+	if ((p = fork()) == 0) {
+		if (store_open(dir, STORE_NOSYNC, &other) != PG_OK)
+			_exit(4);
+		store_close(other);
+		_exit(0);
+	}
+	if (waitpid(p, &wst, 0) != p || !WIFEXITED(wst) || WEXITSTATUS(wst))
+		_exit(5);
+	/* Into the slack of this process's map. */
+	for (n = 0; n < 32; n++, i++)
+		if (store_run(st, 1, big_txn, &i) != PG_OK)
+			_exit(6);
+	store_close(st);
+	_exit(0);
+}
+
+static void
+test_open_keeps_grown_map(void **s)
+{
+	pid_t	 p;
+	int	 st;
+
+	(void)s;
+	if ((p = fork()) == 0)
+		grower();
+	assert_int_equal(waitpid(p, &st, 0), p);
+	assert_false(WIFSIGNALED(st));	/* SIGBUS: the file was shrunk */
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* 16 processes race to insert one key: exactly one wins. */
 static void
 test_insert_race(void **s)
@@ -402,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_map_growth),
+		cmocka_unit_test(test_open_keeps_grown_map),
 		cmocka_unit_test(test_insert_race),
 		cmocka_unit_test(test_no_use_after_fork),
 		cmocka_unit_test(test_volatile_per_boot),
