@@ -8,6 +8,23 @@
 . "$SRC/tests/harness/lib.sh"
 pg_setup
 need_ports 19450 19451 19452 19453 19454 19455 19456
+# none_left DIR: no live process runs one of DIR/bin's programs (a
+# FastCGI child busy when lighttpd stopped once outlived a demo).
+none_left() {
+	local x p n=30
+	while [ $n -gt 0 ]; do
+		p=""
+		for x in /proc/[0-9]*/exe; do
+			case "$(readlink "$x" 2>/dev/null)" in
+			"$1"/bin/*) x=${x#/proc/}; proc_alive "${x%/exe}" && p="$p ${x%/exe}" ;;
+			esac
+		done
+		[ -z "$p" ] && return 0
+		sleep 0.1; n=$((n - 1))
+	done
+	echo "still running:$p" >&2
+	return 1
+}
 
 # ------------------------------------------------------------ self-test
 DEMO_SELFTEST=1 PORT=19450 O="$O" timeout 60 sh "$SRC/tests/harness/demo.sh" > "$BASE/self.out" 2>&1
@@ -18,6 +35,7 @@ d=$(sed -n 's/.*files in \(\/tmp\/payguard-demo\.[A-Za-z0-9]*\).*/\1/p' "$BASE/s
 check "DEMO_SELFTEST=1: prints its directory ($d)" test -n "$d"
 check "DEMO_SELFTEST=1: removes it" test ! -e "$d"
 check "DEMO_SELFTEST=1: port 19450 free afterwards" wait_port_free 19450 5
+check "DEMO_SELFTEST=1: no process of the demo left" none_left "$d"
 
 # ------------------------------------------------ self-test, STORE=redis
 DEMO_SELFTEST=1 STORE=redis PORT=19453 O="$O" timeout 90 sh "$SRC/tests/harness/demo.sh" > "$BASE/redis.out" 2>&1
@@ -34,6 +52,7 @@ for p in 19453 19455 19456; do
 	check "STORE=redis: port $p free afterwards" wait_port_free $p 5
 done
 check "STORE=redis: directory removed" test -n "$d" -a ! -e "$d"
+check "STORE=redis: no process of the demo left" none_left "$d"
 DEMO_SELFTEST=1 STORE=bogus PORT=19453 O="$O" timeout 30 sh "$SRC/tests/harness/demo.sh" > /dev/null 2>&1
 is "$?" 2 "STORE=bogus: refused (exit 2)"
 
@@ -82,4 +101,5 @@ check "demo: lighttpd (pid $lp) is gone" bash -c '[ -n "$1" ] && ! kill -0 "$1" 
 check "demo: port 19451 free" wait_port_free 19451 5
 check "demo: the fake Stripe's port 19452 free" wait_port_free 19452 5
 check "demo: directory removed" test -n "$d" -a ! -e "$d"
+check "demo: no process of the demo left" none_left "$d"
 finish

@@ -52,6 +52,14 @@ cleanup() {
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+	# A FastCGI child busy when lighttpd went (a delivery in flight)
+	# outlives it, reparented to init: stop every process still running
+	# one of this demo's own binaries (the directory is this run's alone).
+	for x in /proc/[0-9]*/exe; do
+		case "$(readlink "$x" 2>/dev/null)" in
+		"$D"/bin/*) p=${x#/proc/}; kill -TERM "${p%/exe}" 2>/dev/null ;;
+		esac
+	done
 	rm -rf "$D"
 	[ "${1:-}" = quiet ] || echo "demo: stopped, removed $D"
 }
