@@ -39,7 +39,10 @@ SAN	?=
 # (build/**/*.d, included below).
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -MMD -MP $(OPT) $(SAN) $(WARN) -Ilib $(PKG_CFLAGS) \
 	   -DPG_DATADIR='"$(PREFIX)/share/payguard"'
-LDFLAGS	+= $(SAN)
+# --as-needed: a program records only the libraries it calls, so
+# webhook.fcgi, which reaches libcurl only through lib/curlrt's dlopen,
+# does not map libcurl and its thirty libraries at every start.
+LDFLAGS	+= $(SAN) -Wl,--as-needed
 LDLIBS	 = $(PKG_LIBS) -lm
 
 LIB_SRCS   := $(sort $(wildcard lib/*.c))

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "codec.h"
+#include "curlrt.h"
 
 enum pg_err
 codec_pct_decode(const char *s, size_t n, char *out, size_t outsz,
@@ -49,14 +49,17 @@ codec_pct_decode(const char *s, size_t n, char *out, size_t outsz,
 enum pg_err
 codec_pct_encode(struct buf *b, const char *s)
 {
+	const struct curlrt *cu = curlrt();
 	char		*e;
 	enum pg_err	 rc;
 
+	if (cu == NULL)
+		return PG_SYSTEM;
 	/* A NULL handle is allowed since libcurl 7.82. */
-	if ((e = curl_easy_escape(NULL, s, 0)) == NULL)
+	if ((e = cu->easy_escape(NULL, s, 0)) == NULL)
 		return PG_ENOMEM;
 	rc = buf_puts(b, e);
-	curl_free(e);
+	cu->free(e);
 	return rc;
 }
 

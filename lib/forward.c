@@ -7,12 +7,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 
+#include "curlrt.h"
 #include "forward.h"
 #include "inbox.h"
 #include "log.h"
@@ -61,21 +61,28 @@ enum pg_err
 forward_check(const struct config *cfg, char *why, size_t whysz)
 {
 	unsigned char	 key[FORWARD_KEY_MAX + 3];
+	const struct curlrt *cu;
 	CURLU		*u = NULL;
 	char		*scheme = NULL, *host = NULL;
 	enum pg_err	 e = PG_CONFIG;
 
 	if (cfg->wh_forward_url == NULL)
 		return PG_OK;
+	/* Loads libcurl now, before the first accept, not mid-request. */
+	if ((cu = curlrt()) == NULL) {
+		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL: libcurl "
+		    "(libcurl.so.4) cannot be loaded");
+		return PG_CONFIG;
+	}
 	if (cfg->wh_handler != NULL) {
 		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL and "
 		    "PAYGUARD_WEBHOOK_HANDLER are both set: choose one");
 		goto out;
 	}
-	if ((u = curl_url()) == NULL ||
-	    curl_url_set(u, CURLUPART_URL, cfg->wh_forward_url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if ((u = cu->url()) == NULL ||
+	    cu->url_set(u, CURLUPART_URL, cfg->wh_forward_url, 0) != CURLUE_OK ||
+	    cu->url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    cu->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		snprintf(why, whysz, "PAYGUARD_WEBHOOK_FORWARD_URL: not a URL");
 		goto out;
 	}
@@ -96,9 +103,9 @@ forward_check(const struct config *cfg, char *why, size_t whysz)
 	e = PG_OK;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	cu->free(scheme);
+	cu->free(host);
+	cu->url_cleanup(u);
 	return e;
 }
 
@@ -167,13 +174,14 @@ discard(char *p, size_t sz, size_t n, void *arg)
 
 /* Appends "name: value" to *l; 0 on failure. */
 static int
-add(struct curl_slist **l, const char *name, const char *value)
+add(const struct curlrt *cu, struct curl_slist **l, const char *name,
+    const char *value)
 {
 	struct curl_slist *t;
 	char		 h[EVENT_ID_MAX + 160];
 
 	if ((size_t)snprintf(h, sizeof(h), "%s: %s", name, value) >= sizeof(h) ||
-	    (t = curl_slist_append(*l, h)) == NULL)
+	    (t = cu->slist_append(*l, h)) == NULL)
 		return 0;
 	*l = t;
 	return 1;
@@ -183,6 +191,7 @@ enum pg_err
 forward_post(const struct config *cfg, const struct event_info *ev,
     const void *body, size_t len, struct proc_result *res)
 {
+	const struct curlrt *cu = curlrt();
 	CURL		*c = NULL;
 	struct curl_slist *hl = NULL;
 	char		 sig[128], ts[32], errbuf[CURL_ERROR_SIZE];
@@ -194,49 +203,54 @@ forward_post(const struct config *cfg, const struct event_info *ev,
 	res->status = -1;
 	errbuf[0] = '\0';
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
+	if (cu == NULL) {
+		snprintf(res->error, sizeof(res->error),
+		    "libcurl cannot be loaded");
+		return PG_OK;
+	}
 	if (forward_sign(cfg->forward_secret, ev->id, now, body, len, sig,
 	    sizeof(sig)) != PG_OK) {
 		snprintf(res->error, sizeof(res->error),
 		    "PAYGUARD_FORWARD_SECRET is unusable");
 		goto out;
 	}
-	if (!add(&hl, "Content-Type", "application/json") ||
-	    !add(&hl, "User-Agent", "payguard-forward/1") ||
-	    !add(&hl, "webhook-id", ev->id) || !add(&hl, "webhook-timestamp", ts) ||
-	    !add(&hl, "webhook-signature", sig) ||
-	    !add(&hl, "X-Payguard-Event-Type", ev->type) ||
-	    !add(&hl, "X-Payguard-Event-Kind", event_kind_name(ev->kind)) ||
-	    !add(&hl, "X-Payguard-Event-Source",
+	if (!add(cu, &hl, "Content-Type", "application/json") ||
+	    !add(cu, &hl, "User-Agent", "payguard-forward/1") ||
+	    !add(cu, &hl, "webhook-id", ev->id) || !add(cu, &hl, "webhook-timestamp", ts) ||
+	    !add(cu, &hl, "webhook-signature", sig) ||
+	    !add(cu, &hl, "X-Payguard-Event-Type", ev->type) ||
+	    !add(cu, &hl, "X-Payguard-Event-Kind", event_kind_name(ev->kind)) ||
+	    !add(cu, &hl, "X-Payguard-Event-Source",
 	    ev_source_name((uint32_t)ev->source)) ||
 	    (ev->account[0] != '\0' &&
-	    !add(&hl, "X-Payguard-Event-Account", ev->account)) ||
-	    !add(&hl, "Expect", "") || (c = curl_easy_init()) == NULL) {
+	    !add(cu, &hl, "X-Payguard-Event-Account", ev->account)) ||
+	    !add(cu, &hl, "Expect", "") || (c = cu->easy_init()) == NULL) {
 		snprintf(res->error, sizeof(res->error), "out of memory");
 		goto out;
 	}
 	OPENSSL_cleanse(sig, sizeof(sig));
-	curl_easy_setopt(c, CURLOPT_URL, cfg->wh_forward_url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	cu->easy_setopt(c, CURLOPT_URL, cfg->wh_forward_url);
+	cu->easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	cu->easy_setopt(c, CURLOPT_POST, 1L);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	/* A 3xx is the answer, not a pointer: nothing is followed. */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	/* No proxy from the environment: the events go where configured. */
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(cfg->connect_timeout <
+	cu->easy_setopt(c, CURLOPT_PROXY, "");
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(cfg->connect_timeout <
 	    cfg->wh_handler_timeout ? cfg->connect_timeout :
 	    cfg->wh_handler_timeout));
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->wh_handler_timeout);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, (long)cfg->wh_handler_timeout);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc = cu->easy_perform(c);
 	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		res->timed_out = 1;
 		snprintf(res->error, sizeof(res->error),
@@ -245,7 +259,7 @@ forward_post(const struct config *cfg, const struct event_info *ev,
 		/* The reason is short by design (proc.h's error[96]): bound
 		 * libcurl's text to what fits, as snprintf would anyway. */
 		snprintf(res->error, sizeof(res->error), "forward failed: %.79s",
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+		    errbuf[0] != '\0' ? errbuf : cu->easy_strerror(rc));
 	else {
 		res->status = (int)status;
 		res->ok = status >= 200 && status < 300;
@@ -256,7 +270,7 @@ forward_post(const struct config *cfg, const struct event_info *ev,
 			    " (redirects are not followed)" : "");
 	}
 out:
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hl);
+	cu->easy_cleanup(c);
+	cu->slist_free_all(hl);
 	return PG_OK;
 }

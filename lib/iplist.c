@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "asset.h"
+#include "curlrt.h"
 #include "iplist.h"
 #include "log.h"
 #include "statedir.h"
@@ -363,28 +363,33 @@ on_data(char *p, size_t size, size_t n, void *arg)
 enum pg_err
 iplist_fetch(const char *url, struct buf *out, char *err, size_t errsz)
 {
+	const struct curlrt *cu = curlrt();
 	CURL		*c;
 	CURLcode	 cc;
 	long		 status = 0;
 	enum pg_err	 e = PG_ENOMEM;
 
 	snprintf(err, errsz, "out of memory");
-	if ((c = curl_easy_init()) == NULL)
+	if (cu == NULL) {
+		snprintf(err, errsz, "libcurl cannot be loaded");
+		return PG_SYSTEM;
+	}
+	if ((c = cu->easy_init()) == NULL)
 		return e;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "payguard-ips-update/1");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	cu->easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	cu->easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "payguard-ips-update/1");
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, out);
+	cc = cu->easy_perform(c);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu->easy_cleanup(c);
 	/* libcurl's codes end here: callers see pg_err and one line. */
 	if (cc == CURLE_WRITE_ERROR) {
 		e = PG_TOOLARGE;
@@ -395,7 +400,7 @@ iplist_fetch(const char *url, struct buf *out, char *err, size_t errsz)
 		snprintf(err, errsz, "timed out");
 	} else if (cc != CURLE_OK) {
 		e = PG_UPSTREAM;
-		snprintf(err, errsz, "%s", curl_easy_strerror(cc));
+		snprintf(err, errsz, "%s", cu->easy_strerror(cc));
 	} else if (status != 200) {
 		e = PG_UPSTREAM;
 		snprintf(err, errsz, "HTTP status %ld", status);

@@ -15,6 +15,10 @@ NODE_DIR=$SRC/tests/node
 need_ports 19878 19881
 pg_setup
 
+# libcurl is loaded only when forwarding is configured (lib/curlrt):
+# webhook.fcgi does not name it, so an executable handler never maps it.
+check "webhook.fcgi does not link libcurl (loaded by dlopen when forwarding)" \
+    bash -c '! readelf -d "$1" | grep -q "NEEDED.*libcurl"' _ "$O/webhook.fcgi"
 FS=$(pgcli forward-secret)
 check "payguard forward-secret: whsec_ + base64 of 32 bytes" bash -c '[[ "$1" =~ ^whsec_[A-Za-z0-9+/]{43}=$ ]] && [ "$(printf %s "${1#whsec_}" | base64 -d | wc -c)" = 32 ]' _ "$FS"
 FS2=$(pgcli forward-secret)

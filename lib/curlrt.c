@@ -1,0 +1,67 @@
+/*
+ * payguard - libcurl loaded when first needed (see curlrt.h for why).
+ */
+#include <dlfcn.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "curlrt.h"
+#include "log.h"
+
+/* The soname the Debian packages (libcurl4, libcurl3-gnutls is another
+ * soname) and the -dev headers this is built against agree on. */
+#define CURLRT_SONAME	"libcurl.so.4"
+
+static struct curlrt	 rt;
+static int		 state;	/* 0 not tried, 1 loaded, -1 failed */
+
+/* dlsym into *slot; 0 when the symbol is missing. */
+static int
+sym(void *h, const char *name, void *slot, size_t n)
+{
+	void	*p = dlsym(h, name);
+
+	if (p == NULL) {
+		log_warnx("libcurl: %s missing in %s", name, CURLRT_SONAME);
+		return 0;
+	}
+	/* POSIX guarantees a data pointer from dlsym converts to a
+	 * function pointer of the same size; copy the bits. */
+	memcpy(slot, &p, n);
+	return 1;
+}
+
+#define SYM(h, f, name)	sym((h), (name), &rt.f, sizeof(rt.f))
+
+const struct curlrt *
+curlrt(void)
+{
+	void	*h;
+
+	if (state != 0)
+		return state > 0 ? &rt : NULL;
+	state = -1;
+	/* RTLD_NOW: a missing symbol shows here, not mid-request. */
+	if ((h = dlopen(CURLRT_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_warnx("libcurl: %s", dlerror());
+		return NULL;
+	}
+	if (SYM(h, easy_init, "curl_easy_init") &&
+	    SYM(h, easy_setopt, "curl_easy_setopt") &&
+	    SYM(h, easy_perform, "curl_easy_perform") &&
+	    SYM(h, easy_getinfo, "curl_easy_getinfo") &&
+	    SYM(h, easy_cleanup, "curl_easy_cleanup") &&
+	    SYM(h, easy_strerror, "curl_easy_strerror") &&
+	    SYM(h, easy_escape, "curl_easy_escape") &&
+	    SYM(h, free, "curl_free") &&
+	    SYM(h, slist_append, "curl_slist_append") &&
+	    SYM(h, slist_free_all, "curl_slist_free_all") &&
+	    SYM(h, url, "curl_url") &&
+	    SYM(h, url_cleanup, "curl_url_cleanup") &&
+	    SYM(h, url_get, "curl_url_get") &&
+	    SYM(h, url_set, "curl_url_set"))
+		state = 1;
+	/* On failure the handle stays open: harmless, and dlclose of a
+	 * library the program may also link is not worth the risk. */
+	return state > 0 ? &rt : NULL;
+}
