@@ -864,19 +864,11 @@ idem_has(struct store *st, struct rstore *rs, const void *key, size_t klen)
 	return store_run(st, 0, mig_has_txn, &m);
 }
 
-static enum pg_err
-reseal(const void *old, size_t oldlen, void **nv, size_t *nvlen, void *arg)
-{
-	const struct keyring *ring = arg;
-
-	return seal_reseal(ring, old, oldlen, nv, nvlen);
-}
-
 enum pg_err
 idem_rotate_shared(struct rstore *rs, const struct keyring *ring,
     struct rs_rewrite *res)
 {
 	/* Only done records hold a sealed response (rec). */
-	return rs_rewrite_field(rs, "pg:{i:", "rec", reseal, (void *)ring,
-	    res);
+	return rs_rewrite_field(rs, "pg:{i:", "rec", seal_reseal_cb,
+	    (void *)ring, res);
 }

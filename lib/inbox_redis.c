@@ -443,75 +443,12 @@ rs_inbox_get(struct rstore *rs, const char *id, struct ev_hdr *h,
 	return e;
 }
 
-/* Collects every event id (SCAN: the CLI's view; bounded by memory). */
+/* Collects every event id (SCAN: the CLI's view; bounded by memory),
+ * sorted, each once; free with rs_strv_free. */
 static enum pg_err
 ev_ids(struct rstore *rs, char ***ids, size_t *n)
 {
-	char		 cursor[32] = "0";
-	const char	*argv[6] = { "SCAN", cursor, "MATCH", EV_PREFIX "*",
-			    "COUNT", RS_SCAN_COUNT };
-	redisReply	*rep = NULL, *keys;
-	size_t		 i, cap = 0, plen = strlen(EV_PREFIX);
-	char		**v = NULL, **nv;
-	enum pg_err	 e = PG_OK;
-
-	*ids = NULL;
-	*n = 0;
-	do {
-		if ((e = redis_cmd(rstore_redis(rs), 6, argv, NULL, &rep)) != PG_OK)
-			break;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING ||
-		    rep->element[0]->len >= sizeof(cursor)) {
-			e = PG_STORE;
-			break;
-		}
-		memcpy(cursor, rep->element[0]->str, rep->element[0]->len + 1);
-		keys = rep->element[1];
-		for (i = 0; keys->type == REDIS_REPLY_ARRAY && i < keys->elements;
-		    i++) {
-			if (keys->element[i]->len <= plen)
-				continue;
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 64;
-				if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-					e = PG_ENOMEM;
-					break;
-				}
-				v = nv;
-			}
-			if ((v[*n] = strndup(keys->element[i]->str + plen,
-			    keys->element[i]->len - plen)) == NULL) {
-				e = PG_ENOMEM;
-				break;
-			}
-			(*n)++;
-		}
-		freeReplyObject(rep);
-		rep = NULL;
-	} while (e == PG_OK && strcmp(cursor, "0") != 0);
-	if (rep != NULL)
-		freeReplyObject(rep);
-	if (e != PG_OK) {
-		for (i = 0; i < *n; i++)
-			free(v[i]);
-		free(v);
-		*n = 0;
-		return e;
-	}
-	/* SCAN may return a key twice. */
-	if (*n > 0)
-		qsort(v, *n, sizeof(*v), rs_strcmp_p);
-	for (i = 1; i < *n; ) {
-		if (strcmp(v[i], v[i - 1]) == 0) {
-			free(v[i]);
-			memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
-			(*n)--;
-		} else
-			i++;
-	}
-	*ids = v;
-	return PG_OK;
+	return rs_scan_keys(rs, EV_PREFIX, ids, n);
 }
 
 enum pg_err
@@ -781,18 +718,10 @@ rs_inbox_has(struct rstore *rs, const char *id)
 	return rs_exists(rs, k);
 }
 
-static enum pg_err
-reseal(const void *old, size_t oldlen, void **nv, size_t *nvlen, void *arg)
-{
-	const struct keyring *ring = arg;
-
-	return seal_reseal(ring, old, oldlen, nv, nvlen);
-}
-
 enum pg_err
 rs_inbox_rotate(struct rstore *rs, const struct keyring *ring,
     struct rs_rewrite *res)
 {
-	return rs_rewrite_field(rs, EV_PREFIX, "rec", reseal, (void *)ring,
-	    res);
+	return rs_rewrite_field(rs, EV_PREFIX, "rec", seal_reseal_cb,
+	    (void *)ring, res);
 }

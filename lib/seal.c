@@ -432,3 +432,10 @@ out:
 	free(ntok);
 	return rc;
 }
+
+enum pg_err
+seal_reseal_cb(const void *rec, size_t reclen, void **out, size_t *outlen,
+    void *arg)
+{
+	return seal_reseal(arg, rec, reclen, out, outlen);
+}

@@ -44,6 +44,10 @@ enum pg_err	 seal_rehead(const void *rec, size_t reclen, const void *hdr,
  */
 enum pg_err	 seal_reseal(const struct keyring *r, const void *rec,
 		    size_t reclen, void **out, size_t *outlen);
+/* seal_reseal as a rewrite callback (store_redis.h's rs_rewrite_field):
+ * arg is the const struct keyring *. */
+enum pg_err	 seal_reseal_cb(const void *rec, size_t reclen, void **out,
+		    size_t *outlen, void *arg);
 
 /* Progress callback for rotation: records done so far, total. */
 typedef void (*seal_progress_fn)(enum store_ns ns, size_t done,
