@@ -228,8 +228,10 @@ edge_one(const void *key, size_t klen, const void *val, size_t vlen,
 }
 
 static int
-edge_ts(struct store_txn *t, int last, uint64_t *ts)
+edge_ts(void *h, int last, uint64_t *ts)
 {
+	struct store_txn	*t = h;
+
 	*ts = UINT64_MAX;
 	if (store_scan(t, NS_AUDIT, NULL, 0, NULL, 0, last, edge_one, ts) !=
 	    PG_OK || *ts == UINT64_MAX)
@@ -239,8 +241,10 @@ edge_ts(struct store_txn *t, int last, uint64_t *ts)
 
 /* Whether every filter the query sets has its marker in hour h. */
 static int
-hour_matches(struct store_txn *t, const struct aquery_filter *f, uint64_t h)
+hour_matches(void *th, const struct aquery_filter *f, uint64_t h)
 {
+	struct store_txn	*t = th;
+
 	unsigned char	 k[STORE_KEY_MAX];
 	const void	*v;
 	size_t		 n;
@@ -264,19 +268,36 @@ hour_matches(struct store_txn *t, const struct aquery_filter *f, uint64_t h)
 	return 1;
 }
 
+/* What the walk below reads from: the LMDB transaction or the shared
+ * index in Redis, through the same three questions. */
+struct qsrc {
+	void	*h;
+	/* The ts of the oldest (last 0) or newest (1) record; -1: none. */
+	int	 (*edge)(void *h, int last, uint64_t *ts);
+	/* Whether hour holds a marker for every filter f sets. */
+	int	 (*hour)(void *h, const struct aquery_filter *f, uint64_t hour);
+	/* The rows in [lo, hi) (ts|seq, 16 bytes each), newest first. */
+	enum pg_err (*range)(void *h, struct qctx *q,
+		    const unsigned char lo[16], const unsigned char hi[16]);
+};
+
 static enum pg_err
-query_txn(struct store_txn *t, void *arg)
+lmdb_range(void *h, struct qctx *q, const unsigned char lo[16],
+    const unsigned char hi[16])
 {
-	struct qctx		*q = arg;
+	return store_scan(h, NS_AUDIT, lo, 16, hi, 16, 1, main_one, q);
+}
+
+/* The query's rows from src, newest first, into q. */
+static enum pg_err
+walk(const struct qsrc *src, struct qctx *q)
+{
 	const struct aquery_filter	*f = q->f;
 	unsigned char		 s[16], e[16], cur[16];
 	uint64_t		 until = f->until_us, first, last, h, lo, hi;
 	int			 cursor;
 	enum pg_err		 err = PG_OK;
 
-	q->n = 0;
-	q->more = 0;
-	q->stop = 0;
 	if (until == 0)
 		until = UINT64_MAX;
 	/* The paging cursor, when older than the window's end, is the
@@ -289,17 +310,18 @@ query_txn(struct store_txn *t, void *arg)
 	codec_be64_put(s + 8, 0);
 	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
 	    f->sev < 0)
-		return store_scan(t, NS_AUDIT, s, 16, cur, 16, 1, main_one, q);
+		return src->range(src->h, q, s, cur);
 	/* Filtered: hour by hour, newest first, reading only the hours
 	 * whose markers say they hold a match; within the records that
 	 * exist (a window "since the beginning" costs what is stored). */
-	if (edge_ts(t, 0, &first) != 0 || edge_ts(t, 1, &last) != 0)
+	if (src->edge(src->h, 0, &first) != 0 ||
+	    src->edge(src->h, 1, &last) != 0)
 		return PG_OK;
 	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
 	hi = codec_be64_get(cur);
 	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
 	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
-		if (!hour_matches(t, f, h))
+		if (!src->hour(src->h, f, h))
 			continue;
 		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
 		    h * AINDEX_HOUR_US : f->since_us);
@@ -310,9 +332,22 @@ query_txn(struct store_txn *t, void *arg)
 			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
 			codec_be64_put(e + 8, 0);
 		}
-		err = store_scan(t, NS_AUDIT, s, 16, e, 16, 1, main_one, q);
+		err = src->range(src->h, q, s, e);
 	}
 	return err;
+}
+
+static enum pg_err
+query_txn(struct store_txn *t, void *arg)
+{
+	struct qctx	*q = arg;
+	struct qsrc	 src = { t, edge_ts, hour_matches, lmdb_range };
+
+	/* store_run may run this again: start afresh. */
+	q->n = 0;
+	q->more = 0;
+	q->stop = 0;
+	return walk(&src, q);
 }
 
 
@@ -324,9 +359,11 @@ query_txn(struct store_txn *t, void *arg)
  * (ts|seq bounds, 16 bytes each), their records fetched with one MGET
  * per batch and handed to deliver. */
 static enum pg_err
-rs_range(struct rstore *rs, struct qctx *q, const unsigned char lo[16],
+rs_range(void *h, struct qctx *q, const unsigned char lo[16],
     const unsigned char hi[16])
 {
+	struct rstore	*rs = h;
+
 	unsigned char	 zk[64], lb[17], hb[17 + AINDEX_STR_MAX];
 	unsigned char	(*keys)[STORE_KEY_MAX + 32] = NULL;
 	const char	*argv[RS_BATCH + 1];
@@ -412,8 +449,10 @@ out:
 
 /* The ts of the first (last) member of the shared set; -1 when empty. */
 static int
-rs_edge(struct rstore *rs, int last, uint64_t *ts)
+rs_edge(void *h, int last, uint64_t *ts)
 {
+	struct rstore	*rs = h;
+
 	unsigned char	 zk[64];
 	const char	*argv[7];
 	size_t		 al[7];
@@ -446,8 +485,10 @@ rs_edge(struct rstore *rs, int last, uint64_t *ts)
 
 /* Whether hour h of the shared index has every marker f asks for. */
 static int
-rs_hour_matches(struct rstore *rs, const struct aquery_filter *f, uint64_t h)
+rs_hour_matches(void *rh, const struct aquery_filter *f, uint64_t h)
 {
+	struct rstore	*rs = rh;
+
 	unsigned char	 k[4][STORE_KEY_MAX + 32], hk[STORE_KEY_MAX];
 	const char	*argv[5];
 	size_t		 al[5], n = 0, l;
@@ -484,44 +525,9 @@ rs_hour_matches(struct rstore *rs, const struct aquery_filter *f, uint64_t h)
 static enum pg_err
 rs_query(struct rstore *rs, struct qctx *q)
 {
-	const struct aquery_filter *f = q->f;
-	unsigned char	 s[16], e[16], cur[16];
-	uint64_t	 until = f->until_us, first, last, h, lo, hi;
-	int		 cursor;
-	enum pg_err	 err = PG_OK;
+	struct qsrc	 src = { rs, rs_edge, rs_hour_matches, rs_range };
 
-	if (until == 0)
-		until = UINT64_MAX;
-	cursor = (f->before_ts != 0 || f->before_seq != 0) &&
-	    f->before_ts < until;
-	codec_be64_put(cur, cursor ? f->before_ts : until);
-	codec_be64_put(cur + 8, cursor ? f->before_seq : 0);
-	codec_be64_put(s, f->since_us);
-	codec_be64_put(s + 8, 0);
-	if (f->ip[0] == '\0' && f->type[0] == '\0' && f->node[0] == '\0' &&
-	    f->sev < 0)
-		return rs_range(rs, q, s, cur);
-	/* Filtered: as on LMDB, the hours whose markers match. */
-	if (rs_edge(rs, 0, &first) != 0 || rs_edge(rs, 1, &last) != 0)
-		return PG_OK;
-	lo = (f->since_us > first ? f->since_us : first) / AINDEX_HOUR_US;
-	hi = codec_be64_get(cur);
-	hi = (hi > last ? last : hi) / AINDEX_HOUR_US;
-	for (h = hi + 1; h-- > lo && !q->stop && err == PG_OK;) {
-		if (!rs_hour_matches(rs, f, h))
-			continue;
-		codec_be64_put(s, h * AINDEX_HOUR_US > f->since_us ?
-		    h * AINDEX_HOUR_US : f->since_us);
-		codec_be64_put(s + 8, 0);
-		if (h == hi)
-			memcpy(e, cur, 16);
-		else {
-			codec_be64_put(e, (h + 1) * AINDEX_HOUR_US);
-			codec_be64_put(e + 8, 0);
-		}
-		err = rs_range(rs, q, s, e);
-	}
-	return err;
+	return walk(&src, q);
 }
 
 enum pg_err
