@@ -23,7 +23,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
@@ -837,8 +836,9 @@ setup(struct app *a)
 		log_warnx("refusing to serve: PAYGUARD_TOKEN_PEPPER: unusable");
 		return;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    stripe_client_new(&a->c.cfg, &a->stripe) != PG_OK) {
+	/* stripe_client_new loads libcurl (curlrt.h): before the first
+	 * accept. */
+	if (stripe_client_new(&a->c.cfg, &a->stripe) != PG_OK) {
 		log_warnx("refusing to serve: cannot initialise libcurl");
 		return;
 	}

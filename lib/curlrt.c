@@ -59,8 +59,17 @@ curlrt(void)
 	    SYM(h, url, "curl_url") &&
 	    SYM(h, url_cleanup, "curl_url_cleanup") &&
 	    SYM(h, url_get, "curl_url_get") &&
-	    SYM(h, url_set, "curl_url_set"))
-		state = 1;
+	    SYM(h, url_set, "curl_url_set") &&
+	    SYM(h, easy_reset, "curl_easy_reset") &&
+	    SYM(h, version_info, "curl_version_info") &&
+	    SYM(h, global_init, "curl_global_init")) {
+		/* Before any handle: libcurl's (and its TLS library's)
+		 * global set-up, once per process. */
+		if (rt.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+			state = 1;
+		else
+			log_warnx("libcurl: curl_global_init failed");
+	}
 	/* On failure the handle stays open: harmless, and dlclose of a
 	 * library the program may also link is not worth the risk. */
 	return state > 0 ? &rt : NULL;

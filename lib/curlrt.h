@@ -5,12 +5,13 @@
  * LDAP, ...) whose relocations and constructors cost more at start-up
  * than the rest of a webhook request (callgrind: ~14 M instructions for
  * an empty program linked with -lcurl, against ~2.6 M without).  The
- * modules a webhook request can reach (forward, iplist, codec) call
- * libcurl through this table instead of linking it, so webhook.fcgi
- * with an executable handler never maps libcurl; with a forward URL it
- * is loaded once, while the configuration is checked, before the first
- * accept.  Programs that link libcurl anyway (api.fcgi, the CLI) get
- * the copy already in the process.
+ * modules that use libcurl (forward, iplist, codec, stripe) call it
+ * through this table instead of linking it, so a program maps libcurl
+ * only when it makes HTTP requests: webhook.fcgi with an executable
+ * handler never does; with a forward URL it loads while the
+ * configuration is checked, api.fcgi at start-up, both before the
+ * first accept; the CLI only for the commands that fetch (events
+ * backfill, ips update, doctor).
  *
  * The table is the one piece of process-wide state besides the
  * configuration: filled once, never changed after (programs are single
@@ -38,12 +39,17 @@ struct curlrt {
 			    unsigned int);
 	CURLUcode	 (*url_set)(CURLU *, CURLUPart, const char *,
 			    unsigned int);
+	void		 (*easy_reset)(CURL *);
+	curl_version_info_data *(*version_info)(CURLversion);
+	CURLcode	 (*global_init)(long);
 };
 
 /*
- * libcurl's functions, loading the library on the first call; NULL
- * (the reason logged once) when libcurl.so.4 or one of its functions
- * cannot be found.  The table is static: never freed.
+ * libcurl's functions, loading the library (and curl_global_init) on
+ * the first call; NULL (the reason logged once) when libcurl.so.4, one
+ * of its functions or its initialisation fails.  Call it before the
+ * first accept in programs that will need it.  The table is static:
+ * never freed.
  */
 const struct curlrt	*curlrt(void);
 

@@ -9,14 +9,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "curlrt.h"
 #include "log.h"
 #include "stripe.h"
 #include "rand.h"
 
 struct stripe_client {
+	const struct curlrt *cu;	/* libcurl (curlrt.h) */
 	CURL		*curl;
 	int		 sends;		/* requests sent in this attempt */
 	const struct config *cfg;
@@ -33,8 +34,12 @@ stripe_client_new(const struct config *cfg, struct stripe_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PG_ENOMEM;
 	c->cfg = cfg;
+	if ((c->cu = curlrt()) == NULL) {
+		free(c);
+		return PG_SYSTEM;
+	}
 	n = strlen(cfg->stripe_key) + 32;
-	if ((c->auth = malloc(n)) == NULL || (c->curl = curl_easy_init()) == NULL) {
+	if ((c->auth = malloc(n)) == NULL || (c->curl = c->cu->easy_init()) == NULL) {
 		free(c->auth);
 		free(c);
 		return PG_ENOMEM;
@@ -52,7 +57,7 @@ stripe_client_free(struct stripe_client *c)
 	if (c == NULL)
 		return;
 	if (c->curl != NULL)
-		curl_easy_cleanup(c->curl);
+		c->cu->easy_cleanup(c->curl);
 	if (c->auth != NULL) {
 		OPENSSL_cleanse(c->auth, strlen(c->auth));
 		free(c->auth);
@@ -214,40 +219,40 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	r->retry_after = -1;
 	r->request_id[0] = '\0';
 	errbuf[0] = '\0';
-	curl_easy_reset(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	c->cu->easy_reset(c->curl);
+	c->cu->easy_setopt(c->curl, CURLOPT_URL, url);
+	c->cu->easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	c->cu->easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	c->cu->easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	c->cu->easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	/* Kept-alive connections, but never a resend behind our back. */
 	c->sends = 0;
-	curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
-	curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
+	c->cu->easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+	c->cu->easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
 	/* Not a connection idle for longer than load balancers commonly
 	 * keep one (60 s): the race with the far end closing it is what
 	 * the veto turns into a failed attempt. */
-	curl_easy_setopt(c->curl, CURLOPT_MAXAGE_CONN, STRIPE_CONN_MAX_IDLE);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
+	c->cu->easy_setopt(c->curl, CURLOPT_MAXAGE_CONN, STRIPE_CONN_MAX_IDLE);
+	c->cu->easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT,
 	    (long)c->cfg->connect_timeout);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "payguard/1.0");
+	c->cu->easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)c->cfg->total_timeout);
+	c->cu->easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	c->cu->easy_setopt(c->curl, CURLOPT_WRITEDATA, r);
+	c->cu->easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	c->cu->easy_setopt(c->curl, CURLOPT_HEADERDATA, r);
+	c->cu->easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+	c->cu->easy_setopt(c->curl, CURLOPT_USERAGENT, "payguard/1.0");
 	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE,
+		c->cu->easy_setopt(c->curl, CURLOPT_POST, 1L);
+		c->cu->easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "");
+		c->cu->easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE,
 		    (long)(body ? strlen(body) : 0));
 	} else if (strcmp(method, "DELETE") == 0)
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-	rc = curl_easy_perform(c->curl);
+		c->cu->easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+	rc = c->cu->easy_perform(c->curl);
 	r->attempts++;
 	if (rc == CURLE_OK) {
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
+		c->cu->easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);
 		return;
 	}
 	r->status = 0;
@@ -260,7 +265,7 @@ attempt(struct stripe_client *c, const char *method, const char *url,
 	    rc == CURLE_SEND_ERROR || rc == CURLE_PARTIAL_FILE;
 	snprintf(r->error, sizeof(r->error), "%s", c->sends > 1 ?
 	    "connection closed before any response" :
-	    errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	    errbuf[0] ? errbuf : c->cu->easy_strerror(rc));
 }
 
 enum pg_err
@@ -277,14 +282,15 @@ stripe_request(struct stripe_client *c, const char *method, const char *path,
 
 /* Appends "name: value" to *hdrs.  0 on failure (out of memory). */
 static int
-add_header(struct curl_slist **hdrs, const char *name, const char *value)
+add_header(const struct stripe_client *c, struct curl_slist **hdrs,
+    const char *name, const char *value)
 {
 	struct curl_slist *t;
 	char		 h[320];
 
 	if ((size_t)snprintf(h, sizeof(h), "%s: %s", name, value) >= sizeof(h))
 		return 0;
-	if ((t = curl_slist_append(*hdrs, h)) == NULL)
+	if ((t = c->cu->slist_append(*hdrs, h)) == NULL)
 		return 0;
 	*hdrs = t;
 	return 1;
@@ -307,24 +313,24 @@ stripe_request_ex(struct stripe_client *c, const char *method,
 	    query && *query ? "?" : "", query ? query : "") != PG_OK)
 		goto out;
 	/* Built once, before the loop: every retry sends the same key. */
-	if ((t = curl_slist_append(hdrs, c->auth)) == NULL)
+	if ((t = c->cu->slist_append(hdrs, c->auth)) == NULL)
 		goto out;
 	hdrs = t;
-	if ((t = curl_slist_append(hdrs, c->version)) == NULL)
+	if ((t = c->cu->slist_append(hdrs, c->version)) == NULL)
 		goto out;
 	hdrs = t;
-	if ((t = curl_slist_append(hdrs, "Expect:")) == NULL)
+	if ((t = c->cu->slist_append(hdrs, "Expect:")) == NULL)
 		goto out;
 	hdrs = t;
-	if (body != NULL && !add_header(&hdrs, "Content-Type", o->json ?
+	if (body != NULL && !add_header(c, &hdrs, "Content-Type", o->json ?
 	    "application/json" : "application/x-www-form-urlencoded"))
 		goto out;
 	if ((o->idem_key != NULL &&
-	    !add_header(&hdrs, "Idempotency-Key", o->idem_key)) ||
+	    !add_header(c, &hdrs, "Idempotency-Key", o->idem_key)) ||
 	    (o->account != NULL &&
-	    !add_header(&hdrs, "Stripe-Account", o->account)) ||
+	    !add_header(c, &hdrs, "Stripe-Account", o->account)) ||
 	    (o->context != NULL &&
-	    !add_header(&hdrs, "Stripe-Context", o->context)))
+	    !add_header(c, &hdrs, "Stripe-Context", o->context)))
 		goto out;
 	for (;;) {
 		attempt(c, method, url.data, body, hdrs, r);
@@ -341,7 +347,7 @@ stripe_request_ex(struct stripe_client *c, const char *method,
 	} else
 		e = PG_OK;
 out:
-	curl_slist_free_all(hdrs);
+	c->cu->slist_free_all(hdrs);
 	buf_free(&url);
 	return e;
 }

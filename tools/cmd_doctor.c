@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <lmdb.h>
 #include <openssl/crypto.h>
@@ -38,6 +37,7 @@
 #include "ascan.h"
 #include "asset.h"
 #include "audit.h"
+#include "curlrt.h"
 #include "cli.h"
 #include "inbox.h"
 #include "ipallow.h"
@@ -233,7 +233,9 @@ one_pkg(struct doctor *d, const struct pkg_floor *f)
 static void
 check_libs(struct doctor *d)
 {
-	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	const struct curlrt *cu = curlrt();
+	const curl_version_info_data *cv = cu != NULL ?
+	    cu->version_info(CURLVERSION_NOW) : NULL;
 	unsigned long	 ov = OpenSSL_version_num();
 	unsigned int	 jv = (unsigned int)json_c_version_num();
 	int		 m1, m2, m3;
@@ -244,8 +246,13 @@ check_libs(struct doctor *d)
 	one_lib(d, &floors[0], OpenSSL_version(OPENSSL_VERSION_STRING),
 	    (unsigned)(ov >> 28) & 0xf, (unsigned)(ov >> 20) & 0xff,
 	    (unsigned)(ov >> 4) & 0xff);
-	one_lib(d, &floors[1], cv->version, (cv->version_num >> 16) & 0xff,
-	    (cv->version_num >> 8) & 0xff, cv->version_num & 0xff);
+	if (cv != NULL)
+		one_lib(d, &floors[1], cv->version,
+		    (cv->version_num >> 16) & 0xff,
+		    (cv->version_num >> 8) & 0xff, cv->version_num & 0xff);
+	else
+		finding(d, LV_PROBLEM, "libs", "install Debian's libcurl4",
+		    "libcurl (libcurl.so.4) cannot be loaded");
 	one_lib(d, &floors[2], json_c_version(), (jv >> 16) & 0xff,
 	    (jv >> 8) & 0xff, jv & 0xff);
 	mdb_version(&m1, &m2, &m3);

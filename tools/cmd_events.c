@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "audit.h"
@@ -146,8 +145,7 @@ backfill(int argc, char **argv, const struct config *cfg)
 	}
 	if (cli_open_state(cfg, &st, &ring) < 0)
 		return 1;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    stripe_client_new(cfg, &sc) != PG_OK) {
+	if (stripe_client_new(cfg, &sc) != PG_OK) {
 		fprintf(stderr, "events backfill: cannot set up the HTTP client\n");
 		goto out;
 	}
