@@ -86,10 +86,14 @@ echo "| stored events | seed time | index per event | target | page, last 24 h (
 echo "|---|---|---|---|---|---|---|---|"
 echo "| 0 (floor) | - | - | - | $FP / $FPC ms | - | $FC / $FCC ms | - |"
 for n in 10000 1000000; do
-	echo "| $n | ${SEED[$n]} ms | ${I[$n]} B | <= 300 B $(verdict "${I[$n]}" 300) | ${P[$n]} / ${PC[$n]} ms | <= 200 ms $(verdict "${P[$n]}" 200) | ${C[$n]} / ${CC[$n]} ms (${R[$n]}) | <= 50 ms $(verdict "${C[$n]}" 50) |"
+	# The size target is set at 1 M: the per-minute counters cost the
+	# same at any volume, so 10 k shows more per event.
+	sv="<= 300 B $(verdict "${I[$n]}" 300)"
+	[ "$n" = 1000000 ] || sv="(target at 1 M)"
+	echo "| $n | ${SEED[$n]} ms | ${I[$n]} B | $sv | ${P[$n]} / ${PC[$n]} ms | <= 200 ms $(verdict "${P[$n]}" 200) | ${C[$n]} / ${CC[$n]} ms (${R[$n]}) | <= 50 ms $(verdict "${C[$n]}" 50) |"
 done
 echo
-echo "Verdicts are on wall time.  The floor row is the same process over an empty index in this run: start-up (dynamic linking of libcurl/OpenSSL), opening the store, an empty query; on a loaded machine it takes most of the wall time."
+echo "Verdicts are on wall time.  The floor row is the same process over an empty index in this run: start-up (dynamic linking, OpenSSL; audit.cgi also loads libcurl for its links), opening the store, an empty query; on a loaded machine it takes most of the wall time."
 echo "Scaling 10 k -> 1 M (100x the data): page x$(ratio "${P[1000000]}" "${P[10000]}"), CLI x$(ratio "${C[1000000]}" "${C[10000]}") (the CLI returns 100x the rows: one hour holds ~1.4 k of 1 M events vs ~14 of 10 k); above the floor, CLI at 1 M: $(awk -v a="${C[1000000]}" -v b="$FC" 'BEGIN { printf "%.1f", a - b }') ms wall."
 echo "Database size at 1 M: $(du -sh "$W/s1000000" | cut -f1)."
 rm -rf "$W"

@@ -63,6 +63,20 @@ api_cgi POST /v1/customers "$(form 'email=m%40example.com')" "$AW" HTTP_IDEMPOTE
 is "$(hdr Idempotent-Replayed)" true "traffic: the same key replayed"
 api_cgi POST /v1/customers "$(form 'email=other%40example.com')" "$AW" HTTP_IDEMPOTENCY_KEY=k-metrics-1
 is "$RS" 400 "traffic: the same key with other parameters (mismatch)"
+# In flight: a slow upstream holds the first request of k-metrics-2 while
+# a second one with the same key arrives (409).
+printf 'email=f%%40example.com' > "$BASE/inflight.form"
+fake_fault '{"path": "/v1/customers", "method": "POST", "responses": [{"delay_ms": 3000}]}'
+( api_cgi POST /v1/customers "$BASE/inflight.form" "$AW" HTTP_IDEMPOTENCY_KEY=k-metrics-2 ) &
+bg=$!
+for i in $(seq 50); do
+	# the slow fault consumed = the first request is upstream
+	[ "$(curl -sS --max-time 5 "$FAKE/__faults" | jq '[.[].responses[]] | length')" = 0 ] && break
+	sleep 0.1
+done
+api_cgi POST /v1/customers "$BASE/inflight.form" "$AW" HTTP_IDEMPOTENCY_KEY=k-metrics-2
+is "$RS" 409 "traffic: the same key while its first request is upstream (in flight: 409)"
+wait "$bg"
 fake_fault '{"path": "/v1/customers", "method": "GET", "responses": [{"status": 404}]}'
 api_cgi GET /v1/customers/cus_nope - "$AW"
 is "$RS" 404 "traffic: an upstream 4xx"
@@ -85,9 +99,9 @@ check "oldest pending age is positive" awk -v v="$(m payguard_inbox_oldest_pendi
 is "$(m 'payguard_webhook_deliveries_total{outcome="ok"}')/$(m 'payguard_webhook_deliveries_total{outcome="failed"}')" 1/1 "handler runs by outcome: ok 1, failed 1"
 is "$(m payguard_webhook_delivery_duration_seconds_count)" 2 "delivery latency histogram: 2 observations"
 is "$(m 'payguard_webhook_delivery_duration_seconds_bucket{le="+Inf"}')" 2 "delivery latency histogram: +Inf bucket = count"
-is "$(m 'payguard_idempotency_outcomes_total{outcome="new"}')/$(m 'payguard_idempotency_outcomes_total{outcome="replayed"}')/$(m 'payguard_idempotency_outcomes_total{outcome="mismatch"}')" 1/1/1 "idempotency outcomes: new, replayed, mismatch"
-is "$(m 'payguard_gateway_upstream_responses_total{class="2xx"}')/$(m 'payguard_gateway_upstream_responses_total{class="4xx"}')" 2/1 "upstream status classes: 2xx 2, 4xx 1"
-is "$(m payguard_gateway_upstream_duration_seconds_count)" 3 "upstream latency histogram: 3 observations"
+is "$(m 'payguard_idempotency_outcomes_total{outcome="new"}')/$(m 'payguard_idempotency_outcomes_total{outcome="replayed"}')/$(m 'payguard_idempotency_outcomes_total{outcome="in_flight"}')/$(m 'payguard_idempotency_outcomes_total{outcome="mismatch"}')" 2/1/1/1 "idempotency outcomes: new 2, replayed, in flight, mismatch"
+is "$(m 'payguard_gateway_upstream_responses_total{class="2xx"}')/$(m 'payguard_gateway_upstream_responses_total{class="4xx"}')" 3/1 "upstream status classes: 2xx 3, 4xx 1"
+is "$(m payguard_gateway_upstream_duration_seconds_count)" 4 "upstream latency histogram: 4 observations"
 is "$(m payguard_audit_chain_length)" "$(audit_n)" "audit chain length = records in the log"
 check "no label carries a client address" bash -c '! grep -q "127\.0\.0\.1" "$1"' _ "$BASE/metrics.prom"
 secret_scan "metrics carry no secret" "$BASE/metrics.prom"
@@ -146,7 +160,7 @@ for i in $(seq 20); do
 	sleep 0.5
 done
 is "$(pq 'payguard_webhook_outcomes_total{outcome="validated"}')" 2 "Prometheus answers: validated webhooks = 2"
-is "$(pq 'sum(payguard_idempotency_outcomes_total)')" 3 "Prometheus answers: idempotency outcomes sum to 3"
+is "$(pq 'sum(payguard_idempotency_outcomes_total)')" 5 "Prometheus answers: idempotency outcomes sum to 5"
 med=$(pq 'histogram_quantile(0.5, payguard_gateway_upstream_duration_seconds_bucket)')
 check "Prometheus computes a median upstream latency from the histogram (${med:-none} s)" awk -v v="$med" 'BEGIN { exit !(v != "" && v > 0 && v <= 60) }'
 
