@@ -30,7 +30,8 @@
 # peer uses the next two), BENCH_EVENTS_{A,B,C} (events generated per run),
 # BENCH_SCALE_IDS, BENCH_SCALE_EVENTS (1000000 each), BENCH_CHECK (1: wrk
 # looks at every response body for "duplicate"; 0 makes wrk lighter),
-# BENCH_PERF (1: perf record -a -g over each measured run, see perf_on).
+# BENCH_PERF (1: perf record -a -g over each measured run, see perf_on),
+# BENCH_QUICK (1: runs (a), (b0), (b) and (c) only and prints one line each).
 # Prints a Markdown section on stdout; progress goes to stderr.
 # max-procs 4: the box has 2 cores, and wrk and lighttpd use about half of
 # them; with 4 processes one process's CPU work overlaps another's wait
@@ -225,11 +226,12 @@ keep() {
 	done
 }
 # BENCH_PERF=1: a system-wide `perf record -g` over each measured run,
-# kept as $O/perf-<run>.data (perf report -i ... --comm webhook.fcgi).
+# kept as $O/perf-<run>.data (perf report -i ... --comm webhook.fcgi);
+# BENCH_PERF_OPTS replaces -g (e.g. "--call-graph dwarf -F 400").
 PERFP=""
 perf_on() {
 	[ "${BENCH_PERF:-0}" = 1 ] || return 0
-	perf record -a -g -q -o "$O/perf-$1.data" -- sleep "$SECS" \
+	perf record -a ${BENCH_PERF_OPTS:--g} -q -o "$O/perf-$1.data" -- sleep "$SECS" \
 	    >/dev/null 2>&1 &
 	PERFP=$!
 }
@@ -317,6 +319,14 @@ measure b /wh-sync "$N_B" b sync
 lmdb_raw 3
 say "(c) webhook.fcgi PAYGUARD_SYNC=0"
 measure c /wh-nosync "$N_C" c nosync
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	# (a), (b) and (c) only, one line each: for trying a change.
+	for r in a b b0 c; do
+		eval "echo \"$r \$${r}_rps req/s p50 \$${r}_p50_us p99 \$${r}_p99_us us cpu \$${r}_cpu_us us/resp\""
+	done
+	echo "d $d1_rate $d2_rate $d3_rate commits/s; c/a $(awk -v c="$c_rps" -v a="$a_rps" 'BEGIN { printf "%.2f", c / a }')"
+	exit 0
+fi
 # (f) scale: the same program and settings as (c), clients spread over
 # X-Forwarded-For addresses.
 say "(f1) scale: 1000 identities"

@@ -187,12 +187,44 @@ http_accept(struct http_server *srv, struct http_req *req)
 	return 1;
 }
 
+/*
+ * 1 when the server has sent everything it will for this request: the
+ * body was read to its declared length and the stream's end record
+ * follows.  Then the connection can be closed at once; libfcgi's default
+ * close shuts down the sending side and waits (poll) until the server
+ * closes its end, so that no unread input turns the close into a TCP
+ * reset that could discard the response - a wait that costs a context
+ * switch and keeps the process from its next request.
+ */
+static int
+input_done(struct http_req *req)
+{
+	FCGX_Request	*fr = req->fcgx;
+	const char	*cl = http_param(req, "CONTENT_LENGTH");
+	unsigned long long want = 0;
+	char		*ep;
+
+	if (cl != NULL && *cl != '\0') {
+		errno = 0;
+		want = strtoull(cl, &ep, 10);
+		if (!isdigit((unsigned char)*cl) || *ep != '\0' || errno != 0)
+			return 0;
+	}
+	if (req->consumed != want || fr->in == NULL)
+		return 0;
+	return FCGX_GetChar(fr->in) == EOF && FCGX_GetError(fr->in) == 0;
+}
+
 void
 http_finish(struct http_req *req)
 {
 	buf_free(&req->body);
-	if (req->fcgx != NULL)
+	if (req->fcgx != NULL) {
+		/* Detached: FCGX_Free closes without the drain. */
+		if (input_done(req))
+			FCGX_Detach(req->fcgx);
 		FCGX_Finish_r(req->fcgx);
+	}
 	log_set_request_id(NULL);
 	req->fcgx = NULL;
 }
