@@ -30,6 +30,21 @@
 
 #define GC_KEEP_MS	60000u
 #define GC_LOCK		"volatile/commit.lock"
+#define GC_WAIT		"volatile/commit.wait"
+/*
+ * Two locks.  The leader holds GC_LOCK exclusively while it leads, and
+ * GC_WAIT exclusively over each batch (collect, synced commit, mark).
+ * The others wait for a batch with a shared lock on GC_WAIT, so that
+ * when it is over they all wake at once and each finds its item done -
+ * rather than taking the leader's lock one after another only to learn
+ * that, which made the waiters a queue and kept batches small.  A waiter
+ * whose item is still pending tries to lead (GC_LOCK without blocking);
+ * one that keeps finding no batch in flight and no lead (it raced a
+ * leader between two batches) queues for GC_LOCK after GC_SPINS tries,
+ * so the loop always ends.
+ */
+#define GC_SPINS	4
+#define GC_LEAD_MAX	8	/* batches one leader runs at most */
 
 enum gc_state { ST_PENDING = 0, ST_DONE = 1, ST_FAILED = 2 };
 
@@ -297,30 +312,52 @@ mark_txn(struct store_txn *t, void *arg)
 	return PG_OK;
 }
 
+/* flock(2) through EINTR: 0, or -1 with errno (EWOULDBLOCK with LOCK_NB). */
+static int
+lock_fd(int fd, int op)
+{
+	int	 r;
+
+	while ((r = flock(fd, op)) != 0 && errno == EINTR)
+		;
+	return r;
+}
+
 /*
- * Leads batches until the one holding seq is committed (or fails).
- * Called with the commit lock held.  *res gets seq's result.
+ * Leads batches until the one holding seq is committed (or fails), and
+ * then while more items are staged, up to GC_LEAD_MAX batches in all:
+ * handing over to a new leader costs a wake-up and a turn on a busy CPU,
+ * during which no flush runs, while a leader already running starts the
+ * next flush at once.  Called with the commit lock held.  *res gets
+ * seq's result.
  */
 static enum pg_err
-lead(struct store *st, gc_apply_fn apply, uint64_t seq, int *res)
+lead(struct store *st, int wfd, gc_apply_fn apply, uint64_t seq, int *res)
 {
 	struct batch	 b;
 	struct mark_ctx	 m;
-	size_t		 i;
-	int		 mine;
-	enum pg_err	 e, ce;
+	size_t		 i, batches;
+	int		 mine = 0;
+	enum pg_err	 e, ce = PG_STORE, mine_e = PG_STORE;
 
 	memset(&b, 0, sizeof(b));
 	b.apply = apply;
 	if ((b.it = calloc(GC_BATCH, sizeof(*b.it))) == NULL)
 		return PG_ENOMEM;
-	for (;;) {
+	for (batches = 0; ; batches++) {
+		if (batches > 0)
+			(void)flock(wfd, LOCK_UN);	/* the batch is over */
+		e = PG_SYSTEM;
+		if (lock_fd(wfd, LOCK_EX) != 0)
+			break;
 		if ((e = store_run(st, 0, collect_txn, &b)) != PG_OK)
 			break;
-		e = PG_STORE;
 		if (b.n == 0) {
+			if (mine)
+				break;
 			log_warnx("group commit: item %llu is not staged",
 			    (unsigned long long)seq);
+			e = PG_STORE;
 			break;
 		}
 		/* One synced commit for the whole batch. */
@@ -334,19 +371,59 @@ lead(struct store *st, gc_apply_fn apply, uint64_t seq, int *res)
 		 * applies it again, and apply recognises it. */
 		if ((e = store_run(st, 1, mark_txn, &m)) != PG_OK)
 			log_warnx("group commit: marking: %s", pg_strerror(e));
-		mine = 0;
 		for (i = 0; i < b.n; i++)
 			if (b.it[i].seq == seq) {
 				mine = 1;
+				mine_e = ce;
 				*res = b.it[i].res;
 			}
-		e = ce;
-		if (mine || ce != PG_OK)
+		/* After a failed batch, stop: the disk may be full. */
+		if (ce != PG_OK || (mine && batches + 1 >= GC_LEAD_MAX))
 			break;
 	}
+	(void)flock(wfd, LOCK_UN);
+	/* Ours is settled by the batch that held it, whatever came after. */
+	if (mine)
+		e = mine_e;
+	else if (e == PG_OK)
+		e = ce;
 	batch_clear(&b);
 	free(b.it);
 	return e;
+}
+
+/*
+ * Waits until key, staged as seq, is settled by some leader's batch or
+ * is ours to lead: then returns with the lead lock held (*lead set).
+ */
+static enum pg_err
+await(struct store *st, int lfd, int wfd, struct look_ctx *l, int *lead)
+{
+	int	 spins = 0;
+
+	*lead = 0;
+	for (;;) {
+		/* Committed by a leader (or failed with its batch)? */
+		if (store_run(st, 0, look_txn, l) != PG_OK)
+			return PG_STORE;
+		if (!l->found)
+			return PG_STORE;
+		if (l->state != ST_PENDING || *lead)
+			return PG_OK;
+		if (lock_fd(lfd, spins < GC_SPINS ? LOCK_EX | LOCK_NB :
+		    LOCK_EX) == 0) {
+			*lead = 1;	/* look once more, then lead */
+			continue;
+		}
+		if (errno != EWOULDBLOCK)
+			return PG_SYSTEM;
+		/* Someone leads: wait for the batch in flight, if any. */
+		if (lock_fd(wfd, LOCK_SH | LOCK_NB) == 0)
+			spins++;	/* none: between two batches */
+		else if (errno != EWOULDBLOCK || lock_fd(wfd, LOCK_SH) != 0)
+			return PG_SYSTEM;
+		(void)flock(wfd, LOCK_UN);
+	}
 }
 
 enum pg_err
@@ -356,7 +433,7 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 {
 	struct stage_ctx c;
 	struct look_ctx	 l;
-	int		 fd = -1, locked = 0;
+	int		 lfd = -1, wfd = -1, leading = 0;
 	enum pg_err	 e;
 
 	*res = 0;
@@ -376,36 +453,34 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 		goto out;
 	}
 	e = PG_SYSTEM;
-	if ((fd = statedir_open(state_dir, GC_LOCK, O_RDWR | O_CREAT, 0600)) < 0) {
-		log_warn("%s/" GC_LOCK, state_dir);
+	if ((lfd = statedir_open(state_dir, GC_LOCK, O_RDWR | O_CREAT,
+	    0600)) < 0 || (wfd = statedir_open(state_dir, GC_WAIT,
+	    O_RDWR | O_CREAT, 0600)) < 0) {
+		log_warn("%s/volatile: commit lock", state_dir);
 		goto out;
 	}
-	while ((locked = flock(fd, LOCK_EX) == 0) == 0 && errno == EINTR)
-		;
-	if (!locked) {
-		log_warn("flock %s/" GC_LOCK, state_dir);
-		goto out;
-	}
-	/* Our turn: committed by an earlier leader, or ours to lead. */
 	memset(&l, 0, sizeof(l));
 	l.key = key;
 	l.klen = klen;
-	if ((e = store_run(st, 0, look_txn, &l)) != PG_OK)
+	if ((e = await(st, lfd, wfd, &l, &leading)) != PG_OK) {
+		if (e == PG_SYSTEM)
+			log_warn("flock %s/volatile: commit lock", state_dir);
 		goto out;
+	}
 	e = PG_STORE;
-	if (!l.found)
+	if (l.state == ST_FAILED)
 		goto out;
 	if (l.state == ST_DONE) {
 		*res = c.staged && l.seq == c.seq ? l.res : GC_EXISTS;
 		e = PG_OK;
 		goto out;
 	}
-	if (l.state == ST_FAILED)
-		goto out;
-	if ((e = lead(st, apply, l.seq, res)) == PG_OK && !c.staged)
+	if ((e = lead(st, wfd, apply, l.seq, res)) == PG_OK && !c.staged)
 		*res = GC_EXISTS;	/* another request's item */
 out:
-	if (fd >= 0)
-		close(fd);	/* releases the lock */
+	if (wfd >= 0)
+		close(wfd);
+	if (lfd >= 0)
+		close(lfd);	/* releases the lock */
 	return e;
 }
