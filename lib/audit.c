@@ -34,15 +34,14 @@
 #define TAIL_CHUNK	4096
 
 /*
- * Reads the chain head from the file's last complete line: *seq 0 and a
- * zero hash when the file is empty or its last line is unchained.
- * *size gets the file size.
+ * Reads the chain head from the file's last complete line (sb: the
+ * file's fstat): *seq 0 and a zero hash when the file is empty or its
+ * last line is unchained.
  */
 static enum pg_err
-file_head(int fd, uint64_t *seq, unsigned char hash[ARECORD_HASH_LEN],
-    off_t *size)
+file_head(int fd, const struct stat *sb, uint64_t *seq,
+    unsigned char hash[ARECORD_HASH_LEN])
 {
-	struct stat	 sb;
 	unsigned char	 prev[ARECORD_HASH_LEN];
 	char		*b = NULL;
 	size_t		 want, n, i, start = 0;
@@ -52,21 +51,18 @@ file_head(int fd, uint64_t *seq, unsigned char hash[ARECORD_HASH_LEN],
 
 	*seq = 0;
 	memset(hash, 0, ARECORD_HASH_LEN);
-	if (fstat(fd, &sb) != 0)
-		goto out;
-	*size = sb.st_size;
 	e = PG_OK;
-	if (sb.st_size == 0)
+	if (sb->st_size == 0)
 		goto out;
 	e = PG_ENOMEM;
 	if ((b = malloc(ARECORD_LINE_MAX + 2)) == NULL)
 		goto out;
 	/* Most lines are far below TAIL_CHUNK; read more only if needed. */
 	for (want = TAIL_CHUNK; ; want = ARECORD_LINE_MAX + 2) {
-		n = (uintmax_t)sb.st_size < want ? (size_t)sb.st_size : want;
-		whole = (uintmax_t)n == (uintmax_t)sb.st_size;
+		n = (uintmax_t)sb->st_size < want ? (size_t)sb->st_size : want;
+		whole = (uintmax_t)n == (uintmax_t)sb->st_size;
 		e = PG_SYSTEM;
-		if ((r = pread(fd, b, n, sb.st_size - (off_t)n)) < 0 ||
+		if ((r = pread(fd, b, n, sb->st_size - (off_t)n)) < 0 ||
 		    (size_t)r != n)
 			goto out;
 		e = PG_OK;
@@ -95,6 +91,69 @@ out:
 	return e;
 }
 
+/*
+ * The tail: where the last indexed append left the file - its device,
+ * inode and size after the line, with that line's seq and hash - kept
+ * in the volatile environment beside the index.  Appends with a store
+ * write it in the same write transaction, under the append lock, so
+ * when the file is still exactly that (same inode, same size) its last
+ * line is that record and the chain head needs no read of the file.
+ * Anything else - a file-only writer appended, the file was rotated or
+ * replaced, a transaction rolled back after its line was written -
+ * shows as another size or inode, and the head is read from the file.
+ */
+#define TAIL_KEY	"Ztail"
+#define TAIL_LEN	(32 + ARECORD_HASH_LEN)
+
+struct tail {
+	uint64_t	 dev, ino, size, seq;
+	unsigned char	 hash[ARECORD_HASH_LEN];
+};
+
+/* 1 when the store holds a tail (*tl). */
+static int
+tail_get(struct store_txn *t, struct tail *tl)
+{
+	const unsigned char *v;
+	const void	*pv;
+	size_t		 n;
+
+	if (store_get(t, NS_AUDIT_X, TAIL_KEY, sizeof(TAIL_KEY) - 1, &pv, &n,
+	    NULL) != PG_OK || n != TAIL_LEN)
+		return 0;
+	v = pv;
+	tl->dev = codec_be64_get(v);
+	tl->ino = codec_be64_get(v + 8);
+	tl->size = codec_be64_get(v + 16);
+	tl->seq = codec_be64_get(v + 24);
+	memcpy(tl->hash, v + 32, ARECORD_HASH_LEN);
+	return 1;
+}
+
+/* 1 when the file (sb) is still exactly as the tail left it. */
+static int
+tail_matches(const struct tail *tl, const struct stat *sb)
+{
+	return tl->dev == (uint64_t)sb->st_dev &&
+	    tl->ino == (uint64_t)sb->st_ino &&
+	    tl->size == (uint64_t)sb->st_size;
+}
+
+static enum pg_err
+tail_put(struct store_txn *t, const struct stat *sb, uint64_t size,
+    uint64_t seq, const unsigned char hash[ARECORD_HASH_LEN])
+{
+	unsigned char	 v[TAIL_LEN];
+
+	codec_be64_put(v, (uint64_t)sb->st_dev);
+	codec_be64_put(v + 8, (uint64_t)sb->st_ino);
+	codec_be64_put(v + 16, size);
+	codec_be64_put(v + 24, seq);
+	memcpy(v + 32, hash, ARECORD_HASH_LEN);
+	return store_put(t, NS_AUDIT_X, TAIL_KEY, sizeof(TAIL_KEY) - 1, v,
+	    sizeof(v), 0, STORE_DERIVED);
+}
+
 struct emit {
 	int			 fd;
 	struct buf		*pre;		/* record without '}' */
@@ -114,26 +173,39 @@ append_chained(struct emit *em, struct store_txn *t)
 {
 	unsigned char	 prev[ARECORD_HASH_LEN];
 	char		 hex[2 * ARECORD_HASH_LEN + 1];
+	struct stat	 sb;
+	struct tail	 tl;
 	uint64_t	 seq, hseq;
-	off_t		 size = 0;
 	size_t		 hashed;
+	int		 have_tail;
 	ssize_t		 w;
 	enum pg_err	 e;
 	int		 locked = 0;
 
 	buf_reset(&em->line);
+	/* Before the flock: the first read opens the store's write
+	 * transaction, and the lock order is transaction, then flock. */
+	have_tail = t != NULL && tail_get(t, &tl);
 	e = PG_SYSTEM;
 	if (flock(em->fd, LOCK_EX) != 0) {
 		log_warn("flock audit log");
 		goto out;
 	}
 	locked = 1;
-	if ((e = file_head(em->fd, &seq, prev, &size)) != PG_OK)
+	if (fstat(em->fd, &sb) != 0)
 		goto out;
-	/* A fresh (rotated) file continues the chain kept in the store. */
-	if (size == 0 && t != NULL &&
-	    aindex_head_get(t, &hseq, prev) == PG_OK)
-		seq = hseq;
+	if (have_tail && tail_matches(&tl, &sb)) {
+		seq = tl.seq;
+		memcpy(prev, tl.hash, ARECORD_HASH_LEN);
+	} else {
+		if ((e = file_head(em->fd, &sb, &seq, prev)) != PG_OK)
+			goto out;
+		/* A fresh (rotated) file continues the chain kept in the
+		 * store. */
+		if (sb.st_size == 0 && t != NULL &&
+		    aindex_head_get(t, &hseq, prev) == PG_OK)
+			seq = hseq;
+	}
 	codec_hex_encode(prev, ARECORD_HASH_LEN, hex);
 	if ((e = buf_append(&em->line, em->pre->data, em->pre->len)) != PG_OK ||
 	    (e = buf_printf(&em->line, ",\"seq\":%" PRIu64 ",\"prev\":\"%s\"",
@@ -154,6 +226,10 @@ append_chained(struct emit *em, struct store_txn *t)
 	em->en.seq = seq + 1;
 	em->written = 1;
 	e = PG_OK;
+	/* Only a shortcut: without it the next append reads the file. */
+	if (t != NULL)
+		(void)tail_put(t, &sb, (uint64_t)sb.st_size + em->line.len,
+		    em->en.seq, em->hash);
 out:
 	if (locked)
 		flock(em->fd, LOCK_UN);
@@ -417,9 +493,13 @@ audit_prepare(const struct audit_ctx *ctx, struct arecord *rec,
 	if (ctx->cfg != NULL && ctx->cfg->node != NULL &&
 	    ctx->cfg->node[0] != '\0')
 		who.node = ctx->cfg->node;
+	else if (ctx->log != NULL && ctx->log->host[0] != '\0')
+		who.node = ctx->log->host;	/* a system call per record less */
 	else if (gethostname(host, sizeof(host) - 1) == 0) {
 		host[sizeof(host) - 1] = '\0';
 		who.node = host;
+		if (ctx->log != NULL)
+			memcpy(ctx->log->host, host, sizeof(host));
 	}
 	if ((e = arecord_build(&who, rec, &now, &p->pre, &p->em.f)) != PG_OK)
 		goto out;

@@ -31,14 +31,16 @@ struct store;
  * The audit log kept open by a long-running process (one per process).
  * Reopened when the path no longer names the open file (rotation).
  */
+#define AUDIT_NODE_MAX	64	/* bytes of a node name */
+
 struct audit_log {
 	int		 fd;		/* -1: not open */
 	dev_t		 dev;
 	ino_t		 ino;
+	char		 host[AUDIT_NODE_MAX + 1]; /* "": not looked up yet */
 };
 
 /* Who and where: filled per request, pointers borrowed. */
-#define AUDIT_NODE_MAX	64	/* bytes of a node name */
 
 struct audit_ctx {
 	const char	*state_dir;
