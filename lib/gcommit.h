@@ -5,15 +5,18 @@
  * A synced LMDB commit costs a flush of the disk, and LMDB has one writer
  * at a time, so one commit per request caps every process together at the
  * disk's flush rate.  Here a request stages its item in the volatile
- * environment (NS_STAGE: no fsync) and queues on one lock (flock(2) on
- * state_dir/volatile/commit.lock).  Whoever holds the lock - the leader -
- * takes every item staged so far, applies them all in ONE ordinary, fully
- * synced write transaction of the main environment, then marks each item
- * done with its result.  The others, when their turn at the lock comes,
- * find their item done (durable) and return; or, if it was staged after
- * the leader collected, lead the next batch themselves.  While one batch
- * is being flushed the next one gathers, so the flush rate bounds batches,
- * not requests.  The main environment never sees an MDB_NOSYNC commit.
+ * environment (NS_STAGE: no fsync) and tries to lead (flock(2) on
+ * state_dir/volatile/commit.lock).  The leader takes every item staged so
+ * far, applies them all in ONE ordinary, fully synced write transaction
+ * of the main environment, then marks each item done with its result,
+ * and goes on with the next batch while items are staged (a bounded
+ * number).  The others wait for the batch in flight on a shared lock
+ * (volatile/commit.wait, which the leader holds exclusively over each
+ * batch), wake together, and find their item done (durable) and return;
+ * or, if it was staged after the leader collected, lead themselves.
+ * While one batch is being flushed the next one gathers, so the flush
+ * rate bounds batches, not requests.  The main environment never sees an
+ * MDB_NOSYNC commit.
  *
  * Guarantees:
  *  - gc_submit returns GC_NEW only after the transaction holding the item
@@ -23,7 +26,7 @@
  *    one volatile write transaction; an item leaves the stage only after
  *    the main commit that holds it.  So two requests for one key get one
  *    GC_NEW; the other waits for that commit and gets GC_EXISTS.
- *  - SIGKILL anywhere: a killed leader's lock is released by the kernel
+ *  - SIGKILL anywhere: a killed leader's locks are released by the kernel
  *    and its items, still staged, are applied by the next leader (apply
  *    must recognise an item a killed leader had already committed); a
  *    killed owner's item is committed all the same by a later leader.
