@@ -41,7 +41,6 @@ struct audit_log {
 };
 
 /* Who and where: filled per request, pointers borrowed. */
-
 struct audit_ctx {
 	const char	*state_dir;
 	const char	*source_ip;

@@ -393,26 +393,26 @@ lead(struct store *st, int wfd, gc_apply_fn apply, uint64_t seq, int *res)
 }
 
 /*
- * Waits until key, staged as seq, is settled by some leader's batch or
- * is ours to lead: then returns with the lead lock held (*lead set).
+ * Waits until key (l) is settled by some leader's batch (l->state done
+ * or failed), or is still pending and ours to lead: then it returns with
+ * the lead lock held.
  */
 static enum pg_err
-await(struct store *st, int lfd, int wfd, struct look_ctx *l, int *lead)
+await(struct store *st, int lfd, int wfd, struct look_ctx *l)
 {
-	int	 spins = 0;
+	int	 spins = 0, leading = 0;
 
-	*lead = 0;
 	for (;;) {
 		/* Committed by a leader (or failed with its batch)? */
 		if (store_run(st, 0, look_txn, l) != PG_OK)
 			return PG_STORE;
 		if (!l->found)
 			return PG_STORE;
-		if (l->state != ST_PENDING || *lead)
+		if (l->state != ST_PENDING || leading)
 			return PG_OK;
 		if (lock_fd(lfd, spins < GC_SPINS ? LOCK_EX | LOCK_NB :
 		    LOCK_EX) == 0) {
-			*lead = 1;	/* look once more, then lead */
+			leading = 1;	/* look once more, then lead */
 			continue;
 		}
 		if (errno != EWOULDBLOCK)
@@ -433,7 +433,7 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 {
 	struct stage_ctx c;
 	struct look_ctx	 l;
-	int		 lfd = -1, wfd = -1, leading = 0;
+	int		 lfd = -1, wfd = -1;
 	enum pg_err	 e;
 
 	*res = 0;
@@ -462,7 +462,7 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 	memset(&l, 0, sizeof(l));
 	l.key = key;
 	l.klen = klen;
-	if ((e = await(st, lfd, wfd, &l, &leading)) != PG_OK) {
+	if ((e = await(st, lfd, wfd, &l)) != PG_OK) {
 		if (e == PG_SYSTEM)
 			log_warn("flock %s/volatile: commit lock", state_dir);
 		goto out;
