@@ -712,8 +712,11 @@ audit_flood_flush_at(const struct audit_ctx *ctx, uint64_t now_us)
 
 	if (ctx->st == NULL)
 		return PG_OK;
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	/* Not calloc: flood_one fills each entry it counts, and this runs
+	 * once per plain-CGI process. */
+	if ((f = malloc(sizeof(*f))) == NULL)
 		goto out;
+	f->n = 0;
 	f->now_min = now_us / AINDEX_MIN_US;
 	for (pass = 0; pass < 2; pass++) {
 		f->kind = pass == 0 ? AUDIT_FLOOD_KIND : AUDIT_FLOOD_TYPE_KIND;

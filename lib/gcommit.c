@@ -342,7 +342,8 @@ lead(struct store *st, int wfd, gc_apply_fn apply, uint64_t seq, int *res)
 
 	memset(&b, 0, sizeof(b));
 	b.apply = apply;
-	if ((b.it = calloc(GC_BATCH, sizeof(*b.it))) == NULL)
+	/* collect_one initialises each item it fills. */
+	if ((b.it = malloc(GC_BATCH * sizeof(*b.it))) == NULL)
 		return PG_ENOMEM;
 	for (batches = 0; ; batches++) {
 		if (batches > 0)
