@@ -91,7 +91,7 @@ aindex_shared_tally(struct store *st, const struct arecord_entry *en)
 	e = redis_eval(rstore_redis(rs), &s_aidx_tally, 1, (int)n + 2, argv,
 	    al, &rep);
 	if (rep != NULL)
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	return e;
 }
 
@@ -206,7 +206,7 @@ aindex_shared_add(struct store *st, const struct arecord_entry *en,
 		*added = rs_num(rep) == 1;
 out:
 	if (rep != NULL)
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	buf_free(&b);
 	return e;
 }
@@ -254,7 +254,7 @@ shared_find(struct rstore *rs, uint64_t ts_us, uint64_t seq,
 		memcpy(m, rep->element[0]->str, *ml);
 		e = PG_OK;
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -290,7 +290,7 @@ shared_mitigate(struct rstore *rs, uint64_t ts_us, uint64_t seq,
 	v.alen = aindex_cut(action, AINDEX_ACTION_MAX);
 	if ((e = aindex_pack_val(&b, &v)) != PG_OK)
 		goto out;
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	rep = NULL;
 	argv[0] = "SET";
 	argv[2] = b.data;
@@ -300,7 +300,7 @@ shared_mitigate(struct rstore *rs, uint64_t ts_us, uint64_t seq,
 	e = redis_cmd(rstore_redis(rs), 4, argv, al, &rep);
 out:
 	if (rep != NULL)
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	buf_free(&b);
 	return e;
 }
@@ -338,6 +338,6 @@ aindex_shared_sweep(struct store *st, uint64_t cutoff_us, size_t *n)
 	if ((e = redis_cmd(rstore_redis(rs), 4, argv, al, &rep)) != PG_OK)
 		return e;
 	*n += (size_t)rs_num(rep);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return PG_OK;
 }

@@ -431,18 +431,18 @@ rs_range(void *h, struct qctx *q, const unsigned char lo[16],
 		memcpy(hb + 1, zr->element[n - 1]->str,
 		    zr->element[n - 1]->len);
 		hl = 1 + zr->element[n - 1]->len;
-		freeReplyObject(vr);
+		redis_reply_free(vr);
 		vr = NULL;
-		freeReplyObject(zr);
+		redis_reply_free(zr);
 		zr = NULL;
 		if (n < RS_BATCH)
 			break;
 	}
 out:
 	if (zr != NULL)
-		freeReplyObject(zr);
+		redis_reply_free(zr);
 	if (vr != NULL)
-		freeReplyObject(vr);
+		redis_reply_free(vr);
 	free(keys);
 	return e;
 }
@@ -479,7 +479,7 @@ rs_edge(void *h, int last, uint64_t *ts)
 		*ts = codec_be64_get((const unsigned char *)r->element[0]->str);
 		rc = 0;
 	}
-	freeReplyObject(r);
+	redis_reply_free(r);
 	return rc;
 }
 
@@ -518,7 +518,7 @@ rs_hour_matches(void *rh, const struct aquery_filter *f, uint64_t h)
 	if (redis_cmd(rstore_redis(rs), (int)n + 1, argv, al, &r) != PG_OK)
 		return 1;	/* unknown: read the hour */
 	ok = rs_num(r) == n;
-	freeReplyObject(r);
+	redis_reply_free(r);
 	return ok;
 }
 

@@ -351,7 +351,7 @@ stats_shared(struct rstore *rs, struct sctx *c)
 			codec_be64_put(rc[n].v, v);
 			n++;
 		}
-		freeReplyObject(r);
+		redis_reply_free(r);
 		r = NULL;
 	}
 	if (e == PG_OK) {

@@ -145,7 +145,7 @@ rs_idem_begin(struct rstore *rs, const char *key, size_t klen,
 	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
 	    rep->element[1]->type != REDIS_REPLY_STRING ||
 	    rep->element[1]->len > IDEM_UPKEY_MAX) {
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 		return PG_STORE;
 	}
 	o = rs_snum(rep->element[0]);
@@ -180,7 +180,7 @@ rs_idem_begin(struct rstore *rs, const char *key, size_t klen,
 		res->outcome = IDEM_MISMATCH;
 		break;
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && res->outcome == IDEM_PROCEED)
 		e = redis_wait_replicas(rstore_redis(rs));
 	return e;
@@ -214,7 +214,7 @@ rs_idem_finish(struct rstore *rs, const char *key, size_t klen, int mode,
 	    PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == -1)
 		e = mode == 2 ? PG_OK : PG_NOTFOUND;
 	else if (e == PG_OK && v == -3) {
@@ -689,7 +689,7 @@ rs_idem_export(struct rstore *rs, const struct keyring *ring,
 		    argv, NULL, &rep)) != PG_OK)
 			break;
 		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 8) {
-			freeReplyObject(rep);	/* expired meanwhile */
+			redis_reply_free(rep);	/* expired meanwhile */
 			continue;
 		}
 		k = rep->element[6];
@@ -706,7 +706,7 @@ rs_idem_export(struct rstore *rs, const struct keyring *ring,
 		}
 		free(rec);
 		rec = NULL;
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	}
 	rs_strv_free(ids, n);
 	return e;
@@ -757,7 +757,7 @@ rs_idem_import(struct rstore *rs, const void *key, size_t klen,
 	    &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == 1) {
 		*added = 1;
 		e = redis_wait_replicas(rstore_redis(rs));

@@ -254,7 +254,7 @@ rs_inbox_accept(struct rstore *rs, const struct config *cfg, const char *id,
 		}
 		/* A duplicate's header is the stored one (same clear part). */
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && (*out == INBOX_NEW || *out == INBOX_RECLAIMED) &&
 	    claim) {
 		rs_claim_set(rs, RS_CLAIM_EVENT, id, owner);
@@ -326,14 +326,14 @@ rs_inbox_claim_next(struct rstore *rs, const struct config *cfg,
 			break;
 		}
 		e = o == -1 ? PG_NOTFOUND : PG_STORE;
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 		rep = NULL;
 		if (o != -1)
 			break;
 	}
 	if (rep != NULL)
-		freeReplyObject(rep);
-	freeReplyObject(cand);
+		redis_reply_free(rep);
+	redis_reply_free(cand);
 	if (e == PG_OK) {
 		rs_claim_set(rs, RS_CLAIM_EVENT, id, owner);
 		e = redis_wait_replicas(rstore_redis(rs));
@@ -382,7 +382,7 @@ rs_inbox_complete(struct rstore *rs, const struct config *cfg,
 	if ((e = redis_eval(rstore_redis(rs), &s_finish, 2, 12, argv, NULL, &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == -1)
 		e = PG_NOTFOUND;
 	else if (e == PG_OK && v == -3) {
@@ -413,7 +413,7 @@ ev_read(struct rstore *rs, const char *id, redisReply **rep)
 		return e;
 	if ((*rep)->type != REDIS_REPLY_ARRAY || (*rep)->elements != 10 ||
 	    (*rep)->element[9]->type != REDIS_REPLY_STRING) {
-		freeReplyObject(*rep);
+		redis_reply_free(*rep);
 		*rep = NULL;
 		return PG_NOTFOUND;
 	}
@@ -439,7 +439,7 @@ rs_inbox_get(struct rstore *rs, const char *id, struct ev_hdr *h,
 			*reclen = r->len;
 		}
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -490,7 +490,7 @@ rs_inbox_queue(struct rstore *rs, char (*ids)[EVENT_ID_MAX + 1], size_t max,
 	if ((e = redis_cmd(rstore_redis(rs), 2, card, NULL, &rep)) != PG_OK)
 		return e;
 	*n = rs_num(rep);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (max == 0)
 		return PG_OK;
 	snprintf(last, sizeof(last), "%zu", max - 1);
@@ -505,7 +505,7 @@ rs_inbox_queue(struct rstore *rs, char (*ids)[EVENT_ID_MAX + 1], size_t max,
 		ids[*nids][r->len] = '\0';
 		(*nids)++;
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return PG_OK;
 }
 
@@ -525,7 +525,7 @@ ev_simple(struct rstore *rs, struct redis_script *s, const char *id,
 	    &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -622,7 +622,7 @@ rs_inbox_export(struct rstore *rs, store_scan_fn fn, void *arg)
 		    NULL, &rep)) != PG_OK)
 			break;
 		if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 0) {
-			freeReplyObject(rep);	/* purged or expired meanwhile */
+			redis_reply_free(rep);	/* purged or expired meanwhile */
 			continue;
 		}
 		r = rep->type == REDIS_REPLY_ARRAY && rep->elements == 10 ?
@@ -631,7 +631,7 @@ rs_inbox_export(struct rstore *rs, store_scan_fn fn, void *arg)
 		if (r == NULL || r->type != REDIS_REPLY_STRING ||
 		    (e = fill_hdr(rep, r->str, r->len, &h)) != PG_OK) {
 			e = PG_STORE;
-			freeReplyObject(rep);
+			redis_reply_free(rep);
 			break;
 		}
 		h.queue_due_ms = h.state == EV_PENDING ||
@@ -646,7 +646,7 @@ rs_inbox_export(struct rstore *rs, store_scan_fn fn, void *arg)
 		}
 		free(nrec);
 		nrec = NULL;
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	}
 	rs_strv_free(ids, n);
 	return e;
@@ -700,7 +700,7 @@ rs_inbox_import(struct rstore *rs, const char *id, const void *rec,
 	    &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == 1) {
 		*added = 1;
 		e = redis_wait_replicas(rstore_redis(rs));

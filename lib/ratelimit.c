@@ -256,7 +256,7 @@ rl_redis_check(struct rstore *rs, const char *key, uint32_t limit,
 		    rep->element[2]->str : "0", NULL);
 		out->now_us = rs_num(rep->element[3]);
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 

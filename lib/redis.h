@@ -70,11 +70,14 @@ enum pg_err	 redis_open(const struct config *cfg, unsigned int flags,
 		    struct redis **out, char *err, size_t errsz);
 /* Closes r.  NULL-safe. */
 void		 redis_close(struct redis *r);
+/* Frees a reply of redis_eval or redis_cmd (hiredis is loaded at run
+ * time, see redis.c: never call freeReplyObject directly).  NULL-safe. */
+void		 redis_reply_free(redisReply *rep);
 
 /*
  * Runs script s with nkeys keys followed by the other arguments (argv[i]
  * of argvlen[i] bytes: binary-safe).  On PG_OK *reply is the reply (never
- * an error reply), freed by the caller with freeReplyObject.
+ * an error reply), freed by the caller with redis_reply_free.
  */
 enum pg_err	 redis_eval(struct redis *r, struct redis_script *s,
 		    int nkeys, int argc, const char **argv,

@@ -228,11 +228,11 @@ rs_scan_keys(struct rstore *rs, const char *prefix, char ***keys, size_t *n)
 			else
 				(*n)++;
 		}
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 		rep = NULL;
 	} while (e == PG_OK && strcmp(cursor, "0") != 0);
 	if (rep != NULL)
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	if (e != PG_OK) {
 		rs_strv_free(v, *n);
 		*n = 0;
@@ -263,7 +263,7 @@ rs_exists(struct rstore *rs, const char *key)
 	if ((e = redis_cmd(rs->r, 2, argv, NULL, &rep)) != PG_OK)
 		return e;
 	e = rs_num(rep) == 1 ? PG_OK : PG_NOTFOUND;
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -296,7 +296,7 @@ rs_rewrite_field(struct rstore *rs, const char *prefix, const char *field,
 		if ((e = redis_cmd(rs->r, 3, get, NULL, &rep)) != PG_OK)
 			break;
 		if (rep->type != REDIS_REPLY_STRING || rep->len == 0) {
-			freeReplyObject(rep);	/* gone, or nothing sealed */
+			redis_reply_free(rep);	/* gone, or nothing sealed */
 			continue;
 		}
 		res->seen++;
@@ -318,12 +318,12 @@ rs_rewrite_field(struct rstore *rs, const char *prefix, const char *field,
 			    &sw)) == PG_OK) {
 				if (rs_int_result(sw, &v) == PG_OK && v == 1)
 					res->changed++;
-				freeReplyObject(sw);
+				redis_reply_free(sw);
 			}
 		}
 		free(nv);
 		nv = NULL;
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	}
 	rs_strv_free(keys, n);
 	if (e == PG_OK && res->changed > 0)

@@ -85,7 +85,7 @@ rs_token_create(struct rstore *rs, const char *name,
 	    PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == -2)
 		return PG_EXISTS;
 	return e == PG_OK ? redis_wait_replicas(rstore_redis(rs)) : e;
@@ -113,7 +113,7 @@ tok_get(struct rstore *rs, const char *name, struct token_rec *rec,
 		memcpy(rec, rep->element[0]->str, sizeof(*rec));
 		*revoked = rs_num(rep->element[1]) != 0;
 	}
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -161,7 +161,7 @@ rs_token_lookup(struct rstore *rs, const unsigned char hash[32],
 	    CRYPTO_memcmp(rec->hash, hash, 32) != 0)
 		e = PG_NOTFOUND;
 out:
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	return e;
 }
 
@@ -193,7 +193,7 @@ rs_token_revoke(struct rstore *rs, const char *name)
 	    PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == -1)
 		return PG_NOTFOUND;	/* revoked or replaced meanwhile */
 	return e == PG_OK ? redis_wait_replicas(rstore_redis(rs)) : e;
@@ -241,11 +241,11 @@ rs_token_list(struct rstore *rs, token_list_fn fn, void *arg)
 			else
 				n++;
 		}
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 		rep = NULL;
 	} while (e == PG_OK && strcmp(cursor, "0") != 0);
 	if (rep != NULL)
-		freeReplyObject(rep);
+		redis_reply_free(rep);
 	if (e == PG_OK && n > 0)
 		qsort(names, n, sizeof(*names), rs_strcmp_p);
 	for (i = 0; i < n && e == PG_OK; i++) {
@@ -784,7 +784,7 @@ token_import(struct store *st, struct rstore *rs, const void *key,
 	    &rep)) != PG_OK)
 		return e;
 	e = rs_int_result(rep, &v);
-	freeReplyObject(rep);
+	redis_reply_free(rep);
 	if (e == PG_OK && v == 1) {
 		*added = 1;
 		e = redis_wait_replicas(rstore_redis(rs));
