@@ -71,6 +71,7 @@ app_settle_audit(struct app_core *c)
 	actx.st = c->st;
 	actx.log = &c->alog;
 	actx.cfg = &c->cfg;
+	c->last_settle = store_now_ms();
 	if ((e = auditpend_settle(c->st, &c->ring, &c->cfg, &actx, 0, &r)) !=
 	    PG_OK)
 		log_warnx("audit: settling pending records: %s", pg_strerror(e));
@@ -84,11 +85,16 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 
 	if (http_server_new(&srv) != PG_OK)
 		return 1;
+	c->once = http_is_cgi(srv);
 	while (http_accept(srv, &req) == 1) {
+		c->own_marker[0] = '\0';
 		fn(app, &req);
 		http_finish(&req);
 		/* After the response: sweeping costs the client nothing. */
 		if (c->ready) {
+			if (c->own_marker[0] != '\0' && auditpend_drop_own(c->st,
+			    c->own_marker) != PG_OK)
+				log_warnx("audit: own pending marker kept");
 			store_maintain(c->st, c->sweep);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
@@ -98,7 +104,10 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 
 				c->last_ckpt = store_now_ms();
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
-				if (c->settle_audit)
+				/* Not again right after the start's (plain
+				 * CGI: start, one request, exit). */
+				if (c->settle_audit && store_now_ms() -
+				    c->last_settle >= CKPT_GAP_MS)
 					app_settle_audit(c);
 				/* Floods of minutes that are over: their
 				 * summary records (audit.h). */

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "config.h"
 #include "crypto.h"
+#include "event.h"
 #include "http.h"
 #include "metrics.h"
 #include "store.h"
@@ -29,6 +30,11 @@ struct app_core {
 	size_t		 sweep;	/* expired records swept between requests */
 	int		 settle_audit;	/* settle pending accept records
 					   (auditpend.h) between requests */
+	uint64_t	 last_settle;	/* ms of the last app_settle_audit */
+	int		 once;		/* plain CGI: this one request only */
+	char		 own_marker[EVENT_ID_MAX + 1];	/* this request's
+					   accept marker, its record written:
+					   removed after the response (CGI) */
 };
 
 /*

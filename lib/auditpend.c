@@ -316,6 +316,36 @@ drop_txn(struct store_txn *t, void *arg)
 	return PG_OK;
 }
 
+static enum pg_err
+drop_own_txn(struct store_txn *t, void *arg)
+{
+	const char	*id = arg;
+	char		 key[PLEN + EVENT_ID_MAX + 1];
+	struct inbox_audit_pending p;
+	const void	*v;
+	size_t		 vlen, n;
+	enum pg_err	 e;
+
+	n = (size_t)snprintf(key, sizeof(key), "%s%s", INBOX_AUDIT_PENDING, id);
+	if (n >= sizeof(key))
+		return PG_EINVAL;
+	if ((e = store_get(t, NS_META, key, n, &v, &vlen, NULL)) != PG_OK)
+		return e == PG_NOTFOUND ? PG_OK : e;
+	if (vlen != sizeof(p))
+		return PG_OK;
+	memcpy(&p, v, sizeof(p));
+	/* Taken over (claimed_ms): that settler removes it. */
+	if (p.pid != (int32_t)getpid() || p.claimed_ms != 0)
+		return PG_OK;
+	return store_del(t, NS_META, key, n);
+}
+
+enum pg_err
+auditpend_drop_own(struct store *st, const char *id)
+{
+	return store_run(st, 1, drop_own_txn, (void *)id);
+}
+
 /* Writes the record the killed owner never wrote. */
 static enum pg_err
 append_missing(struct store *st, const struct keyring *ring,
@@ -360,14 +390,20 @@ auditpend_settle(struct store *st, const struct keyring *ring,
 	c.n = 0;
 	if (stale_ms == 0)
 		stale_ms = (uint64_t)cfg->wh_handler_timeout * 1000 + 60000;
-	if ((c.m = calloc(AUDITPEND_BATCH, sizeof(*c.m))) == NULL ||
-	    (del = calloc(AUDITPEND_BATCH, sizeof(*del))) == NULL ||
-	    (seen = calloc(AUDITPEND_BATCH, sizeof(*seen))) == NULL) {
+	/* Sized by what was found: usually nothing or one marker, and
+	 * this runs at every start of a plain-CGI process.  collect_one
+	 * fills each marker it counts. */
+	if ((c.m = malloc(AUDITPEND_BATCH * sizeof(*c.m))) == NULL) {
 		e = PG_ENOMEM;
 		goto out;
 	}
 	if ((e = store_run(st, 0, collect_txn, &c)) != PG_OK || c.n == 0)
 		goto out;
+	if ((del = calloc(c.n, sizeof(*del))) == NULL ||
+	    (seen = calloc(c.n, sizeof(*seen))) == NULL) {
+		e = PG_ENOMEM;
+		goto out;
+	}
 	r->seen = c.n;
 	/* After a reboot the (volatile) index is rebuilt from the log
 	 * first, or every marker would look unrecorded. */

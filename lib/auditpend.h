@@ -44,5 +44,12 @@ struct auditpend_res {
 enum pg_err	 auditpend_settle(struct store *st, const struct keyring *ring,
 		    const struct config *cfg, const struct audit_ctx *actx,
 		    uint64_t stale_ms, struct auditpend_res *r);
+/*
+ * The owner's own settling, once its accept record for id is appended:
+ * removes id's marker if this process owes it and no settler has taken
+ * it over.  For a plain-CGI process, which serves no later request to
+ * settle it in a batch.  PG_OK also when there is no such marker.
+ */
+enum pg_err	 auditpend_drop_own(struct store *st, const char *id);
 
 #endif /* PG_AUDITPEND_H */

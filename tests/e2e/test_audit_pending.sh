@@ -34,6 +34,10 @@ killed_post() {
 newev; N=$EV
 cgi_run POST "$EVF" HTTP_STRIPE_SIGNATURE="$(sign "$EVF")" PAYGUARD_FAULT=after_accept
 is "$RS/$(accepts "$N")" "200/1" "the normal build ignores PAYGUARD_FAULT: 200 and one record"
+# A plain-CGI process removes its own marker once its record is written
+# (app_serve): nothing is left for the next start or the CLI to look up.
+out=$(pgcli audit verify)
+is "$(grep -c 'pending accept records' <<<"$out")" 0 "plain CGI: the request left no pending marker behind"
 
 # --------------------------------------------- killed in the window
 killed_post; K1=$EV

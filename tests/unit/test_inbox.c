@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "alert.h"
+#include "auditpend.h"
 #include "helpers.h"
 #include "deliver.h"
 #include "inbox.h"
@@ -509,6 +510,99 @@ test_accept_detail(void **s)
 	    "{\"source\":\"backfill\"}");
 }
 
+/* A pending-audit marker, read or rewritten in place. */
+struct mk {
+	const char	*id;
+	int		 found;
+	int		 rewrite;	/* 1: store p back */
+	struct inbox_audit_pending p;
+};
+
+static enum pg_err
+marker_txn(struct store_txn *t, void *arg)
+{
+	struct mk	*m = arg;
+	char		 k[300];
+	const void	*v;
+	size_t		 vlen, n;
+	enum pg_err	 e;
+
+	n = (size_t)snprintf(k, sizeof(k), "%s%s", INBOX_AUDIT_PENDING, m->id);
+	m->found = 0;
+	if (m->rewrite)
+		return store_put(t, NS_META, k, n, &m->p, sizeof(m->p), 0, 0);
+	e = store_get(t, NS_META, k, n, &v, &vlen, NULL);
+	if (e == PG_NOTFOUND)
+		return PG_OK;
+	if (e == PG_OK && vlen == sizeof(m->p)) {
+		memcpy(&m->p, v, sizeof(m->p));
+		m->found = 1;
+	}
+	return e;
+}
+
+static int
+marker(const char *id, struct inbox_audit_pending *p)
+{
+	struct mk	 m = { id, 0, 0, { 0, 0, 0, 0 } };
+
+	assert_int_equal(store_run(st, 0, marker_txn, &m), PG_OK);
+	if (p != NULL)
+		*p = m.p;
+	return m.found;
+}
+
+static void
+accept_new(const char *id)
+{
+	struct event_info ev = th_event(id);
+	enum inbox_outcome out;
+	struct ev_hdr	 h;
+
+	assert_int_equal(inbox_accept(st, &ring, &cfg, &ev, body, strlen(body),
+	    0, &out, &h), PG_OK);
+	assert_int_equal(out, INBOX_NEW);
+}
+
+/* The owner's own settling (plain CGI): only its own marker, and not
+ * one a settler has taken over. */
+static void
+test_drop_own(void **s)
+{
+	struct mk	 m;
+
+	(void)s;
+	accept_new("evt_O1");
+	assert_int_equal(marker("evt_O1", &m.p), 1);
+	assert_int_equal(m.p.pid, (int32_t)getpid());
+	assert_int_equal(auditpend_drop_own(st, "evt_O1"), PG_OK);
+	assert_int_equal(marker("evt_O1", NULL), 0);
+	/* Nothing left: still PG_OK. */
+	assert_int_equal(auditpend_drop_own(st, "evt_O1"), PG_OK);
+
+	/* Taken over by a settler: that settler removes it. */
+	accept_new("evt_O2");
+	memset(&m, 0, sizeof(m));
+	m.id = "evt_O2";
+	assert_int_equal(marker("evt_O2", &m.p), 1);
+	m.p.claimed_ms = m.p.received_ms + 1;
+	m.rewrite = 1;
+	assert_int_equal(store_run(st, 1, marker_txn, &m), PG_OK);
+	assert_int_equal(auditpend_drop_own(st, "evt_O2"), PG_OK);
+	assert_int_equal(marker("evt_O2", NULL), 1);
+
+	/* Another process's: left to the settling. */
+	accept_new("evt_O3");
+	memset(&m, 0, sizeof(m));
+	m.id = "evt_O3";
+	assert_int_equal(marker("evt_O3", &m.p), 1);
+	m.p.pid = (int32_t)getpid() + 1;
+	m.rewrite = 1;
+	assert_int_equal(store_run(st, 1, marker_txn, &m), PG_OK);
+	assert_int_equal(auditpend_drop_own(st, "evt_O3"), PG_OK);
+	assert_int_equal(marker("evt_O3", NULL), 1);
+}
+
 int
 main(void)
 {
@@ -522,6 +616,7 @@ main(void)
 		cmocka_unit_test(test_encrypted_at_rest),
 		cmocka_unit_test(test_lease_takeover),
 		cmocka_unit_test(test_accept_detail),
+		cmocka_unit_test(test_drop_own),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
