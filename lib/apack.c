@@ -252,6 +252,7 @@ struct pk {
 	char		 ts[32], seq[24];
 	size_t		 tslen, seqlen;
 	unsigned char	 first[256];	/* a dictionary entry starts so */
+	size_t		 len1[N_DICT1], len2[N_DICT2];	/* entry lengths */
 };
 
 /* The longest dictionary entry at p (n bytes left): its token bytes in
@@ -264,16 +265,17 @@ dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
 
 	if (!k->first[(unsigned char)*p])
 		return 0;
+	/* The first byte before anything else: most entries differ there. */
 	for (i = 0; i < N_DICT1; i++)
-		if ((l = strlen(dict1[i])) > best && l <= n &&
+		if (dict1[i][0] == *p && (l = k->len1[i]) > best && l <= n &&
 		    memcmp(p, dict1[i], l) == 0) {
 			best = l;
 			tok[0] = (unsigned char)(T_DICT1 + i);
 			nt = 1;
 		}
 	for (i = 0; i < N_DICT2; i++)
-		if ((l = strlen(dict2[i])) > best + 1 && l <= n &&
-		    memcmp(p, dict2[i], l) == 0) {
+		if (dict2[i][0] == *p && (l = k->len2[i]) > best + 1 &&
+		    l <= n && memcmp(p, dict2[i], l) == 0) {
 			best = l;
 			tok[0] = T_DICT2;
 			tok[1] = (unsigned char)i;
@@ -357,6 +359,36 @@ pack_body(const struct pk *k, const char *p, size_t n, struct buf *b)
 	return e;
 }
 
+/*
+ * Packs line with its first body bytes as they stand and, when body is
+ * short of len, the chain hash as T_HASH; then the proof: it unpacks to
+ * the very line (chk is scratch).  On failure b is as it was.
+ */
+static enum pg_err
+pack_proved(struct pk *k, const char *line, size_t len, size_t body,
+    struct buf *b, struct buf *chk)
+{
+	size_t		 start = b->len;
+	enum pg_err	 e;
+
+	if ((e = pack_body(k, line, body, b)) != PG_OK)
+		goto out;
+	if (body != len && ((e = buf_putc(b, T_HASH)) != PG_OK ||
+	    (e = buf_append(b, "\"}", 2)) != PG_OK))
+		goto out;
+	chk->len = 0;
+	if ((e = apack_unline(k->c, b->data != NULL ? b->data + start : NULL,
+	    b->len - start, chk)) != PG_OK || chk->len != len ||
+	    (len > 0 && memcmp(chk->data, line, len) != 0))
+		e = PG_EINVAL;
+out:
+	if (e != PG_OK && b->len > start) {
+		b->len = start;
+		b->data[start] = '\0';
+	}
+	return e;
+}
+
 enum pg_err
 apack_line(const struct apack_ctx *c, const char *line, size_t len,
     struct buf *b)
@@ -365,8 +397,8 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 	struct buf	 chk;
 	unsigned char	 prev[ARECORD_HASH_LEN], hash[ARECORD_HASH_LEN];
 	uint64_t	 seq;
-	size_t		 i, start = b->len, body = len;
-	int		 self_ok = 0, n;
+	size_t		 i;
+	int		 n;
 	enum pg_err	 e = PG_EINVAL;
 
 	buf_init(&chk, ARECORD_LINE_MAX);
@@ -378,29 +410,26 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 	k.tslen = ts_text(c->ts_us, k.ts);
 	n = snprintf(k.seq, sizeof(k.seq), "%llu", (unsigned long long)c->seq);
 	k.seqlen = n > 0 ? (size_t)n : 0;
-	for (i = 0; i < N_DICT1; i++)
+	for (i = 0; i < N_DICT1; i++) {
 		k.first[(unsigned char)dict1[i][0]] = 1;
-	for (i = 0; i < N_DICT2; i++)
-		k.first[(unsigned char)dict2[i][0]] = 1;
-	/* A self-consistent chain suffix: its hash is recomputed. */
-	if (arecord_chain_parse(line, len, &seq, prev, hash, &self_ok) ==
-	    PG_OK && self_ok)
-		body = len - HASH_TAIL;
-	if ((e = pack_body(&k, line, body, b)) != PG_OK)
-		goto out;
-	if (body != len && ((e = buf_putc(b, T_HASH)) != PG_OK ||
-	    (e = buf_append(b, "\"}", 2)) != PG_OK))
-		goto out;
-	/* The proof: it unpacks to the very line. */
-	if ((e = apack_unline(c, b->data != NULL ? b->data + start : NULL,
-	    b->len - start, &chk)) != PG_OK || chk.len != len ||
-	    (len > 0 && memcmp(chk.data, line, len) != 0))
-		e = PG_EINVAL;
-out:
-	if (e != PG_OK && b->len > start) {
-		b->len = start;
-		b->data[start] = '\0';
+		k.len1[i] = strlen(dict1[i]);
 	}
+	for (i = 0; i < N_DICT2; i++) {
+		k.first[(unsigned char)dict2[i][0]] = 1;
+		k.len2[i] = strlen(dict2[i]);
+	}
+	/*
+	 * A chain suffix: its hash is left out and recomputed when the line
+	 * is unpacked.  Only its layout is read here: the proof recomputes
+	 * the hash anyway, so a hash that does not match the line fails it,
+	 * and the line is packed again with its hash text as it stands.
+	 */
+	e = PG_EINVAL;
+	if (arecord_chain_parse(line, len, &seq, prev, hash, NULL) == PG_OK)
+		e = pack_proved(&k, line, len, len - HASH_TAIL, b, &chk);
+	if (e == PG_EINVAL)
+		e = pack_proved(&k, line, len, len, b, &chk);
+out:
 	buf_free(&chk);
 	return e;
 }

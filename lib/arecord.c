@@ -214,7 +214,8 @@ arecord_chain_parse(const char *line, size_t len, uint64_t *seq,
 	const char	*p, *q, *end = line + len;
 	uint64_t	 v = 0;
 
-	*self_ok = 0;
+	if (self_ok != NULL)
+		*self_ok = 0;
 	/* ...,"hash":"<64 hex>"} */
 	if (len < 2 * ARECORD_HASH_LEN + 2 || end[-1] != '}' ||
 	    end[-2] != '"')
@@ -240,12 +241,14 @@ arecord_chain_parse(const char *line, size_t len, uint64_t *seq,
 	if (memcmp(q, kh, sizeof(kh) - 1) != 0)
 		return PG_NOTFOUND;
 	/* The hash covers everything up to the closing quote of prev. */
-	arecord_hash(line, (size_t)(q + 1 - line), h);
+	if (self_ok != NULL)
+		arecord_hash(line, (size_t)(q + 1 - line), h);
 	q += sizeof(kh) - 1;
 	if (hex_dec(q, hash, ARECORD_HASH_LEN) != 0)
 		return PG_NOTFOUND;
 	*seq = v;
-	*self_ok = memcmp(h, hash, ARECORD_HASH_LEN) == 0;
+	if (self_ok != NULL)
+		*self_ok = memcmp(h, hash, ARECORD_HASH_LEN) == 0;
 	return PG_OK;
 }
 

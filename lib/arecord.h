@@ -91,7 +91,8 @@ void		 arecord_hash(const void *p, size_t n,
 /*
  * Reads the chain fields of one line (len bytes, no newline): *seq, prev
  * and hash as recorded; *self_ok is 1 when hash matches the line's
- * bytes.  PG_NOTFOUND when the line carries no chain fields.
+ * bytes (self_ok NULL: the hash is not computed, only the layout read).
+ * PG_NOTFOUND when the line carries no chain fields.
  */
 enum pg_err	 arecord_chain_parse(const char *line, size_t len,
 		    uint64_t *seq, unsigned char prev[ARECORD_HASH_LEN],
