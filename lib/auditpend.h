@@ -12,7 +12,9 @@
  *     record is appended (details.recovered true), the marker goes.
  * A settler killed after the append and before the delete finds the
  * record next time, so the record is appended exactly once.
- * webhook.fcgi settles at start and every few seconds after a response;
+ * webhook.fcgi settles at start and every few seconds after a response
+ * (as plain CGI, one request per process, the owner removes its own
+ * marker after the response instead: auditpend_drop_own);
  * `payguard audit verify` settles too.
  */
 #ifndef PG_AUDITPEND_H
