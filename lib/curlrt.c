@@ -1,12 +1,11 @@
 /*
  * payguard - libcurl loaded when first needed (see curlrt.h for why).
  */
-#include <dlfcn.h>
 #include <stddef.h>
-#include <string.h>
 
 #include "curlrt.h"
 #include "log.h"
+#include "rtload.h"
 
 /* The soname the Debian packages (libcurl4, libcurl3-gnutls is another
  * soname) and the -dev headers this is built against agree on. */
@@ -15,23 +14,8 @@
 static struct curlrt	 rt;
 static int		 state;	/* 0 not tried, 1 loaded, -1 failed */
 
-/* dlsym into *slot; 0 when the symbol is missing. */
-static int
-sym(void *h, const char *name, void *slot, size_t n)
-{
-	void	*p = dlsym(h, name);
-
-	if (p == NULL) {
-		log_warnx("libcurl: %s missing in %s", name, CURLRT_SONAME);
-		return 0;
-	}
-	/* POSIX guarantees a data pointer from dlsym converts to a
-	 * function pointer of the same size; copy the bits. */
-	memcpy(slot, &p, n);
-	return 1;
-}
-
-#define SYM(h, f, name)	sym((h), (name), &rt.f, sizeof(rt.f))
+#define SYM(h, f, name)	rtload_sym((h), CURLRT_SONAME, (name), &rt.f, \
+			    sizeof(rt.f))
 
 const struct curlrt *
 curlrt(void)
@@ -41,11 +25,8 @@ curlrt(void)
 	if (state != 0)
 		return state > 0 ? &rt : NULL;
 	state = -1;
-	/* RTLD_NOW: a missing symbol shows here, not mid-request. */
-	if ((h = dlopen(CURLRT_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		log_warnx("libcurl: %s", dlerror());
+	if ((h = rtload_open(CURLRT_SONAME)) == NULL)
 		return NULL;
-	}
 	if (SYM(h, easy_init, "curl_easy_init") &&
 	    SYM(h, easy_setopt, "curl_easy_setopt") &&
 	    SYM(h, easy_perform, "curl_easy_perform") &&

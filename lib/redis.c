@@ -10,7 +10,6 @@
  * ROLE, and the connection is dropped on READONLY so a failover is
  * followed at the next call.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include "codec.h"
 #include "log.h"
 #include "redis.h"
+#include "rtload.h"
 
 #define SENTINELS_MAX	8
 
@@ -55,21 +55,8 @@ static struct {
 }			 hr;
 static int		 hr_state;	/* 0 not tried, 1 loaded, -1 failed */
 
-/* dlsym into *slot (a function pointer of n bytes); 0 when missing. */
-static int
-hr_sym(void *h, const char *name, void *slot, size_t n)
-{
-	void	*p = dlsym(h, name);
-
-	if (p == NULL)
-		return 0;
-	/* POSIX: a pointer from dlsym converts to a function pointer of
-	 * the same size; copy the bits. */
-	memcpy(slot, &p, n);
-	return 1;
-}
-
-#define HR_SYM(h, f, name)	hr_sym((h), (name), &hr.f, sizeof(hr.f))
+#define HR_SYM(h, f, name)	rtload_sym((h), HR_SONAME, (name), &hr.f, \
+				    sizeof(hr.f))
 
 /* Loads hiredis once; 0, or -1 with the reason in err. */
 static int
@@ -80,8 +67,7 @@ hiredis_load(char *err, size_t errsz)
 	if (hr_state != 0)
 		goto out;
 	hr_state = -1;
-	/* RTLD_NOW: a missing symbol shows here, before the first accept. */
-	if ((h = dlopen(HR_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+	if ((h = rtload_open(HR_SONAME)) == NULL)
 		goto out;
 	if (HR_SYM(h, connect, "redisConnectWithTimeout") &&
 	    HR_SYM(h, connect_unix, "redisConnectUnixWithTimeout") &&
