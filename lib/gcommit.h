@@ -11,8 +11,9 @@
  * of the main environment, then marks each item done with its result,
  * and goes on with the next batch while items are staged (a bounded
  * number).  The others wait for the batch in flight on a shared lock
- * (volatile/commit.wait, which the leader holds exclusively over each
- * batch), wake together, and find their item done (durable) and return;
+ * (volatile/commit.wait or commit.wait1, which the leader holds
+ * exclusively over each batch, in turn), wake together, and find their
+ * item done (durable) and return;
  * or, if it was staged after the leader collected, lead themselves.
  * While one batch is being flushed the next one gathers, so the flush
  * rate bounds batches, not requests.  The main environment never sees an

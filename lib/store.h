@@ -58,6 +58,17 @@ enum pg_err	 store_open(const char *dir, unsigned int flags,
 		    struct store **st);
 /* Closes the store.  NULL-safe. */
 void		 store_close(struct store *st);
+/*
+ * The descriptor of lock file name (a plain file name) in the store's
+ * volatile directory, for flock(2): opened (created 0600, no symlink
+ * followed) at the first call and kept until store_close, so that a
+ * lock taken on every request costs no open.  Owned by the store: never
+ * close it, and release every lock taken on it (closing no longer does).
+ * -1 with errno set when it cannot be opened, the table of names
+ * (STORE_LOCKS) is full, or this is not the opening process.
+ */
+#define STORE_LOCKS	4
+int		 store_lock_fd(struct store *st, const char *name);
 
 /* Transaction callback: returns PG_OK to commit, anything else aborts and
  * is returned by store_run. */

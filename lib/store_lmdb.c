@@ -86,6 +86,11 @@ struct store {
 	pid_t		 pid;		/* the process that opened it */
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
 	struct rstore	*shared;	/* Redis backend, or NULL */
+	char		 dir[PATH_MAX];	/* the state directory */
+	struct {
+		char	 name[32];
+		int	 fd;
+	}		 lock[STORE_LOCKS];	/* store_lock_fd's, name "" free */
 	/* Per-process sweep position for each namespace. */
 	unsigned char	 sweep_key[NS__MAX][STORE_KEY_MAX];
 	size_t		 sweep_len[NS__MAX];
@@ -348,6 +353,11 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 		return PG_ENOMEM;
 	st->flags = flags;
 	st->pid = getpid();
+	if (snprintf(st->dir, sizeof(st->dir), "%s", dir) >=
+	    (int)sizeof(st->dir)) {
+		e = PG_TOOLARGE;
+		goto out;
+	}
 	/*
 	 * Without durability, write straight into the map: about a third
 	 * less CPU per write transaction.  Not with it: a synced commit is
@@ -382,11 +392,46 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	rstore_close(st->shared);
-	if (st->pid == getpid())
+	if (st->pid == getpid()) {
 		for (i = 0; i < ENV__MAX; i++)
 			if (st->env[i] != NULL)
 				mdb_env_close(st->env[i]);
+		for (i = 0; i < STORE_LOCKS; i++)
+			if (st->lock[i].name[0] != '\0')
+				close(st->lock[i].fd);
+	}
 	free(st);
+}
+
+int
+store_lock_fd(struct store *st, const char *name)
+{
+	char	 rel[64];
+	int	 i, fd = -1, slot = -1;
+
+	errno = EINVAL;
+	if (st == NULL || st->pid != getpid() || name[0] == '\0' ||
+	    strlen(name) >= sizeof(st->lock[0].name) || strchr(name, '/'))
+		goto out;
+	for (i = 0; i < STORE_LOCKS; i++) {
+		if (strcmp(st->lock[i].name, name) == 0) {
+			fd = st->lock[i].fd;
+			goto out;
+		}
+		if (slot < 0 && st->lock[i].name[0] == '\0')
+			slot = i;
+	}
+	errno = ENFILE;
+	if (slot < 0)
+		goto out;
+	(void)snprintf(rel, sizeof(rel), "volatile/%s", name);
+	if ((fd = statedir_open(st->dir, rel, O_RDWR | O_CREAT, 0600)) < 0)
+		goto out;
+	st->lock[slot].fd = fd;
+	(void)snprintf(st->lock[slot].name, sizeof(st->lock[slot].name), "%s",
+	    name);
+out:
+	return fd;
 }
 
 struct rstore *
