@@ -6,8 +6,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +443,70 @@ test_volatile_per_boot(void **s)
 	store_close(st);
 }
 
+/*
+ * store_lock_fd: one descriptor per name for the store's life, a real
+ * lock file shared with other processes, never through a symlink, and
+ * not usable in a forked child.
+ */
+static void
+test_lock_fd(void **s)
+{
+	struct store	*st, *st2;
+	struct stat	 sb;
+	char		 p[4200];
+	pid_t		 pid;
+	int		 a, b, status;
+
+	(void)s;
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	a = store_lock_fd(st, "a.lock");
+	assert_true(a >= 0);
+	assert_int_equal(store_lock_fd(st, "a.lock"), a);
+	b = store_lock_fd(st, "b.lock");
+	assert_true(b >= 0 && b != a);
+	snprintf(p, sizeof(p), "%s/volatile/a.lock", dir);
+	assert_int_equal(lstat(p, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* Plain names only, and a bounded table. */
+	errno = 0;
+	assert_int_equal(store_lock_fd(st, "x/y"), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(store_lock_fd(st, ""), -1);
+	assert_true(store_lock_fd(st, "c.lock") >= 0);
+	assert_true(store_lock_fd(st, "d.lock") >= 0);
+	errno = 0;
+	assert_int_equal(store_lock_fd(st, "e.lock"), -1);
+	assert_int_equal(errno, ENFILE);
+	/* Another process's lock on the same name conflicts with ours. */
+	assert_int_equal(flock(a, LOCK_EX), 0);
+	if ((pid = fork()) == 0) {
+		int	 rc = 1, fd;
+
+		/* Not in a forked child of the opener... */
+		if (store_lock_fd(st, "a.lock") != -1)
+			_exit(2);
+		/* ...but through its own store: held by the parent. */
+		if (store_open(dir, 0, &st2) == PG_OK &&
+		    (fd = store_lock_fd(st2, "a.lock")) >= 0 &&
+		    flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+			rc = 0;
+		_exit(rc);
+	}
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(flock(a, LOCK_UN), 0);
+	store_close(st);
+	/* A symlink planted where a lock file goes is refused. */
+	snprintf(p, sizeof(p), "%s/volatile/evil.lock", dir);
+	assert_int_equal(symlink("/tmp/payguard-test-nowhere", p), 0);
+	assert_int_equal(store_open(dir, 0, &st), PG_OK);
+	assert_int_equal(store_lock_fd(st, "evil.lock"), -1);
+	assert_int_equal(lstat("/tmp/payguard-test-nowhere", &sb), -1);
+	store_close(st);
+}
+
 static int
 teardown(void **s)
 {
@@ -462,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_insert_race),
 		cmocka_unit_test(test_no_use_after_fork),
 		cmocka_unit_test(test_volatile_per_boot),
+		cmocka_unit_test(test_lock_fd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
