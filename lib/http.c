@@ -31,9 +31,9 @@ struct http_server {
 
 /*
  * Current OWASP values (OWASP Secure Headers Project; X-XSS-Protection is
- * 0 because the old auditors created XSS of their own).
+ * 0 because the old auditors created XSS of their own).  One block,
+ * appended as it stands: no formatting per response.
  */
-/* One block, appended as it stands (no formatting per response). */
 static const char sec_headers[] =
 	"X-Content-Type-Options: nosniff\r\n"
 	"Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n"
