@@ -67,19 +67,16 @@ audit(struct rq *q, enum aevent type, enum audit_sev sev, int success,
 }
 
 /*
- * The accept record of a new event is in the log (e == PG_OK).  Its
- * pending marker (auditpend.h) is usually left to the batched settling
- * between requests; a plain-CGI process serves no later request, so it
- * removes its own after the response (app_serve) and the next process
- * does not have to look the record up.
+ * The accept record of a new event is in the log (e == PG_OK): its
+ * pending marker (auditpend.h) is this process's to remove, in a batch
+ * after the response (app.h), and nobody has to look the record up.
  */
 static void
 recorded(struct app *a, const struct event_info *ev, enum inbox_outcome out,
     enum pg_err e)
 {
-	if (e == PG_OK && out == INBOX_NEW && a->c.once)
-		snprintf(a->c.own_marker, sizeof(a->c.own_marker), "%s",
-		    ev->id);
+	if (e == PG_OK && out == INBOX_NEW)
+		app_recorded(&a->c, ev->id);
 }
 
 static struct json_object *

@@ -32,6 +32,7 @@ app_setup(const char *prog, struct app_core *c, unsigned int need)
 	umask(077);
 	memset(c, 0, sizeof(*c));
 	c->sweep = SWEEP_BUDGET;
+	buf_init(&c->owed, APP_OWED_MAX * (EVENT_ID_MAX + 1));
 	audit_log_init(&c->alog);
 	if (config_load(&c->cfg, need & ~APP_NO_KEYRING, err, sizeof(err)) !=
 	    PG_OK) {
@@ -77,6 +78,42 @@ app_settle_audit(struct app_core *c)
 		log_warnx("audit: settling pending records: %s", pg_strerror(e));
 }
 
+void
+app_recorded(struct app_core *c, const char *id)
+{
+	size_t	 len = c->owed.len;
+
+	/* Markers are written by the local inbox only (not on Redis); one
+	 * past the batch is left to the settling. */
+	if (store_shared(c->st) != NULL || c->nowed >= APP_OWED_MAX)
+		return;
+	if (buf_append(&c->owed, id, strlen(id) + 1) == PG_OK)
+		c->nowed++;
+	else
+		c->owed.len = len;
+}
+
+/* Removes the markers of owed ids (those still ours: auditpend.h). */
+static void
+drop_owed(struct app_core *c)
+{
+	const char	*ids[APP_OWED_MAX];
+	const char	*p = c->owed.data;
+	size_t		 i;
+
+	if (c->nowed == 0)
+		return;
+	for (i = 0; i < c->nowed; i++) {
+		ids[i] = p;
+		p += strlen(p) + 1;
+	}
+	if (auditpend_drop_own(c->st, ids, c->nowed) != PG_OK)
+		log_warnx("audit: own pending markers kept (the settling "
+		    "removes them)");
+	buf_reset(&c->owed);
+	c->nowed = 0;
+}
+
 int
 app_serve(struct app_core *c, app_handle_fn fn, void *app)
 {
@@ -87,14 +124,12 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 		return 1;
 	c->once = http_is_cgi(srv);
 	while (http_accept(srv, &req) == 1) {
-		c->own_marker[0] = '\0';
 		fn(app, &req);
 		http_finish(&req);
 		/* After the response: sweeping costs the client nothing. */
 		if (c->ready) {
-			if (c->own_marker[0] != '\0' && auditpend_drop_own(c->st,
-			    c->own_marker) != PG_OK)
-				log_warnx("audit: own pending marker kept");
+			if (c->once || c->nowed >= APP_OWED_MAX)
+				drop_owed(c);
 			store_maintain(c->st, c->sweep);
 			/* Looked at once per gap per process, not per request. */
 			if (store_now_ms() - c->last_ckpt >= CKPT_GAP_MS) {
@@ -103,6 +138,7 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 				    &c->cfg };
 
 				c->last_ckpt = store_now_ms();
+				drop_owed(c);
 				aindex_checkpoint(c->st, CKPT_GAP_MS);
 				/* Not again right after the start's (plain
 				 * CGI: start, one request, exit). */
@@ -115,6 +151,8 @@ app_serve(struct app_core *c, app_handle_fn fn, void *app)
 			}
 		}
 	}
+	if (c->ready)
+		drop_owed(c);
 	http_server_free(srv);
 	return 0;
 }
@@ -249,6 +287,7 @@ app_metrics_gauges(struct store *st, struct metrics_gauges *g)
 void
 app_free(struct app_core *c)
 {
+	buf_free(&c->owed);
 	store_close(c->st);
 	c->st = NULL;
 	audit_log_close(&c->alog);

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "config.h"
 #include "crypto.h"
 #include "event.h"
@@ -32,10 +33,25 @@ struct app_core {
 					   (auditpend.h) between requests */
 	uint64_t	 last_settle;	/* ms of the last app_settle_audit */
 	int		 once;		/* plain CGI: this one request only */
-	char		 own_marker[EVENT_ID_MAX + 1];	/* this request's
-					   accept marker, its record written:
-					   removed after the response (CGI) */
+	struct buf	 owed;		/* ids, NUL-terminated, of accept
+					   markers this process owes whose
+					   records are written (app_recorded) */
+	size_t		 nowed;		/* ids in owed */
 };
+
+/*
+ * Accept markers (auditpend.h) whose records are written are removed by
+ * their owner in batches of APP_OWED_MAX, one write transaction each,
+ * and whatever is left when the settling timer comes round or the loop
+ * ends; as plain CGI, right after the response.  Without this a busy
+ * process left every marker to the settling (256 per process every
+ * 10 s) and they piled up by thousands a second, each in a random leaf
+ * of a growing tree that every new event's commit then copied.
+ */
+#define APP_OWED_MAX	64
+/* The accept record of id (a new event's) is in the log: its marker is
+ * this process's to remove, after the response. */
+void		 app_recorded(struct app_core *c, const char *id);
 
 /*
  * One way a program refuses a request: the Stripe-shaped error (status,

@@ -316,34 +316,53 @@ drop_txn(struct store_txn *t, void *arg)
 	return PG_OK;
 }
 
+struct owned {
+	const char *const *ids;
+	size_t		 n;
+};
+
 static enum pg_err
 drop_own_txn(struct store_txn *t, void *arg)
 {
-	const char	*id = arg;
+	const struct owned *o = arg;
 	char		 key[PLEN + EVENT_ID_MAX + 1];
 	struct inbox_audit_pending p;
 	const void	*v;
-	size_t		 vlen, n;
+	size_t		 vlen, n, i;
+	int32_t		 me = (int32_t)getpid();
 	enum pg_err	 e;
 
-	n = (size_t)snprintf(key, sizeof(key), "%s%s", INBOX_AUDIT_PENDING, id);
-	if (n >= sizeof(key))
-		return PG_EINVAL;
-	if ((e = store_get(t, NS_META, key, n, &v, &vlen, NULL)) != PG_OK)
-		return e == PG_NOTFOUND ? PG_OK : e;
-	if (vlen != sizeof(p))
-		return PG_OK;
-	memcpy(&p, v, sizeof(p));
-	/* Taken over (claimed_ms): that settler removes it. */
-	if (p.pid != (int32_t)getpid() || p.claimed_ms != 0)
-		return PG_OK;
-	return store_del(t, NS_META, key, n);
+	for (i = 0; i < o->n; i++) {
+		n = (size_t)snprintf(key, sizeof(key), "%s%s",
+		    INBOX_AUDIT_PENDING, o->ids[i]);
+		if (n >= sizeof(key))
+			continue;
+		e = store_get(t, NS_META, key, n, &v, &vlen, NULL);
+		if (e == PG_NOTFOUND)
+			continue;
+		if (e != PG_OK)
+			return e;
+		if (vlen != sizeof(p))
+			continue;
+		memcpy(&p, v, sizeof(p));
+		/* Taken over (claimed_ms): that settler removes it. */
+		if (p.pid != me || p.claimed_ms != 0)
+			continue;
+		if ((e = store_del(t, NS_META, key, n)) != PG_OK &&
+		    e != PG_NOTFOUND)
+			return e;
+	}
+	return PG_OK;
 }
 
 enum pg_err
-auditpend_drop_own(struct store *st, const char *id)
+auditpend_drop_own(struct store *st, const char *const *ids, size_t n)
 {
-	return store_run(st, 1, drop_own_txn, (void *)id);
+	struct owned	 o = { ids, n };
+
+	if (n == 0)
+		return PG_OK;
+	return store_run(st, 1, drop_own_txn, &o);
 }
 
 /* Writes the record the killed owner never wrote. */

@@ -12,9 +12,9 @@
  *     record is appended (details.recovered true), the marker goes.
  * A settler killed after the append and before the delete finds the
  * record next time, so the record is appended exactly once.
- * webhook.fcgi settles at start and every few seconds after a response
- * (as plain CGI, one request per process, the owner removes its own
- * marker after the response instead: auditpend_drop_own);
+ * webhook.fcgi settles at start and every few seconds after a response;
+ * the owner itself removes the markers whose records it wrote, in
+ * batches (auditpend_drop_own);
  * `payguard audit verify` settles too.
  */
 #ifndef PG_AUDITPEND_H
@@ -47,11 +47,12 @@ enum pg_err	 auditpend_settle(struct store *st, const struct keyring *ring,
 		    const struct config *cfg, const struct audit_ctx *actx,
 		    uint64_t stale_ms, struct auditpend_res *r);
 /*
- * The owner's own settling, once its accept record for id is appended:
- * removes id's marker if this process owes it and no settler has taken
- * it over.  For a plain-CGI process, which serves no later request to
- * settle it in a batch.  PG_OK also when there is no such marker.
+ * The owner's own settling, once its accept records for the n ids are
+ * appended: removes each id's marker if this process owes it and no
+ * settler has taken it over, all in one write transaction (app.h
+ * batches them).  PG_OK also for an id that has no such marker.
  */
-enum pg_err	 auditpend_drop_own(struct store *st, const char *id);
+enum pg_err	 auditpend_drop_own(struct store *st, const char *const *ids,
+		    size_t n);
 
 #endif /* PG_AUDITPEND_H */

@@ -564,21 +564,23 @@ accept_new(const char *id)
 	assert_int_equal(out, INBOX_NEW);
 }
 
-/* The owner's own settling (plain CGI): only its own marker, and not
- * one a settler has taken over. */
+/* The owner's own settling: only its own markers, and not one a
+ * settler has taken over; several in one call. */
 static void
 test_drop_own(void **s)
 {
 	struct mk	 m;
+	const char	*one[] = { "evt_O1" };
+	const char	*three[] = { "evt_O2", "evt_O3", "evt_O4" };
 
 	(void)s;
 	accept_new("evt_O1");
 	assert_int_equal(marker("evt_O1", &m.p), 1);
 	assert_int_equal(m.p.pid, (int32_t)getpid());
-	assert_int_equal(auditpend_drop_own(st, "evt_O1"), PG_OK);
+	assert_int_equal(auditpend_drop_own(st, one, 1), PG_OK);
 	assert_int_equal(marker("evt_O1", NULL), 0);
 	/* Nothing left: still PG_OK. */
-	assert_int_equal(auditpend_drop_own(st, "evt_O1"), PG_OK);
+	assert_int_equal(auditpend_drop_own(st, one, 1), PG_OK);
 
 	/* Taken over by a settler: that settler removes it. */
 	accept_new("evt_O2");
@@ -588,8 +590,6 @@ test_drop_own(void **s)
 	m.p.claimed_ms = m.p.received_ms + 1;
 	m.rewrite = 1;
 	assert_int_equal(store_run(st, 1, marker_txn, &m), PG_OK);
-	assert_int_equal(auditpend_drop_own(st, "evt_O2"), PG_OK);
-	assert_int_equal(marker("evt_O2", NULL), 1);
 
 	/* Another process's: left to the settling. */
 	accept_new("evt_O3");
@@ -599,8 +599,13 @@ test_drop_own(void **s)
 	m.p.pid = (int32_t)getpid() + 1;
 	m.rewrite = 1;
 	assert_int_equal(store_run(st, 1, marker_txn, &m), PG_OK);
-	assert_int_equal(auditpend_drop_own(st, "evt_O3"), PG_OK);
+
+	/* Ours: removed; in the same call as the two above, kept. */
+	accept_new("evt_O4");
+	assert_int_equal(auditpend_drop_own(st, three, 3), PG_OK);
+	assert_int_equal(marker("evt_O2", NULL), 1);
 	assert_int_equal(marker("evt_O3", NULL), 1);
+	assert_int_equal(marker("evt_O4", NULL), 0);
 }
 
 int
