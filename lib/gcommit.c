@@ -444,9 +444,8 @@ await(struct store *st, int lfd, const int wfd[2], struct look_ctx *l)
 }
 
 enum pg_err
-gc_submit(struct store *st, const char *state_dir, const void *key,
-    size_t klen, const void *val, size_t vlen, gc_probe_fn probe,
-    gc_apply_fn apply, int *res)
+gc_submit(struct store *st, const void *key, size_t klen, const void *val,
+    size_t vlen, gc_probe_fn probe, gc_apply_fn apply, int *res)
 {
 	struct stage_ctx c;
 	struct look_ctx	 l;
@@ -473,7 +472,7 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 	if ((lfd = store_lock_fd(st, GC_LOCK)) < 0 ||
 	    (wfd[0] = store_lock_fd(st, GC_WAIT0)) < 0 ||
 	    (wfd[1] = store_lock_fd(st, GC_WAIT1)) < 0) {
-		log_warn("%s/volatile: commit lock", state_dir);
+		log_warn("volatile/" GC_LOCK ": commit locks");
 		goto out;
 	}
 	memset(&l, 0, sizeof(l));
@@ -481,7 +480,7 @@ gc_submit(struct store *st, const char *state_dir, const void *key,
 	l.klen = klen;
 	if ((e = await(st, lfd, wfd, &l)) != PG_OK) {
 		if (e == PG_SYSTEM)
-			log_warn("flock %s/volatile: commit lock", state_dir);
+			log_warn("flock volatile/" GC_LOCK);
 		goto out;
 	}
 	e = PG_STORE;

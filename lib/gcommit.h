@@ -67,15 +67,15 @@ typedef enum pg_err (*gc_apply_fn)(struct store_txn *txn, const void *key,
 
 /*
  * Commits (key, val) through the group commit of st (a local LMDB store
- * opened without STORE_NOSYNC), the lock file in state_dir/volatile.
+ * opened without STORE_NOSYNC), its lock files kept by the store
+ * (store_lock_fd, in the state directory's volatile/).
  * On PG_OK *res is GC_NEW (applied, durable) or GC_EXISTS (the key was
  * committed before, by this path or another; durable too).  An error
  * (the batch's commit failed, or the stage is unusable) leaves nothing
  * committed for this item.
  */
-enum pg_err	 gc_submit(struct store *st, const char *state_dir,
-		    const void *key, size_t klen, const void *val,
-		    size_t vlen, gc_probe_fn probe, gc_apply_fn apply,
-		    int *res);
+enum pg_err	 gc_submit(struct store *st, const void *key, size_t klen,
+		    const void *val, size_t vlen, gc_probe_fn probe,
+		    gc_apply_fn apply, int *res);
 
 #endif /* PG_GCOMMIT_H */

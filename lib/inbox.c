@@ -214,8 +214,7 @@ gc_apply(struct store_txn *txn, const void *key, size_t klen,
  * everything but a new event (duplicates, reclaims: their outcome
  * depends on the stored header). */
 static enum pg_err
-accept_grouped(struct store *st, const struct config *cfg,
-    struct accept_ctx *a)
+accept_grouped(struct store *st, struct accept_ctx *a)
 {
 	unsigned char	*v;
 	int		 res = 0;
@@ -225,7 +224,7 @@ accept_grouped(struct store *st, const struct config *cfg,
 		return PG_ENOMEM;
 	codec_be64_put(v, (uint64_t)getpid());
 	memcpy(v + 8, a->rec, a->reclen);
-	e = gc_submit(st, cfg->state_dir, a->ev->id, strlen(a->ev->id), v,
+	e = gc_submit(st, a->ev->id, strlen(a->ev->id), v,
 	    8 + a->reclen, gc_probe, gc_apply, &res);
 	free(v);
 	if (e != PG_OK)
@@ -277,7 +276,7 @@ inbox_accept(struct store *st, const struct keyring *ring,
 	else if (cfg->sync && cfg->group_commit &&
 	    strlen(ev->id) <= GC_KEY_MAX)
 		/* Durable: share the fsync with concurrent requests. */
-		e = accept_grouped(st, cfg, &a);
+		e = accept_grouped(st, &a);
 	else
 		e = store_run(st, 1, accept_txn, &a);
 	free(rec);

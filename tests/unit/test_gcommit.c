@@ -88,7 +88,7 @@ submit(struct store *st, const char *key, int *res)
 	char	 val[96];
 
 	snprintf(val, sizeof(val), "%s by %ld", key, (long)getpid());
-	return gc_submit(st, dir, key, strlen(key), val, strlen(val), probe,
+	return gc_submit(st, key, strlen(key), val, strlen(val), probe,
 	    apply, res);
 }
 
