@@ -383,7 +383,12 @@ expect_audit() {
 	local before=$1 type=$2 d=$3 n last
 	n=$(audit_n)
 	if [ "$n" -ne $((before + 1)) ]; then
-		not_ok "$d: one audit line (got $((n - before)))"
+		# The lines that came, so that a failure says which records.
+		not_ok "$d: one audit line (got $((n - before)): $(tail -n \
+		    +"$((before + 1))" "$AUDIT" 2>/dev/null | head -n 4 | jq -c \
+		    '[.event_type, .source_ip, .identity, .details]' 2>/dev/null |
+		    tr '\n' ' ')${CGI_ERR:+; stderr: $(tail -c 400 "$CGI_ERR" 2>/dev/null |
+		    tr '\n' ' ')})"
 		return
 	fi
 	last=$(tail -n 1 "$AUDIT")
