@@ -266,14 +266,14 @@ take_txn(struct store_txn *t, void *arg)
 {
 	struct take	*k = arg;
 	struct inbox_audit_pending p;
-	char		 key[PLEN + EVENT_ID_MAX + 1];
+	char		 key[INBOX_MARKER_KEY_MAX];
 	const void	*v;
 	size_t		 vlen, n;
 	enum pg_err	 e;
 
 	k->taken = 0;
-	n = (size_t)snprintf(key, sizeof(key), "%s%s", INBOX_AUDIT_PENDING,
-	    k->m->id);
+	if ((n = inbox_marker_key(key, sizeof(key), k->m->id)) == 0)
+		return PG_OK;	/* no such marker (collect_one) */
 	e = store_get(t, NS_META, key, n, &v, &vlen, NULL);
 	if (e == PG_NOTFOUND)
 		return PG_OK;
@@ -300,15 +300,14 @@ static enum pg_err
 drop_txn(struct store_txn *t, void *arg)
 {
 	struct drop	*d = arg;
-	char		 key[PLEN + EVENT_ID_MAX + 1];
+	char		 key[INBOX_MARKER_KEY_MAX];
 	size_t		 i, n;
 	enum pg_err	 e;
 
 	for (i = 0; i < d->n; i++) {
-		if (!d->del[i])
+		if (!d->del[i] || (n = inbox_marker_key(key, sizeof(key),
+		    d->m[i].id)) == 0)
 			continue;
-		n = (size_t)snprintf(key, sizeof(key), "%s%s",
-		    INBOX_AUDIT_PENDING, d->m[i].id);
 		e = store_del(t, NS_META, key, n);
 		if (e != PG_OK && e != PG_NOTFOUND)
 			return e;
@@ -325,7 +324,7 @@ static enum pg_err
 drop_own_txn(struct store_txn *t, void *arg)
 {
 	const struct owned *o = arg;
-	char		 key[PLEN + EVENT_ID_MAX + 1];
+	char		 key[INBOX_MARKER_KEY_MAX];
 	struct inbox_audit_pending p;
 	const void	*v;
 	size_t		 vlen, n, i;
@@ -333,9 +332,7 @@ drop_own_txn(struct store_txn *t, void *arg)
 	enum pg_err	 e;
 
 	for (i = 0; i < o->n; i++) {
-		n = (size_t)snprintf(key, sizeof(key), "%s%s",
-		    INBOX_AUDIT_PENDING, o->ids[i]);
-		if (n >= sizeof(key))
+		if ((n = inbox_marker_key(key, sizeof(key), o->ids[i])) == 0)
 			continue;
 		e = store_get(t, NS_META, key, n, &v, &vlen, NULL);
 		if (e == PG_NOTFOUND)

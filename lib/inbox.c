@@ -76,23 +76,30 @@ write_hdr(struct store_txn *txn, const char *id, const void *rec,
 	return e;
 }
 
+size_t
+inbox_marker_key(char *key, size_t size, const char *id)
+{
+	int	 n = snprintf(key, size, "%s%s", INBOX_AUDIT_PENDING, id);
+
+	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
+}
+
 /* The accept record process pid now owes (see inbox.h). */
 static enum pg_err
 audit_pending_put(struct store_txn *txn, const char *id,
     const struct ev_hdr *h, uint64_t now, int32_t pid)
 {
 	struct inbox_audit_pending p;
-	char		 k[sizeof(INBOX_AUDIT_PENDING) + EVENT_ID_MAX];
-	int		 n;
+	char		 k[INBOX_MARKER_KEY_MAX];
+	size_t		 n;
 
 	memset(&p, 0, sizeof(p));
 	p.received_ms = h->received_ms;
 	p.pid = pid;
 	p.source = h->source;
-	n = snprintf(k, sizeof(k), "%s%s", INBOX_AUDIT_PENDING, id);
-	if (n < 0 || (size_t)n >= sizeof(k))
+	if ((n = inbox_marker_key(k, sizeof(k), id)) == 0)
 		return PG_EINVAL;
-	return store_put(txn, NS_META, k, (size_t)n, &p, sizeof(p),
+	return store_put(txn, NS_META, k, n, &p, sizeof(p),
 	    now + INBOX_AUDIT_PENDING_TTL_MS, 0);
 }
 

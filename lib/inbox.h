@@ -32,6 +32,11 @@
  */
 #define INBOX_AUDIT_PENDING	"auditpend/"
 #define INBOX_AUDIT_PENDING_TTL_MS (31ull * 86400 * 1000)
+/* Room for a marker's key: the prefix, an id, the NUL. */
+#define INBOX_MARKER_KEY_MAX	(sizeof(INBOX_AUDIT_PENDING) + EVENT_ID_MAX)
+/* Writes the store key (NS_META) of id's marker into key (size bytes);
+ * returns its length, 0 when it does not fit. */
+size_t		 inbox_marker_key(char *key, size_t size, const char *id);
 struct inbox_audit_pending {
 	uint64_t	 received_ms;
 	uint64_t	 claimed_ms;	/* 0, or when a settler took it over */
