@@ -25,25 +25,37 @@
 # (c) >= 0.60x (a) req/s, p99 <= 2x (a)'s p99, >= 5x (e); (b) >= 1.5x (d);
 # CGI Ir <= 1.10x the floor; CPU per request (f2)/(f1) and (f3)/(f1) <= 1.3.
 # Environment: O (absolute build dir), SRC (checkout).  Knobs:
-# BENCH_SECONDS (4), BENCH_PROCS (lighttpd max-procs, 4), BENCH_PROCS_SYNC
+# BENCH_SECONDS (4), BENCH_PROCS (lighttpd max-procs of the bare responder,
+# of (c4) and of the peer's gunicorn, 4), BENCH_PROCS_NOSYNC (max-procs of
+# the PAYGUARD_SYNC=0 programs (c) and (f), 1), BENCH_PROCS_SYNC
 # (max-procs of the PAYGUARD_SYNC=1 programs, 8), BENCH_PORT (19540; the
 # peer uses the next two), BENCH_EVENTS_{A,B,C} (events generated per run),
 # BENCH_SCALE_IDS, BENCH_SCALE_EVENTS (1000000 each), BENCH_CHECK (1: wrk
 # looks at every response body for "duplicate"; 0 makes wrk lighter),
 # BENCH_PERF (1: perf record -a -g over each measured run, see perf_on),
-# BENCH_QUICK (1: runs (a), (b0), (b) and (c) only and prints one line each).
+# BENCH_QUICK (1: runs (a), (b0), (b), (c) and (c4) only and prints one
+# line each).
 # Prints a Markdown section on stdout; progress goes to stderr.
-# max-procs 4: the box has 2 cores, and wrk and lighttpd use about half of
-# them; with 4 processes one process's CPU work overlaps another's wait
-# for the LMDB write lock.  The durable programs get 8: a process waiting
-# for a flush costs no CPU, and a group commit can only batch requests
-# that are in flight together.
+# Each program runs with the number of processes that serves it best on
+# this 2-core box, and (c4) shows the webhook at the ceiling's count:
+# - the bare responder: 4 (it does no locking; 1 process gives about
+#   12 000 req/s, 4 give 17 000-23 000);
+# - PAYGUARD_SYNC=0: 1.  Its requests take LMDB's write lock three times
+#   and the audit log's flock once; with several processes every
+#   hand-over wakes a sleeper on the other core, and the CPU time per
+#   request doubles (113-139 us at 1 process, 214-280 us at 2-4, from
+#   /proc/PID/schedstat; perf, which cannot see the hypervisor's share,
+#   shows less).  1 process served 7 300-9 400 req/s, 2-4 served
+#   5 700-7 500 (issue 14's notes);
+# - PAYGUARD_SYNC=1: 8.  A process waiting for a flush costs no CPU, and a
+#   group commit can only batch requests that are in flight together.
 set -u
 O=${O:-$(pwd)/build}
 SRC=${SRC:-$(pwd)}
 SECS=${BENCH_SECONDS:-4}
 PROCS=${BENCH_PROCS:-4}
 PROCS_SYNC=${BENCH_PROCS_SYNC:-8}
+PROCS_NOSYNC=${BENCH_PROCS_NOSYNC:-1}
 PORT=${BENCH_PORT:-19540}
 N_A=${BENCH_EVENTS_A:-120000}
 N_B=${BENCH_EVENTS_B:-40000}
@@ -127,7 +139,7 @@ KEY=$("$O/payguard" keygen) || die "payguard keygen failed"
 L=$BASE/lighttpd
 mkdir -p "$L/run" "$L/logs" "$L/htdocs"
 chown $WWW:$WWW "$L/run" "$L/logs"
-for d in sync nogc nosync scale; do
+for d in sync nogc nosync multi scale; do
 	mkdir -p "$BASE/state-$d"
 	chown $WWW:$WWW "$BASE/state-$d"
 	chmod 700 "$BASE/state-$d"
@@ -154,7 +166,7 @@ wh_server() {	# URL NAME SYNC GROUP_COMMIT PROCS: a fastcgi.server entry
 	cat <<EOF
   "$1" => ((
     "socket" => "$L/run/$2.sock", "bin-path" => "$O/webhook.fcgi",
-    "check-local" => "disable", "max-procs" => $5,
+    "check-local" => "disable", "min-procs" => $5, "max-procs" => $5,
     "bin-environment" => (
 $(wh_vars "$2" "$3" "$4" | sed 's/^\([^=]*\)=\(.*\)$/        "\1" => "\2",/')
     ),
@@ -174,11 +186,12 @@ server.modules      += ( "mod_fastcgi" )
 fastcgi.server += (
   "/bare" => ((
     "socket" => "$L/run/bare.sock", "bin-path" => "$O/bench/bare_fcgi",
-    "check-local" => "disable", "max-procs" => $PROCS )),
+    "check-local" => "disable", "min-procs" => $PROCS, "max-procs" => $PROCS )),
 $(wh_server /wh-sync sync 1 1 "$PROCS_SYNC")
 $(wh_server /wh-nogc nogc 1 0 "$PROCS_SYNC")
-$(wh_server /wh-nosync nosync 0 1 "$PROCS")
-$(wh_server /wh-scale scale 0 1 "$PROCS")
+$(wh_server /wh-nosync nosync 0 1 "$PROCS_NOSYNC")
+$(wh_server /wh-multi multi 0 1 "$PROCS")
+$(wh_server /wh-scale scale 0 1 "$PROCS_NOSYNC")
 )
 EOF
 lighttpd -tt -f "$L/lighttpd.conf" >/dev/null 2>"$L/logs/tt.log" ||
@@ -283,13 +296,17 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
 	[ $n -gt 0 ] && kill -0 $LP 2>/dev/null || die "lighttpd did not start: $(cat "$L/logs/error.log")"
 	sleep 0.05
 done
-# lighttpd starts max-procs processes per program at start-up.
-NKIDS=$((3 * PROCS + 2 * PROCS_SYNC))
+# lighttpd starts min-procs processes per program at start-up (4 when
+# unset, at most max-procs) and the rest only under load; each entry sets
+# min-procs = max-procs so that all are up now and cpu_ticks counts them.
+NKIDS=$((2 * PROCS + 2 * PROCS_NOSYNC + 2 * PROCS_SYNC))
 n=100
 while [ "$(ps -o pid= --ppid "$LP" | wc -l)" -lt $NKIDS ] && [ $n -gt 0 ]; do
 	sleep 0.1; n=$((n - 1))
 done
 KIDS=$(ps -o pid= --ppid "$LP")
+[ "$(echo $KIDS | wc -w)" -eq $NKIDS ] ||
+    die "lighttpd started $(echo $KIDS | wc -w) FastCGI processes, not $NKIDS"
 
 # measure NAME PATH N PREFIX WHO: 1 s warm-up with its own events, then
 # the run; NAME_cpu_us gets WHO's CPU time per response in the run.
@@ -319,9 +336,11 @@ measure b /wh-sync "$N_B" b sync
 lmdb_raw 3
 say "(c) webhook.fcgi PAYGUARD_SYNC=0"
 measure c /wh-nosync "$N_C" c nosync
+say "(c4) webhook.fcgi PAYGUARD_SYNC=0, max-procs $PROCS"
+measure c4 /wh-multi "$N_C" c4 multi
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	# (a), (b) and (c) only, one line each: for trying a change.
-	for r in a b b0 c; do
+	# (a), (b), (c) and (c4) only, one line each: for trying a change.
+	for r in a b b0 c c4; do
 		eval "echo \"$r \$${r}_rps req/s p50 \$${r}_p50_us p99 \$${r}_p99_us us cpu \$${r}_cpu_us us/resp\""
 	done
 	echo "d $d1_rate $d2_rate $d3_rate commits/s; c/a $(awk -v c="$c_rps" -v a="$a_rps" 'BEGIN { printf "%.2f", c / a }')"
@@ -358,6 +377,7 @@ verdict_inbox() {	# NAME INBOX
 b0_check=$(verdict_inbox b0 "$(inbox_count nogc 1)")
 b_check=$(verdict_inbox b "$(inbox_count sync 1)")
 c_check=$(verdict_inbox c "$(inbox_count nosync 0)")
+c4_check=$(verdict_inbox c4 "$(inbox_count multi 0)")
 errlines=$(grep -vc 'server started\|server stopped\|graceful shutdown' "$L/logs/error.log" 2>/dev/null)
 errlines=${errlines:-0}
 stop_lighttpd
@@ -461,7 +481,7 @@ row() {	# NAME LABEL
 }
 cat <<MD
 
-## Webhook receiver under lighttpd (wrk -t$THREADS -c$CONNS, ${SECS} s per run, max-procs $PROCS, durable programs $PROCS_SYNC)
+## Webhook receiver under lighttpd (wrk -t$THREADS -c$CONNS, ${SECS} s per run, max-procs: ceiling $PROCS, PAYGUARD_SYNC=0 $PROCS_NOSYNC, durable programs $PROCS_SYNC)
 
 Distinct ~1.5 KB signed events (pre-signed by bench/gen_events, one use each), rate limiter on
 (webhook=100000000), queue delivery, state on $(df -T "$BASE" | awk 'NR == 2 { print $2 }'); load average $LOAD0 before, $LOAD1 after
@@ -474,6 +494,7 @@ $(row a "(a) bare_fcgi (ceiling)")
 $(row b "(b) webhook.fcgi, PAYGUARD_SYNC=1, group commit")
 $(row b0 "(b0) webhook.fcgi, PAYGUARD_SYNC=1, PAYGUARD_GROUP_COMMIT=0")
 $(row c "(c) webhook.fcgi, PAYGUARD_SYNC=0")
+$(row c4 "(c4) as (c), max-procs $PROCS like the ceiling")
 $(row e "(e) Python peer: Flask + stripe-python + Redis, gunicorn")
 $(row f1 "(f1) as (c), 1 000 client identities")
 $(row f2 "(f2) as (c), $SCALE_IDS identities seeded")
@@ -491,14 +512,17 @@ $(row f3 "(f3) as (f2), and $SCALE_EVENTS stored events seeded")
 | CPU per request, plus $SCALE_EVENTS stored events (f3)/(f1) <= 1.3 | ${f3_f1}x | $(verdict "$f3_f1" "<=" 1.3) |
 
 Group commit: (b) is ${b_b0}x (b0); without it (b0) is ${b0_d}x the raw commit rate beside it.
-CPU per response against the ceiling's: (c) $(x "$c_cpu_us" "$a_cpu_us")x, (b) $(x "$b_cpu_us" "$a_cpu_us")x.
+CPU per response against the ceiling's: (c) $(x "$c_cpu_us" "$a_cpu_us")x, (c4) $(x "$c4_cpu_us" "$a_cpu_us")x, (b) $(x "$b_cpu_us" "$a_cpu_us")x.
+Each program runs at its best process count on this box (see the top of bench/bench_webhook.sh);
+at the ceiling's count, $PROCS, the webhook (c4) is $(x "$c4_rps" "$a_rps")x (a), p99 $(x "$c4_p99_us" "$a_p99_us")x.
 Seeding (bench/scale, as $WWW): $SCALE_IDS identities in ${seed_ids_s} s, $SCALE_EVENTS events in ${seed_ev_s} s.
 Socket errors (connect/read/write/timeout): a $a_connect/$a_read/$a_write/$a_timeout,
-b $b_connect/$b_read/$b_write/$b_timeout, b0 $b0_connect/$b0_read/$b0_write/$b0_timeout, c $c_connect/$c_read/$c_write/$c_timeout;
+b $b_connect/$b_read/$b_write/$b_timeout, b0 $b0_connect/$b0_read/$b0_write/$b0_timeout, c $c_connect/$c_read/$c_write/$c_timeout,
+c4 $c4_connect/$c4_read/$c4_write/$c4_timeout;
 lighttpd error-log lines: $errlines. "duplicate" counts responses whose body said so
 $( [ "$CHECK" = 1 ] && echo "(every body checked)" || echo "(not checked: BENCH_CHECK=0)").
 Inbox after the runs (\`payguard inbox list --json\` as $WWW; includes the 1 s warm-up):
-(b) $b_check; (b0) $b0_check; (c) $c_check. The peer's Redis list: $e_list event ids.
+(b) $b_check; (b0) $b0_check; (c) $c_check; (c4) $c4_check. The peer's Redis list: $e_list event ids.
 
 The OpenSSL 3 floor: bench/openssl_floor only loads libcrypto, HMACs 1.5 KB with SHA-256 and
 AES-128-CBC-encrypts 1.5 KB through EVP (the cryptography a webhook request cannot skip) and exits:
