@@ -17,6 +17,15 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* Whether s[0..n) lies in [lo, hi), or n is 0. */
+static int
+inside(const void *s, size_t n, const char *lo, const char *hi)
+{
+	const char	*p = s;
+
+	return n == 0 || (p >= lo && p + n <= hi);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,11 +60,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (aindex_val_unpack(data, size, &v) == 0) {
 		const char *lo = (const char *)data, *hi = lo + size;
 
-		if (v.ip < lo || v.ip + v.iplen > hi ||
-		    v.node < lo || v.node + v.nlen > hi ||
-		    v.action < lo || v.action + v.alen > hi ||
-		    (const char *)v.line < lo ||
-		    (const char *)v.line + v.llen > hi)
+		/* An empty string may be a literal: a version 1 value has no
+		 * node and gets "". */
+		if (!inside(v.ip, v.iplen, lo, hi) ||
+		    !inside(v.node, v.nlen, lo, hi) ||
+		    !inside(v.action, v.alen, lo, hi) ||
+		    !inside(v.line, v.llen, lo, hi))
 			abort();
 		buf_reset(&back);
 		(void)aindex_val_line(&v, c.ts_us, c.seq, &back);
