@@ -190,8 +190,15 @@ apack_unline(const struct apack_ctx *c, const void *pv, size_t n,
 			if (end - p < 16)
 				return PG_EINVAL;
 			codec_hex_encode(p, 16, hx);
-			snprintf(t, sizeof(t), "%.8s-%.4s-%.4s-%.4s-%.12s",
-			    hx, hx + 8, hx + 12, hx + 16, hx + 20);
+			memcpy(t, hx, 8);
+			t[8] = '-';
+			memcpy(t + 9, hx + 8, 4);
+			t[13] = '-';
+			memcpy(t + 14, hx + 12, 4);
+			t[18] = '-';
+			memcpy(t + 19, hx + 16, 4);
+			t[23] = '-';
+			memcpy(t + 24, hx + 20, 12);
 			e = buf_append(b, t, 36);
 			p += 16;
 			break;
@@ -246,13 +253,22 @@ apack_unline(const struct apack_ctx *c, const void *pv, size_t n,
 	return e;
 }
 
+/* The chains below index entries in an unsigned char, plus one. */
+_Static_assert(N_DICT1 + N_DICT2 < 255, "too many dictionary entries");
+
 /* What the packer looks for at each position of a line. */
 struct pk {
 	const struct apack_ctx	*c;
 	char		 ts[32], seq[24];
 	size_t		 tslen, seqlen;
-	unsigned char	 first[256];	/* a dictionary entry starts so */
-	size_t		 len1[N_DICT1], len2[N_DICT2];	/* entry lengths */
+	/*
+	 * The dictionary entries by first byte: head[ch] - 1 is the first
+	 * entry starting with ch (0: none), next[j] - 1 the one after j.
+	 * Entry j is dict1[j] below N_DICT1 and dict2[j - N_DICT1] above,
+	 * and each chain runs in that order, dict1's entries first.
+	 */
+	unsigned char	 head[256], next[N_DICT1 + N_DICT2];
+	size_t		 len[N_DICT1 + N_DICT2];	/* entry lengths */
 };
 
 /* The longest dictionary entry at p (n bytes left): its token bytes in
@@ -261,26 +277,32 @@ static size_t
 dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
     size_t *mlen)
 {
-	size_t	 i, l, best = 0, nt = 0;
+	size_t	 j, l, best = 0, nt = 0;
+	int	 m;
 
-	if (!k->first[(unsigned char)*p])
-		return 0;
-	/* The first byte before anything else: most entries differ there. */
-	for (i = 0; i < N_DICT1; i++)
-		if (dict1[i][0] == *p && (l = k->len1[i]) > best && l <= n &&
-		    memcmp(p, dict1[i], l) == 0) {
-			best = l;
-			tok[0] = (unsigned char)(T_DICT1 + i);
+	/* Only the entries with p's first byte (each is 2 bytes or more, so
+	 * p[1] is inside once l <= n); a dict2 entry (two token bytes) must
+	 * be two bytes longer than the best so far to win. */
+	for (m = k->head[(unsigned char)*p]; m != 0; m = k->next[j]) {
+		j = (size_t)m - 1;
+		l = k->len[j];
+		if (l > n || l <= best + (j < N_DICT1 ? 0 : 1))
+			continue;
+		if (j < N_DICT1) {
+			if (p[1] != dict1[j][1] || memcmp(p, dict1[j], l) != 0)
+				continue;
+			tok[0] = (unsigned char)(T_DICT1 + j);
 			nt = 1;
-		}
-	for (i = 0; i < N_DICT2; i++)
-		if (dict2[i][0] == *p && (l = k->len2[i]) > best + 1 &&
-		    l <= n && memcmp(p, dict2[i], l) == 0) {
-			best = l;
+		} else {
+			if (p[1] != dict2[j - N_DICT1][1] ||
+			    memcmp(p, dict2[j - N_DICT1], l) != 0)
+				continue;
 			tok[0] = T_DICT2;
-			tok[1] = (unsigned char)i;
+			tok[1] = (unsigned char)(j - N_DICT1);
 			nt = 2;
 		}
+		best = l;
+	}
 	*mlen = best;
 	return nt;
 }
@@ -289,21 +311,53 @@ dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
 static int
 ctx_at(const char *p, size_t n, const char *s, size_t sn)
 {
-	return sn >= 2 && sn <= n && memcmp(p, s, sn) == 0;
+	return sn >= 2 && sn <= n && p[0] == s[0] && memcmp(p, s, sn) == 0;
 }
 
+/*
+ * Whether a token may start with byte ch: the first byte of a context
+ * string or of a dictionary entry.  UUIDs and hex runs are found from
+ * the length of the run of lowercase hex digits instead.
+ */
+static int
+may_start(const struct pk *k, unsigned char ch)
+{
+	const struct apack_ctx *c = k->c;
+
+	return k->head[ch] != 0 ||
+	    (k->tslen > 0 && ch == (unsigned char)k->ts[0]) ||
+	    (c->iplen > 0 && ch == (unsigned char)c->ip[0]) ||
+	    (c->tlen > 0 && ch == (unsigned char)c->type[0]) ||
+	    (c->nlen > 0 && ch == (unsigned char)c->node[0]) ||
+	    (k->seqlen > 0 && ch == (unsigned char)k->seq[0]);
+}
+
+/*
+ * The tokens are tried in a fixed order at each position, so the packed
+ * form is the same whatever the speed-ups below: only tests that cannot
+ * succeed are skipped.  run is the number of lowercase hex digits from
+ * p + i on: a UUID needs exactly 8 (then '-'), a hex token HEX_MIN or
+ * more.  Bytes no token can start with are copied as one run.
+ */
 static enum pg_err
 pack_body(const struct pk *k, const char *p, size_t n, struct buf *b)
 {
 	const struct apack_ctx *c = k->c;
 	unsigned char	 tok[2 + 255];
-	size_t		 i = 0, l, nt, run;
+	size_t		 i = 0, l, nt, run = 0, lit = 0;
 	enum pg_err	 e = PG_OK;
 
 	while (e == PG_OK && i < n) {
 		nt = 0;
 		l = 0;
-		if (is_uuid(p + i, n - i)) {
+		if (run == 0)
+			while (i + run < n && is_lhex((unsigned char)p[i + run]))
+				run++;
+		if (run == 0 && !may_start(k, (unsigned char)p[i])) {
+			i++;		/* a literal byte, copied with its run */
+			continue;
+		}
+		if (run == 8 && is_uuid(p + i, n - i)) {
 			tok[0] = T_UUID;
 			hexbin(p + i, 8, tok + 1);
 			hexbin(p + i + 9, 4, tok + 5);
@@ -335,27 +389,30 @@ pack_body(const struct pk *k, const char *p, size_t n, struct buf *b)
 			l = k->seqlen;
 		} else if ((nt = dict_match(k, p + i, n - i, tok, &l)) != 0) {
 			;
-		} else if (is_lhex((unsigned char)p[i])) {
-			for (run = 0; i + run < n && run < 2 * 255 &&
-			    is_lhex((unsigned char)p[i + run]); run++)
-				;
-			if ((run &= ~(size_t)1) >= HEX_MIN) {
-				tok[0] = T_HEX;
-				tok[1] = (unsigned char)(run / 2);
-				hexbin(p + i, run, tok + 2);
-				nt = 2 + run / 2;
-				l = run;
-			}
+		} else if (run >= HEX_MIN) {
+			l = run < 2 * 255 ? run : 2 * 255;
+			l &= ~(size_t)1;
+			tok[0] = T_HEX;
+			tok[1] = (unsigned char)(l / 2);
+			hexbin(p + i, l, tok + 2);
+			nt = 2 + l / 2;
 		}
 		if (nt == 0) {
-			/* A literal byte. */
-			e = buf_append(b, p + i, 1);
 			i++;
+			if (run > 0)
+				run--;
 			continue;
 		}
-		e = buf_append(b, tok, nt);
+		if (i > lit)
+			e = buf_append(b, p + lit, i - lit);
+		if (e == PG_OK)
+			e = buf_append(b, tok, nt);
 		i += l;
+		lit = i;
+		run = run > l ? run - l : 0;
 	}
+	if (e == PG_OK && n > lit)
+		e = buf_append(b, p + lit, n - lit);
 	return e;
 }
 
@@ -395,6 +452,7 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 {
 	struct pk	 k;
 	struct buf	 chk;
+	const char	*s;
 	unsigned char	 prev[ARECORD_HASH_LEN], hash[ARECORD_HASH_LEN];
 	uint64_t	 seq;
 	size_t		 i;
@@ -410,13 +468,11 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 	k.tslen = ts_text(c->ts_us, k.ts);
 	n = snprintf(k.seq, sizeof(k.seq), "%llu", (unsigned long long)c->seq);
 	k.seqlen = n > 0 ? (size_t)n : 0;
-	for (i = 0; i < N_DICT1; i++) {
-		k.first[(unsigned char)dict1[i][0]] = 1;
-		k.len1[i] = strlen(dict1[i]);
-	}
-	for (i = 0; i < N_DICT2; i++) {
-		k.first[(unsigned char)dict2[i][0]] = 1;
-		k.len2[i] = strlen(dict2[i]);
+	for (i = N_DICT1 + N_DICT2; i-- > 0; ) {
+		s = i < N_DICT1 ? dict1[i] : dict2[i - N_DICT1];
+		k.len[i] = strlen(s);
+		k.next[i] = k.head[(unsigned char)s[0]];
+		k.head[(unsigned char)s[0]] = (unsigned char)(i + 1);
 	}
 	/*
 	 * A chain suffix: its hash is left out and recomputed when the line
