@@ -26,6 +26,7 @@
  * grown by another process shows up as MDB_MAP_RESIZED.
  */
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -84,6 +85,10 @@ struct store {
 	MDB_dbi		 dbi[NS__MAX];
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
+	/* A page the kernel empties in a fork's child (MADV_WIPEONFORK):
+	 * owner[0] is 1 only in the opener, so the check costs no system
+	 * call.  NULL where the kernel lacks it: then getpid() == pid. */
+	volatile unsigned char *owner;
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
 	struct rstore	*shared;	/* Redis backend, or NULL */
 	char		 dir[PATH_MAX];	/* the state directory */
@@ -338,6 +343,42 @@ out:
 	return e;
 }
 
+/* Whether this is the process that opened st (never a fork's child). */
+static int
+opener(const struct store *st)
+{
+	if (st->owner != NULL)
+		return st->owner[0] == 1;
+	return st->pid == getpid();
+}
+
+/* Maps st's owner page (st->owner stays NULL if the kernel cannot). */
+static void
+owner_map(struct store *st)
+{
+	void	*p;
+	long	 psz = sysconf(_SC_PAGESIZE);
+
+	p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, (size_t)psz, MADV_WIPEONFORK) != 0) {
+		munmap(p, (size_t)psz);
+		return;
+	}
+	st->owner = p;
+	st->owner[0] = 1;
+}
+
+static void
+owner_unmap(struct store *st)
+{
+	if (st->owner != NULL)
+		munmap((void *)st->owner, (size_t)sysconf(_SC_PAGESIZE));
+	st->owner = NULL;
+}
+
 enum pg_err
 store_open(const char *dir, unsigned int flags, struct store **out)
 {
@@ -353,6 +394,7 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 		return PG_ENOMEM;
 	st->flags = flags;
 	st->pid = getpid();
+	owner_map(st);
 	if (snprintf(st->dir, sizeof(st->dir), "%s", dir) >=
 	    (int)sizeof(st->dir)) {
 		e = PG_TOOLARGE;
@@ -379,6 +421,7 @@ out:
 		for (i = 0; i < ENV__MAX; i++)
 			if (st->env[i] != NULL)
 				mdb_env_close(st->env[i]);
+		owner_unmap(st);
 		free(st);
 	}
 	return e;
@@ -392,7 +435,7 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	rstore_close(st->shared);
-	if (st->pid == getpid()) {
+	if (opener(st)) {
 		for (i = 0; i < ENV__MAX; i++)
 			if (st->env[i] != NULL)
 				mdb_env_close(st->env[i]);
@@ -400,6 +443,7 @@ store_close(struct store *st)
 			if (st->lock[i].name[0] != '\0')
 				close(st->lock[i].fd);
 	}
+	owner_unmap(st);
 	free(st);
 }
 
@@ -410,7 +454,7 @@ store_lock_fd(struct store *st, const char *name)
 	int	 i, fd = -1, slot = -1;
 
 	errno = EINVAL;
-	if (st == NULL || st->pid != getpid() || name[0] == '\0' ||
+	if (st == NULL || !opener(st) || name[0] == '\0' ||
 	    strlen(name) >= sizeof(st->lock[0].name) || strchr(name, '/'))
 		goto out;
 	for (i = 0; i < STORE_LOCKS; i++) {
@@ -535,7 +579,7 @@ store_run(struct store *st, int write, store_fn fn, void *arg)
 	enum pg_err	 e = PG_STORE;
 	int		 rc, tries, relax;
 
-	if (st == NULL || st->pid != getpid())
+	if (st == NULL || !opener(st))
 		return PG_STORE;	/* never across fork() */
 	if (write && (st->flags & STORE_RDONLY))
 		return PG_STORE;
