@@ -280,21 +280,22 @@ dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
 	size_t	 j, l, best = 0, nt = 0;
 	int	 m;
 
-	/* Only the entries with p's first byte (each is 2 bytes or more, so
-	 * p[1] is inside once l <= n); a dict2 entry (two token bytes) must
-	 * be two bytes longer than the best so far to win. */
+	/* Only the entries with p's first byte, their second byte compared
+	 * before memcmp; a dict2 entry (two token bytes) must be two bytes
+	 * longer than the best so far to win. */
 	for (m = k->head[(unsigned char)*p]; m != 0; m = k->next[j]) {
 		j = (size_t)m - 1;
 		l = k->len[j];
 		if (l > n || l <= best + (j < N_DICT1 ? 0 : 1))
 			continue;
 		if (j < N_DICT1) {
-			if (p[1] != dict1[j][1] || memcmp(p, dict1[j], l) != 0)
+			if ((l > 1 && p[1] != dict1[j][1]) ||
+			    memcmp(p, dict1[j], l) != 0)
 				continue;
 			tok[0] = (unsigned char)(T_DICT1 + j);
 			nt = 1;
 		} else {
-			if (p[1] != dict2[j - N_DICT1][1] ||
+			if ((l > 1 && p[1] != dict2[j - N_DICT1][1]) ||
 			    memcmp(p, dict2[j - N_DICT1], l) != 0)
 				continue;
 			tok[0] = T_DICT2;
