@@ -256,6 +256,13 @@ apack_unline(const struct apack_ctx *c, const void *pv, size_t n,
 /* The chains below index entries in an unsigned char, plus one. */
 _Static_assert(N_DICT1 + N_DICT2 < 255, "too many dictionary entries");
 
+/* Dictionary entry j of the chains below: dict1 first, then dict2. */
+static const char *
+dict_entry(size_t j)
+{
+	return j < N_DICT1 ? dict1[j] : dict2[j - N_DICT1];
+}
+
 /* What the packer looks for at each position of a line. */
 struct pk {
 	const struct apack_ctx	*c;
@@ -277,6 +284,7 @@ static size_t
 dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
     size_t *mlen)
 {
+	const char	*s;
 	size_t	 j, l, best = 0, nt = 0;
 	int	 m;
 
@@ -286,18 +294,14 @@ dict_match(const struct pk *k, const char *p, size_t n, unsigned char tok[2],
 	for (m = k->head[(unsigned char)*p]; m != 0; m = k->next[j]) {
 		j = (size_t)m - 1;
 		l = k->len[j];
-		if (l > n || l <= best + (j < N_DICT1 ? 0 : 1))
+		s = dict_entry(j);
+		if (l > n || l <= best + (j < N_DICT1 ? 0 : 1) ||
+		    (l > 1 && p[1] != s[1]) || memcmp(p, s, l) != 0)
 			continue;
 		if (j < N_DICT1) {
-			if ((l > 1 && p[1] != dict1[j][1]) ||
-			    memcmp(p, dict1[j], l) != 0)
-				continue;
 			tok[0] = (unsigned char)(T_DICT1 + j);
 			nt = 1;
 		} else {
-			if ((l > 1 && p[1] != dict2[j - N_DICT1][1]) ||
-			    memcmp(p, dict2[j - N_DICT1], l) != 0)
-				continue;
 			tok[0] = T_DICT2;
 			tok[1] = (unsigned char)(j - N_DICT1);
 			nt = 2;
@@ -470,7 +474,7 @@ apack_line(const struct apack_ctx *c, const char *line, size_t len,
 	n = snprintf(k.seq, sizeof(k.seq), "%llu", (unsigned long long)c->seq);
 	k.seqlen = n > 0 ? (size_t)n : 0;
 	for (i = N_DICT1 + N_DICT2; i-- > 0; ) {
-		s = i < N_DICT1 ? dict1[i] : dict2[i - N_DICT1];
+		s = dict_entry(i);
 		k.len[i] = strlen(s);
 		k.next[i] = k.head[(unsigned char)s[0]];
 		k.head[(unsigned char)s[0]] = (unsigned char)(i + 1);

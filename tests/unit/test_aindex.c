@@ -278,6 +278,7 @@ t_apack(void **state)
 	struct apack_ctx c;
 	struct buf	 line, p, back;
 	unsigned char	 h[ARECORD_HASH_LEN], junk[64];
+	unsigned char	 want[(sizeof(packed) - 1) / 2];
 	char		 hex[2 * ARECORD_HASH_LEN + 1];
 	size_t		 i, j;
 	unsigned int	 r = 12345;
@@ -304,11 +305,9 @@ t_apack(void **state)
 	/* The packed bytes themselves, as the packer has always written
 	 * them: indexes on disk hold this format, so a faster packer must
 	 * produce it unchanged. */
-	assert_int_equal(p.len, (sizeof(packed) - 1) / 2);
-	for (i = 0; i < p.len; i++)
-		assert_int_equal((unsigned char)p.data[i],
-		    codec_hex_digit(packed[2 * i]) << 4 |
-		    codec_hex_digit(packed[2 * i + 1]));
+	assert_int_equal(codec_hex_decode(packed, sizeof(want), want), 0);
+	assert_int_equal(p.len, sizeof(want));
+	assert_memory_equal(p.data, want, sizeof(want));
 	/* ~620 bytes logged; what the index keeps of it is the event id,
 	 * request id, Stripe id, details values and prev. */
 	assert_true(p.len <= 190);
