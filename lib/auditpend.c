@@ -14,6 +14,7 @@
 #include "aquery.h"
 #include "ascan.h"
 #include "auditpend.h"
+#include "forkpage.h"
 #include "inbox.h"
 #include "log.h"
 
@@ -250,7 +251,7 @@ owner_waiting(const struct inbox_audit_pending *p, uint64_t now,
 
 	if (now > since && now - since >= stale_ms)
 		return 0;
-	return p->pid == (int32_t)getpid() || kill((pid_t)p->pid, 0) == 0 ||
+	return p->pid == (int32_t)forkpage_pid() || kill((pid_t)p->pid, 0) == 0 ||
 	    errno == EPERM;
 }
 
@@ -282,7 +283,7 @@ take_txn(struct store_txn *t, void *arg)
 	if (vlen != sizeof(p) || memcmp(v, &k->m->p, sizeof(p)) != 0)
 		return PG_OK;
 	p = k->m->p;
-	p.pid = (int32_t)getpid();
+	p.pid = (int32_t)forkpage_pid();
 	p.claimed_ms = k->now;
 	if ((e = store_put(t, NS_META, key, n, &p, sizeof(p),
 	    k->now + INBOX_AUDIT_PENDING_TTL_MS, 0)) == PG_OK)
@@ -328,7 +329,7 @@ drop_own_txn(struct store_txn *t, void *arg)
 	struct inbox_audit_pending p;
 	const void	*v;
 	size_t		 vlen, n, i;
-	int32_t		 me = (int32_t)getpid();
+	int32_t		 me = (int32_t)forkpage_pid();
 	enum pg_err	 e;
 
 	for (i = 0; i < o->n; i++) {

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "forkpage.h"
 #include "idem.h"
 #include "log.h"
 #include "rand.h"
@@ -360,7 +361,7 @@ begin_txn(struct store_txn *txn, void *arg)
 	}
 	/* The owner died or gave up without an answer: take over, with
 	 * the same upstream key so Stripe dedups whatever it already did. */
-	b->h.owner_pid = (int32_t)getpid();
+	b->h.owner_pid = (int32_t)forkpage_pid();
 	b->h.locked_ms = now;
 	b->res->outcome = IDEM_PROCEED;
 	b->res->taken_over = 1;
@@ -454,7 +455,7 @@ idem_begin(struct store *st, const struct keyring *ring,
 		goto out;
 	b->h.version = REC_VERSION;
 	b->h.state = IDEM_INFLIGHT;
-	b->h.owner_pid = (int32_t)getpid();
+	b->h.owner_pid = (int32_t)forkpage_pid();
 	b->h.created_ms = b->h.locked_ms = store_now_ms();
 	memcpy(b->h.fp, fp, 32);
 	/* The same for every retry of this request, even one whose record

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "forkpage.h"
 #include "gcommit.h"
 #include "inbox.h"
 #include "log.h"
@@ -55,7 +56,7 @@ claim_hdr(struct ev_hdr *h, const struct config *cfg, uint64_t now)
 {
 	h->state = EV_DELIVERING;
 	h->attempts++;
-	h->owner_pid = (int32_t)getpid();
+	h->owner_pid = (int32_t)forkpage_pid();
 	h->lease_ms = now + (uint64_t)cfg->wh_handler_timeout * 1000 +
 	    LEASE_MARGIN_MS;
 }
@@ -135,7 +136,7 @@ accept_txn(struct store_txn *txn, void *arg)
 		if ((e = requeue(txn, id, &a->h, a->h.queue_due_ms)) != PG_OK)
 			return e;
 		return audit_pending_put(txn, id, &a->h, now,
-		    (int32_t)getpid());
+		    (int32_t)forkpage_pid());
 	}
 	if (e != PG_EXISTS)
 		return e;
@@ -229,7 +230,7 @@ accept_grouped(struct store *st, struct accept_ctx *a)
 
 	if ((v = malloc(8 + a->reclen)) == NULL)
 		return PG_ENOMEM;
-	codec_be64_put(v, (uint64_t)getpid());
+	codec_be64_put(v, (uint64_t)forkpage_pid());
 	memcpy(v + 8, a->rec, a->reclen);
 	e = gc_submit(st, a->ev->id, strlen(a->ev->id), v,
 	    8 + a->reclen, gc_probe, gc_apply, &res);

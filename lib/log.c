@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forkpage.h"
 #include "log.h"
 #include "mask.h"
 #include "pci.h"
@@ -44,10 +45,10 @@ log_emit(const char *fmt, va_list ap, const char *errstr)
 
 	if (log_rid[0] != '\0')
 		r = snprintf(line, sizeof(line), "%s[%d] [%s]: ",
-		    log_prog, (int)getpid(), log_rid);
+		    log_prog, (int)forkpage_pid(), log_rid);
 	else
 		r = snprintf(line, sizeof(line), "%s[%d]: ",
-		    log_prog, (int)getpid());
+		    log_prog, (int)forkpage_pid());
 	n = r < 0 ? 0 : (size_t)r;
 	if (n < sizeof(line)) {
 		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -26,7 +26,6 @@
  * grown by another process shows up as MDB_MAP_RESIZED.
  */
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
@@ -41,6 +40,7 @@
 
 #include <lmdb.h>
 
+#include "forkpage.h"
 #include "log.h"
 #include "statedir.h"
 #include "store.h"
@@ -85,10 +85,6 @@ struct store {
 	MDB_dbi		 dbi[NS__MAX];
 	unsigned int	 flags;
 	pid_t		 pid;		/* the process that opened it */
-	/* A page the kernel empties in a fork's child (MADV_WIPEONFORK):
-	 * owner[0] is 1 only in the opener, so the check costs no system
-	 * call.  NULL where the kernel lacks it: then getpid() == pid. */
-	volatile unsigned char *owner;
 	uint64_t	 last_maint;	/* ms, last store_maintain sweep */
 	struct rstore	*shared;	/* Redis backend, or NULL */
 	char		 dir[PATH_MAX];	/* the state directory */
@@ -343,40 +339,12 @@ out:
 	return e;
 }
 
-/* Whether this is the process that opened st (never a fork's child). */
+/* Whether this is the process that opened st (never a fork's child):
+ * forkpage caches the pid, so the check costs no system call. */
 static int
 opener(const struct store *st)
 {
-	if (st->owner != NULL)
-		return st->owner[0] == 1;
-	return st->pid == getpid();
-}
-
-/* Maps st's owner page (st->owner stays NULL if the kernel cannot). */
-static void
-owner_map(struct store *st)
-{
-	void	*p;
-	long	 psz = sysconf(_SC_PAGESIZE);
-
-	p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return;
-	if (madvise(p, (size_t)psz, MADV_WIPEONFORK) != 0) {
-		munmap(p, (size_t)psz);
-		return;
-	}
-	st->owner = p;
-	st->owner[0] = 1;
-}
-
-static void
-owner_unmap(struct store *st)
-{
-	if (st->owner != NULL)
-		munmap((void *)st->owner, (size_t)sysconf(_SC_PAGESIZE));
-	st->owner = NULL;
+	return st->pid == forkpage_pid();
 }
 
 enum pg_err
@@ -393,8 +361,7 @@ store_open(const char *dir, unsigned int flags, struct store **out)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PG_ENOMEM;
 	st->flags = flags;
-	st->pid = getpid();
-	owner_map(st);
+	st->pid = forkpage_pid();
 	if (snprintf(st->dir, sizeof(st->dir), "%s", dir) >=
 	    (int)sizeof(st->dir)) {
 		e = PG_TOOLARGE;
@@ -421,7 +388,6 @@ out:
 		for (i = 0; i < ENV__MAX; i++)
 			if (st->env[i] != NULL)
 				mdb_env_close(st->env[i]);
-		owner_unmap(st);
 		free(st);
 	}
 	return e;
@@ -443,7 +409,6 @@ store_close(struct store *st)
 			if (st->lock[i].name[0] != '\0')
 				close(st->lock[i].fd);
 	}
-	owner_unmap(st);
 	free(st);
 }
 
