@@ -101,9 +101,19 @@ enum pg_err	 fernet_token_text(const unsigned char *raw, size_t rawlen,
 /* Overwrites the ring's key material. */
 void		 keyring_wipe(struct keyring *r);
 
+/* One piece of a message (n bytes at p). */
+struct crypto_part {
+	const void	*p;
+	size_t		 n;
+};
+
 /* HMAC-SHA256 of msg (n bytes) under key into mac; PG_CRYPTO on failure. */
 enum pg_err	 crypto_hmac_sha256(const void *key, size_t keylen,
 		    const void *msg, size_t n, unsigned char mac[32]);
+/* The same over the n parts of a message, in order, as if joined. */
+enum pg_err	 crypto_hmac_sha256v(const void *key, size_t keylen,
+		    const struct crypto_part *parts, size_t n,
+		    unsigned char mac[32]);
 /* Returns 1 if a and b (n bytes each) are equal, in constant time. */
 int		 crypto_equal(const void *a, const void *b, size_t n);
 /* Overwrites n bytes at p with zeros (never optimised away). */

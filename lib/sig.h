@@ -39,7 +39,8 @@ struct sig_header {
 
 struct sig_ctx;
 
-/* Prepares the per-process MAC context; *ctx freed by sig_ctx_free. */
+/* Prepares the per-process MAC context (reused by every signature);
+ * *ctx freed by sig_ctx_free. */
 enum pg_err	 sig_ctx_new(struct sig_ctx **ctx);
 void		 sig_ctx_free(struct sig_ctx *ctx);
 /* Returns the error code string for r ("signature_mismatch", ...). */
