@@ -114,6 +114,11 @@ enum pg_err	 crypto_hmac_sha256(const void *key, size_t keylen,
 enum pg_err	 crypto_hmac_sha256v(const void *key, size_t keylen,
 		    const struct crypto_part *parts, size_t n,
 		    unsigned char mac[32]);
+/* SHA-256 of n bytes at p into out; PG_CRYPTO (out zeroed) on failure. */
+enum pg_err	 crypto_sha256(const void *p, size_t n, unsigned char out[32]);
+/* The same over the n parts of a message, in order, as if joined. */
+enum pg_err	 crypto_sha256v(const struct crypto_part *parts, size_t n,
+		    unsigned char out[32]);
 /* Returns 1 if a and b (n bytes each) are equal, in constant time. */
 int		 crypto_equal(const void *a, const void *b, size_t n);
 /* Overwrites n bytes at p with zeros (never optimised away). */

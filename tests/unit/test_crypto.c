@@ -654,11 +654,47 @@ test_hmac_vectors(void **s)
 	assert_string_equal(hex, h2);
 }
 
+/* SHA-256 against FIPS 180-2's "abc" and two-block vectors, in turn (the
+ * one context is re-initialised each time), and in parts. */
+static void
+test_sha256_vectors(void **s)
+{
+	static const char m1[] = "abc";
+	static const char m2[] =
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	static const char h1[] = "ba7816bf8f01cfea414140de5dae2223"
+	    "b00361a396177a9cb410ff61f20015ad";
+	static const char h2[] = "248d6a61d20638b8e5c026930c3e6039"
+	    "a33ce45964ff2167f6ecedd419db06c1";
+	unsigned char	 md[32];
+	char		 hex[65];
+	struct crypto_part parts[2];
+	int		 round;
+
+	(void)s;
+	for (round = 0; round < 3; round++) {
+		assert_int_equal(crypto_sha256(m1, 3, md), PG_OK);
+		codec_hex_encode(md, sizeof(md), hex);
+		assert_string_equal(hex, h1);
+		assert_int_equal(crypto_sha256(m2, strlen(m2), md), PG_OK);
+		codec_hex_encode(md, sizeof(md), hex);
+		assert_string_equal(hex, h2);
+	}
+	parts[0].p = m2;
+	parts[0].n = 10;
+	parts[1].p = m2 + 10;
+	parts[1].n = strlen(m2) - 10;
+	assert_int_equal(crypto_sha256v(parts, 2, md), PG_OK);
+	codec_hex_encode(md, sizeof(md), hex);
+	assert_string_equal(hex, h2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hmac_vectors),
+		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_spec_generate),
 		cmocka_unit_test(test_spec_verify),
 		cmocka_unit_test(test_spec_invalid),
