@@ -3,7 +3,10 @@
 # lighttpd on 127.0.0.1, distinct signed ~1.5 KB Stripe-like events, all
 # in this run:
 #   (a)  bench/bare_fcgi: FastCGI responder that only reads the body -- the
-#        ceiling under the same lighttpd configuration
+#        ceiling under the same lighttpd configuration; measured first and
+#        again (a2) after (c4), and the better of the two (the higher
+#        req/s, the lower p99 and CPU) is the ceiling the targets use, so
+#        that the ceiling's own noise can only make them harder
 #   (b)  webhook.fcgi, PAYGUARD_SYNC=1 (every accepted event durable before
 #        its 200), group commit (lib/gcommit.h)
 #   (b0) the same with PAYGUARD_GROUP_COMMIT=0 (one synced commit per
@@ -33,7 +36,7 @@
 # BENCH_SCALE_IDS, BENCH_SCALE_EVENTS (1000000 each), BENCH_CHECK (1: wrk
 # looks at every response body for "duplicate"; 0 makes wrk lighter),
 # BENCH_PERF (1: perf record -a -g over each measured run, see perf_on),
-# BENCH_QUICK (1: runs (a), (b0), (b), (c) and (c4) only and prints one
+# BENCH_QUICK (1: runs (a), (b0), (b), (c), (c4) and (a2) only and prints one
 # line each).
 # Prints a Markdown section on stdout; progress goes to stderr.
 # Each program runs with the number of processes that serves it best on
@@ -338,12 +341,18 @@ say "(c) webhook.fcgi PAYGUARD_SYNC=0"
 measure c /wh-nosync "$N_C" c nosync
 say "(c4) webhook.fcgi PAYGUARD_SYNC=0, max-procs $PROCS"
 measure c4 /wh-multi "$N_C" c4 multi
+say "(a2) bare_fcgi again"
+measure a2 /bare "$N_A" a2 bare
+# The ceiling: the better of (a) and (a2), figure by figure.
+ceil_rps=$(( a_rps > a2_rps ? a_rps : a2_rps ))
+ceil_p99_us=$(( a_p99_us < a2_p99_us ? a_p99_us : a2_p99_us ))
+ceil_cpu_us=$(( a_cpu_us < a2_cpu_us ? a_cpu_us : a2_cpu_us ))
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-	# (a), (b), (c) and (c4) only, one line each: for trying a change.
-	for r in a b b0 c c4; do
+	# (a), (b), (c), (c4) and (a2) only, one line each: for trying a change.
+	for r in a b b0 c c4 a2; do
 		eval "echo \"$r \$${r}_rps req/s p50 \$${r}_p50_us p99 \$${r}_p99_us us cpu \$${r}_cpu_us us/resp\""
 	done
-	echo "d $d1_rate $d2_rate $d3_rate commits/s; c/a $(awk -v c="$c_rps" -v a="$a_rps" 'BEGIN { printf "%.2f", c / a }')"
+	echo "d $d1_rate $d2_rate $d3_rate commits/s; c/a $(awk -v c="$c_rps" -v a="$ceil_rps" 'BEGIN { printf "%.2f", c / a }') (the better of a and a2)"
 	exit 0
 fi
 # (f) scale: the same program and settings as (c), clients spread over
@@ -464,8 +473,8 @@ verdict() {
 	    else r = (v <= t / 1.1 ? "ABOVE" : v <= t ? "PASS" : "MISSED");
 	    print r }'
 }
-c_a=$(x "$c_rps" "$a_rps")
-c_p99=$(x "$c_p99_us" "$a_p99_us")
+c_a=$(x "$c_rps" "$ceil_rps")
+c_p99=$(x "$c_p99_us" "$ceil_p99_us")
 c_e=$(x "$c_rps" "$e_rps")
 b_d=$(x "$b_rps" "$d_b")
 b0_d=$(x "$b0_rps" "$d_b0")
@@ -490,7 +499,8 @@ CPU = user + sys of the program's FastCGI processes (/proc/PID/stat) per respons
 
 | run | req/s | p50 ms | p99 ms | CPU µs/resp | responses | non-2xx | "duplicate" | reused requests |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-$(row a "(a) bare_fcgi (ceiling)")
+$(row a "(a) bare_fcgi (ceiling), first")
+$(row a2 "(a2) bare_fcgi again, after (c4)")
 $(row b "(b) webhook.fcgi, PAYGUARD_SYNC=1, group commit")
 $(row b0 "(b0) webhook.fcgi, PAYGUARD_SYNC=1, PAYGUARD_GROUP_COMMIT=0")
 $(row c "(c) webhook.fcgi, PAYGUARD_SYNC=0")
@@ -504,21 +514,23 @@ $(row f3 "(f3) as (f2), and $SCALE_EVENTS stored events seeded")
 | target | measured | result |
 | --- | --- | --- |
 | (c) >= 0.60x (a) req/s | ${c_a}x | $(verdict "$c_a" ">=" 0.60) |
-| (c) p99 <= 2x (a)'s p99 | ${c_p99}x ($(ms "$c_p99_us") vs $(ms "$a_p99_us") ms) | $(verdict "$c_p99" "<=" 2) |
+| (c) p99 <= 2x (a)'s p99 | ${c_p99}x ($(ms "$c_p99_us") vs $(ms "$ceil_p99_us") ms) | $(verdict "$c_p99" "<=" 2) |
 | (c) >= 5x (e), the Python peer | ${c_e}x | $(verdict "$c_e" ">=" 5) |
 | (b) >= 1.5x (d), the raw synced commit rate beside it | ${b_d}x ($b_rps vs $d_b) | $(verdict "$b_d" ">=" 1.5) |
 | plain-CGI Ir <= 1.10x bench/openssl_floor | ${cg_floor}x ($(mi "$cg_total") vs $(mi "$floor"), status $cg_status) | $(verdict "$cg_floor" "<=" 1.10) |
 | CPU per request, $SCALE_IDS vs 1 000 identities (f2)/(f1) <= 1.3 | ${f2_f1}x | $(verdict "$f2_f1" "<=" 1.3) |
 | CPU per request, plus $SCALE_EVENTS stored events (f3)/(f1) <= 1.3 | ${f3_f1}x | $(verdict "$f3_f1" "<=" 1.3) |
 
+The ceiling in the targets is the better of (a) and (a2), which bracket the (c) runs, figure by figure:
+$ceil_rps req/s, p99 $(ms "$ceil_p99_us") ms, $ceil_cpu_us µs per response.
 Group commit: (b) is ${b_b0}x (b0); without it (b0) is ${b0_d}x the raw commit rate beside it.
-CPU per response against the ceiling's: (c) $(x "$c_cpu_us" "$a_cpu_us")x, (c4) $(x "$c4_cpu_us" "$a_cpu_us")x, (b) $(x "$b_cpu_us" "$a_cpu_us")x.
+CPU per response against the ceiling's: (c) $(x "$c_cpu_us" "$ceil_cpu_us")x, (c4) $(x "$c4_cpu_us" "$ceil_cpu_us")x, (b) $(x "$b_cpu_us" "$ceil_cpu_us")x.
 Each program runs at its best process count on this box (see the top of bench/bench_webhook.sh);
-at the ceiling's count, $PROCS, the webhook (c4) is $(x "$c4_rps" "$a_rps")x (a), p99 $(x "$c4_p99_us" "$a_p99_us")x.
+at the ceiling's count, $PROCS, the webhook (c4) is $(x "$c4_rps" "$ceil_rps")x (a), p99 $(x "$c4_p99_us" "$ceil_p99_us")x.
 Seeding (bench/scale, as $WWW): $SCALE_IDS identities in ${seed_ids_s} s, $SCALE_EVENTS events in ${seed_ev_s} s.
 Socket errors (connect/read/write/timeout): a $a_connect/$a_read/$a_write/$a_timeout,
 b $b_connect/$b_read/$b_write/$b_timeout, b0 $b0_connect/$b0_read/$b0_write/$b0_timeout, c $c_connect/$c_read/$c_write/$c_timeout,
-c4 $c4_connect/$c4_read/$c4_write/$c4_timeout;
+c4 $c4_connect/$c4_read/$c4_write/$c4_timeout, a2 $a2_connect/$a2_read/$a2_write/$a2_timeout;
 lighttpd error-log lines: $errlines. "duplicate" counts responses whose body said so
 $( [ "$CHECK" = 1 ] && echo "(every body checked)" || echo "(not checked: BENCH_CHECK=0)").
 Inbox after the runs (\`payguard inbox list --json\` as $WWW; includes the 1 s warm-up):
