@@ -251,7 +251,8 @@ owner_waiting(const struct inbox_audit_pending *p, uint64_t now,
 
 	if (now > since && now - since >= stale_ms)
 		return 0;
-	return p->pid == (int32_t)forkpage_pid() || kill((pid_t)p->pid, 0) == 0 ||
+	return p->pid == (int32_t)forkpage_pid() ||
+	    kill((pid_t)p->pid, 0) == 0 ||
 	    errno == EPERM;
 }
 

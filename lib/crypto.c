@@ -110,7 +110,10 @@ crypto_hmac_sha256v(const void *key, size_t keylen,
 	size_t		 maclen = 0, i;
 	enum pg_err	 rc = PG_CRYPTO;
 
-	if ((ctx = hmac_get()) == NULL ||
+	/* A NULL key would make OpenSSL reuse the last caller's key. */
+	if (key == NULL && keylen == 0)
+		key = "";
+	if (key == NULL || (ctx = hmac_get()) == NULL ||
 	    EVP_MAC_init(ctx, key, keylen, NULL) != 1)
 		goto out;
 	for (i = 0; i < n; i++)

@@ -115,7 +115,8 @@ enum pg_err	 crypto_hmac_sha256v(const void *key, size_t keylen,
 		    const struct crypto_part *parts, size_t n,
 		    unsigned char mac[32]);
 /* SHA-256 of n bytes at p into out; PG_CRYPTO (out zeroed) on failure. */
-enum pg_err	 crypto_sha256(const void *p, size_t n, unsigned char out[32]);
+enum pg_err	 crypto_sha256(const void *p, size_t n,
+		    unsigned char out[32]);
 /* The same over the n parts of a message, in order, as if joined. */
 enum pg_err	 crypto_sha256v(const struct crypto_part *parts, size_t n,
 		    unsigned char out[32]);

@@ -26,8 +26,8 @@
 
 /* The page's layout; all zero in a process that has not yet used it. */
 struct forkpage {
-	pid_t		 pid;		/* 0 until forkpage_pid() has run */
-	unsigned int	 rand_left;	/* unread bytes at rand_pool's end */
+	pid_t		 pid;		/* 0 until forkpage_pid() */
+	unsigned int	 rand_left;	/* unread bytes, at the end */
 	unsigned char	 rand_pool[FORKPAGE_POOL];	/* rand.c's */
 };
 

@@ -308,7 +308,8 @@ iplist_write(const char *state_dir, const char *path, const char *text,
 	 * resolved twice, so nothing can be swapped in between. */
 	if ((dfd = parent_fd(state_dir, path, &base)) < 0)
 		goto out;
-	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", base, (long)forkpage_pid());
+	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", base,
+	    (long)forkpage_pid());
 	if (n < 0 || (size_t)n >= sizeof(tmp) || base[0] == '\0') {
 		e = PG_TOOLARGE;
 		goto out;

@@ -41,7 +41,7 @@ rand_bytes(void *p, size_t n)
 	if (n > RAND_POOLED_MAX || (fp = forkpage_get()) == NULL)
 		return kernel_bytes(p, n);
 	if (fp->rand_left < n) {
-		/* The rest is dropped; a failed refill leaves the pool empty. */
+		/* The rest is dropped; a failed refill leaves it empty. */
 		fp->rand_left = 0;
 		if (kernel_bytes(fp->rand_pool, sizeof(fp->rand_pool)) != PG_OK)
 			return PG_SYSTEM;

@@ -652,6 +652,13 @@ test_hmac_vectors(void **s)
 	assert_int_equal(crypto_hmac_sha256v(k2, 4, parts, 3, mac), PG_OK);
 	codec_hex_encode(mac, sizeof(mac), hex);
 	assert_string_equal(hex, h2);
+	/* No key is the empty key, never the last caller's (which OpenSSL
+	 * would reuse for a NULL key). */
+	assert_int_equal(crypto_hmac_sha256(NULL, 0, m2, strlen(m2), mac),
+	    PG_OK);
+	codec_hex_encode(mac, sizeof(mac), hex);
+	assert_string_equal(hex, "76d9e7194e7dbc3aa00bbe8ffb9f6fcb"
+	    "5a932170f971f948bb2ab61607d2b9d6");
 }
 
 /* SHA-256 against FIPS 180-2's "abc" and two-block vectors, in turn (the
