@@ -37,19 +37,24 @@ rand_bytes(void *p, size_t n)
 {
 	struct forkpage	*fp;
 	unsigned char	*from;
+	enum pg_err	 e = PG_OK;
 
-	if (n > RAND_POOLED_MAX || (fp = forkpage_get()) == NULL)
-		return kernel_bytes(p, n);
+	if (n > RAND_POOLED_MAX || (fp = forkpage_get()) == NULL) {
+		e = kernel_bytes(p, n);
+		goto out;
+	}
 	if (fp->rand_left < n) {
 		/* The rest is dropped; a failed refill leaves it empty. */
 		fp->rand_left = 0;
-		if (kernel_bytes(fp->rand_pool, sizeof(fp->rand_pool)) != PG_OK)
-			return PG_SYSTEM;
+		if ((e = kernel_bytes(fp->rand_pool, sizeof(fp->rand_pool))) !=
+		    PG_OK)
+			goto out;
 		fp->rand_left = sizeof(fp->rand_pool);
 	}
 	from = fp->rand_pool + sizeof(fp->rand_pool) - fp->rand_left;
 	memcpy(p, from, n);
 	explicit_bzero(from, n);	/* handed out once, kept nowhere */
 	fp->rand_left -= (unsigned int)n;
-	return PG_OK;
+out:
+	return e;
 }
