@@ -552,7 +552,7 @@ OpenSSL cost lands in whichever phase first needs it, e.g. the DRBG in http_acce
 | setup: config_load | $(mi "$(incl config_load)") |
 | setup: keyring_load | $(mi "$(incl keyring_load)") |
 | setup: store_open (LMDB env + dbs) | $(mi "$(incl store_open)") |
-| setup: sig_ctx_new (first EVP_MAC_fetch: OpenSSL init, config file, provider) | $(mi "$(incl sig_ctx_new)") |
+| setup: crypto_hmac_init (first EVP_MAC_fetch: OpenSSL init, config file, provider) | $(mi "$(incl crypto_hmac_init)") |
 | of which OPENSSL_init_crypto | $(mi "$(incl OPENSSL_init_crypto)") |
 | first EVP_CIPHER_fetch (Fernet AES) | $(mi "$(incl EVP_CIPHER_fetch)") |
 | RAND_bytes (first call instantiates the DRBG) | $(mi "$(incl RAND_bytes)") |

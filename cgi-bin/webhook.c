@@ -43,7 +43,6 @@
 /* Everything read before the first accept; read-only afterwards. */
 struct app {
 	struct app_core	 c;		/* configuration, store, key ring */
-	struct sig_ctx	*sig;
 	struct ipset	 allow;
 	struct ipset	 trusted;
 	unsigned int	 kinds;		/* EVENT_KIND_BIT()s accepted */
@@ -177,7 +176,7 @@ verify(struct rq *q, const struct app *a, struct event_info *ev)
 	struct json_object *d;
 	struct app_refusal_ext x;
 
-	sr = sig_verify(a->sig, hdr, q->req->body.data, q->req->body.len,
+	sr = sig_verify(hdr, q->req->body.data, q->req->body.len,
 	    a->c.cfg.wh_secrets, a->c.cfg.wh_nsecrets, a->c.cfg.wh_tolerance,
 	    (int64_t)time(NULL), &which);
 	if (sr != SIG_OK) {
@@ -411,7 +410,7 @@ setup(struct app *a)
 		log_warnx("refusing to serve: %s", why);
 		return;
 	}
-	if (sig_ctx_new(&a->sig) != PG_OK) {
+	if (crypto_hmac_init() != PG_OK) {
 		log_warnx("refusing to serve: cannot initialise HMAC");
 		return;
 	}
@@ -432,7 +431,6 @@ main(void)
 
 	setup(&a);
 	rc = app_serve(&a.c, handle, &a);
-	sig_ctx_free(a.sig);
 	app_free(&a.c);
 	return rc;
 }

@@ -76,7 +76,6 @@ cipher_aes_cbc(void)
 	return aes_cbc;
 }
 
-
 /* The process's HMAC-SHA256 context, made on first use; NULL if not. */
 static EVP_MAC_CTX *
 hmac_get(void)
@@ -100,6 +99,12 @@ hmac_get(void)
 		hmac_ctx = NULL;
 	}
 	return hmac_ctx;
+}
+
+enum pg_err
+crypto_hmac_init(void)
+{
+	return hmac_get() != NULL ? PG_OK : PG_CRYPTO;
 }
 
 enum pg_err

@@ -107,6 +107,9 @@ struct crypto_part {
 	size_t		 n;
 };
 
+/* Makes the process's HMAC-SHA256 context now (OpenSSL's one-time start-up
+ * comes with it); PG_CRYPTO if OpenSSL cannot. */
+enum pg_err	 crypto_hmac_init(void);
 /* HMAC-SHA256 of msg (n bytes) under key into mac; PG_CRYPTO on failure. */
 enum pg_err	 crypto_hmac_sha256(const void *key, size_t keylen,
 		    const void *msg, size_t n, unsigned char mac[32]);

@@ -5,23 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
-#include "buf.h"
 #include "codec.h"
-#include "log.h"
+#include "crypto.h"
 #include "sig.h"
-
-/*
- * One HMAC-SHA256 context per process, re-keyed for each secret: fetching
- * HMAC is slow, and a context made and freed per signature cost about ten
- * allocations and 15 000 instructions (callgrind).
- */
-struct sig_ctx {
-	EVP_MAC_CTX	*m;
-};
 
 static const char *const sig_codes[SIG__MAX] = {
 	"ok",				/* SIG_OK */
@@ -53,44 +41,6 @@ const char *
 sig_message(enum sig_result r)
 {
 	return (unsigned)r < SIG__MAX ? sig_msgs[r] : "Signature error";
-}
-
-enum pg_err
-sig_ctx_new(struct sig_ctx **out)
-{
-	struct sig_ctx	*c = NULL;
-	EVP_MAC		*mac = NULL;
-	OSSL_PARAM	 params[2];
-	enum pg_err	 e = PG_ENOMEM;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto out;
-	e = PG_CRYPTO;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
-	    (c->m = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_CTX_set_params(c->m, params) != 1) {
-		log_warnx("HMAC-SHA256 context: OpenSSL failed");
-		goto out;
-	}
-	*out = c;
-	c = NULL;
-	e = PG_OK;
-out:
-	EVP_MAC_free(mac);	/* the context holds its own reference */
-	sig_ctx_free(c);
-	return e;
-}
-
-void
-sig_ctx_free(struct sig_ctx *c)
-{
-	if (c == NULL)
-		return;
-	EVP_MAC_CTX_free(c->m);
-	free(c);
 }
 
 enum sig_result
@@ -145,42 +95,38 @@ sig_parse(const char *hdr, struct sig_header *out)
 	return have_t ? SIG_OK : SIG_HEADER_MALFORMED;
 }
 
+/* The v1 MAC: HMAC-SHA256 under secret of "t." and the body. */
 static enum pg_err
-mac_raw(struct sig_ctx *c, const char *secret, int64_t t, const void *body,
-    size_t len, unsigned char md[32])
+mac_raw(const char *secret, int64_t t, const void *body, size_t len,
+    unsigned char md[32])
 {
+	struct crypto_part parts[2];
 	char		 ts[32];
 	int		 n;
-	size_t		 mdlen = 0;
-	enum pg_err	 e = PG_CRYPTO;
 
 	n = snprintf(ts, sizeof(ts), "%lld.", (long long)t);
-	if (!EVP_MAC_init(c->m, (const unsigned char *)secret, strlen(secret),
-	    NULL) ||
-	    !EVP_MAC_update(c->m, (const unsigned char *)ts, (size_t)n) ||
-	    !EVP_MAC_update(c->m, body, len) ||
-	    !EVP_MAC_final(c->m, md, &mdlen, 32) || mdlen != 32)
-		goto out;
-	e = PG_OK;
-out:
-	return e;
+	parts[0].p = ts;
+	parts[0].n = (size_t)n;
+	parts[1].p = body;
+	parts[1].n = len;
+	return crypto_hmac_sha256v(secret, strlen(secret), parts, 2, md);
 }
 
 enum pg_err
-sig_compute(struct sig_ctx *c, const char *secret, int64_t t,
-    const void *body, size_t len, char hex[65])
+sig_compute(const char *secret, int64_t t, const void *body, size_t len,
+    char hex[65])
 {
 	unsigned char	 md[32];
 	enum pg_err	 e;
 
-	if ((e = mac_raw(c, secret, t, body, len, md)) != PG_OK)
+	if ((e = mac_raw(secret, t, body, len, md)) != PG_OK)
 		return e;
 	codec_hex_encode(md, sizeof(md), hex);
 	return PG_OK;
 }
 
 enum sig_result
-sig_verify(struct sig_ctx *c, const char *hdr, const void *body, size_t len,
+sig_verify(const char *hdr, const void *body, size_t len,
     char *const *secrets, size_t nsecrets, uint32_t tolerance, int64_t now,
     size_t *which)
 {
@@ -195,7 +141,7 @@ sig_verify(struct sig_ctx *c, const char *hdr, const void *body, size_t len,
 	if (h.nv1_seen == 0)
 		return SIG_NO_V1;
 	for (s = 0; s < nsecrets && !match; s++) {
-		if (mac_raw(c, secrets[s], h.t, body, len, md) != PG_OK)
+		if (mac_raw(secrets[s], h.t, body, len, md) != PG_OK)
 			return SIG_MISMATCH;
 		/* Compare against every v1 in constant time each. */
 		for (i = 0; i < h.nv1; i++)

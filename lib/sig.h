@@ -37,12 +37,6 @@ struct sig_header {
 	unsigned char	 v1[SIG_MAX_V1][32];
 };
 
-struct sig_ctx;
-
-/* Prepares the per-process MAC context (reused by every signature);
- * *ctx freed by sig_ctx_free. */
-enum pg_err	 sig_ctx_new(struct sig_ctx **ctx);
-void		 sig_ctx_free(struct sig_ctx *ctx);
 /* Returns the error code string for r ("signature_mismatch", ...). */
 const char	*sig_code(enum sig_result r);
 /* Returns a human-readable message for r. */
@@ -53,12 +47,11 @@ enum sig_result	 sig_parse(const char *hdr, struct sig_header *out);
  * Verifies hdr over body against any of the secrets at time now.
  * *which gets the index of the secret that matched (SIG_OK only).
  */
-enum sig_result	 sig_verify(struct sig_ctx *ctx, const char *hdr,
-		    const void *body, size_t len, char *const *secrets,
-		    size_t nsecrets, uint32_t tolerance, int64_t now,
-		    size_t *which);
+enum sig_result	 sig_verify(const char *hdr, const void *body, size_t len,
+		    char *const *secrets, size_t nsecrets, uint32_t tolerance,
+		    int64_t now, size_t *which);
 /* Computes the v1 signature as 64 lowercase hex digits + NUL. */
-enum pg_err	 sig_compute(struct sig_ctx *ctx, const char *secret,
-		    int64_t t, const void *body, size_t len, char hex[65]);
+enum pg_err	 sig_compute(const char *secret, int64_t t, const void *body,
+		    size_t len, char hex[65]);
 
 #endif /* PG_SIG_H */

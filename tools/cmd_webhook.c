@@ -40,7 +40,6 @@ cmd_sign(int argc, char **argv, const struct config *cfg)
 	char		*body = NULL, *ep, hex[65];
 	size_t		 len;
 	long long	 t = (long long)time(NULL);
-	struct sig_ctx	*ctx = NULL;
 	int		 i, rc = 1;
 
 	for (i = 1; i < argc; i++) {
@@ -69,12 +68,10 @@ cmd_sign(int argc, char **argv, const struct config *cfg)
 		fprintf(stderr, "sign: cannot read the payload\n");
 		return 1;
 	}
-	if (sig_ctx_new(&ctx) == PG_OK &&
-	    sig_compute(ctx, secret, t, body, len, hex) == PG_OK) {
+	if (sig_compute(secret, t, body, len, hex) == PG_OK) {
 		printf("t=%lld,v1=%s\n", t, hex);
 		rc = 0;
 	}
-	sig_ctx_free(ctx);
 	free(body);
 	return rc;
 }
