@@ -589,16 +589,17 @@ out:
  * synced to a private temporary file first, then link(2)ed into place.
  * link never replaces an existing file, so when processes race, exactly
  * one key wins and every loser then reads the winner's file.  Returns
- * PG_OK also when another process won.
+ * PG_OK also when another process won; *won says whether this one did.
  */
 static enum pg_err
-keyfile_create(const char *dir, const char *path)
+keyfile_create(const char *dir, const char *path, int *won)
 {
 	char		 tmp[PATH_MAX], key[FERNET_KEY_B64LEN + 2];
 	size_t		 n;
 	int		 fd = -1, dfd = -1, tmpmade = 0;
 	enum pg_err	 rc = PG_SYSTEM;
 
+	*won = 0;
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, KEYFILE_NAME) >=
 	    (int)sizeof(tmp)) {
 		rc = PG_TOOLARGE;
@@ -620,7 +621,9 @@ keyfile_create(const char *dir, const char *path)
 		log_warn("%s", tmp);
 		goto out;
 	}
-	if (link(tmp, path) == -1 && errno != EEXIST) {
+	if (link(tmp, path) == 0)
+		*won = 1;
+	else if (errno != EEXIST) {
 		log_warn("link %s", path);
 		goto out;
 	}
@@ -643,6 +646,7 @@ enum pg_err
 keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 {
 	char		 path[PATH_MAX], buf[KEYFILE_MAX];
+	int		 won;
 	enum pg_err	 rc = PG_CONFIG;
 
 	memset(r, 0, sizeof(*r));
@@ -670,11 +674,16 @@ keyring_load(const char *csv, const char *state_dir, struct keyring *r)
 		goto out;
 	rc = keyfile_read(path, buf, sizeof(buf));
 	if (rc == PG_NOTFOUND) {
-		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
+		if ((rc = keyfile_create(state_dir, path, &won)) != PG_OK)
 			goto out;
-		/* Said once, when the key is made, not on every CGI run. */
-		log_warnx("STRIPE_ENCRYPTION_KEY not set: using a newly generated key in "
-		    "%s; back it up, or set STRIPE_ENCRYPTION_KEY", path);
+		/*
+		 * Said once, by the process whose key won, not on every CGI
+		 * run nor by each process of a first burst.
+		 */
+		if (won)
+			log_warnx("STRIPE_ENCRYPTION_KEY not set: using a newly "
+			    "generated key in %s; back it up, or set "
+			    "STRIPE_ENCRYPTION_KEY", path);
 		rc = keyfile_read(path, buf, sizeof(buf));
 	}
 	if (rc != PG_OK) {
@@ -701,6 +710,7 @@ crypto_keyfile(const char *state_dir, const char *name, struct fernet_key *out)
 {
 	char		 path[PATH_MAX], buf[KEYFILE_MAX];
 	size_t		 n;
+	int		 won;
 	enum pg_err	 rc = PG_CONFIG;
 
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, name) >=
@@ -710,7 +720,7 @@ crypto_keyfile(const char *state_dir, const char *name, struct fernet_key *out)
 		return rc;
 	rc = keyfile_read(path, buf, sizeof(buf));
 	if (rc == PG_NOTFOUND) {
-		if ((rc = keyfile_create(state_dir, path)) != PG_OK)
+		if ((rc = keyfile_create(state_dir, path, &won)) != PG_OK)
 			goto out;
 		rc = keyfile_read(path, buf, sizeof(buf));
 	}
