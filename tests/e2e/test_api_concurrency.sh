@@ -23,12 +23,24 @@ URL=$API_URL/v1/customers
 # (it waits about 1 s before each spawn while none is idle),
 # so that the burst below really runs in parallel.
 fake_fault "{\"path\": \"/v1/customers\", \"method\": \"GET\", \"responses\": [$(printf '{"delay_ms": 1500},%.0s' $(seq 15)){\"delay_ms\": 1500}]}"
+# curl waits longer than Apache can take to answer (mod_fcgid gives up
+# on a process slot after about 64 s, FcgidIOTimeout is 120 s), so a
+# failure names what Apache decided, not curl's own timeout.
 warm() {
-	curl -sS -o /dev/null -w '%{http_code}\n' --max-time 60 \
-	    -H "Authorization: Bearer $TW" "$URL" > "$BASE/warm/$1" 2>>"$LOGS/curl.log"
+	local st rc
+	st=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' --max-time 150 \
+	    -H "Authorization: Bearer $TW" "$URL" 2>>"$LOGS/curl.log"); rc=$?
+	echo "${st%% *}" > "$BASE/warm/$1"
+	[ "${st%% *}" = 200 ] || echo "${st:-000} s curl-exit $rc" >> "$BASE/warm/fail"
 }
 burst "$BASE/warm" 16 warm
-is "$(cat "$BASE"/warm/[0-9]* | sort | uniq -c | awk '{print $1 "x" $2}')" "16x200" "warm-up: 16 concurrent GETs through api.fcgi"
+why=""
+if [ -s "$BASE/warm/fail" ]; then
+	why=" [$(sort "$BASE/warm/fail" | head -4 | tr '\n' ';') apache: $(awk '$4 ~ /GET/ { printf "%s/%.1fs ", $(NF-2), $NF / 1e6 }' "$R/logs/access.log")]"
+	diag "curl: $(sort -u "$LOGS/curl.log" | head -5 | tr '\n' ';')"
+	grep -v AH00489 "$R/logs/error.log" | tail -n 20 | sed 's/^/# /'
+fi
+is "$(sort "$BASE"/warm/[0-9]* | uniq -c | awk '{print $1 "x" $2}')" "16x200" "warm-up: 16 concurrent GETs through api.fcgi$why"
 fake_clear_faults
 diag "api.fcgi processes after warm-up: $(pids_of_exe "$BIN/api.fcgi" | wc -l)"
 

@@ -60,9 +60,12 @@ T_FAIL=0
 ok()     { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
 diag()   { echo "# $*"; }
-# is GOT WANT DESC
+# is GOT WANT DESC.  A failure is one line (the summary keeps only the
+# first line of each), so newlines in GOT and WANT print as " | ".
 is() {
-	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi
+	local nl=$'\n'
+	if [ "$1" = "$2" ]; then ok "$3"
+	else not_ok "$3 (got '${1//$nl/ | }', want '${2//$nl/ | }')"; fi
 }
 # check DESC CMD...: ok when CMD succeeds
 check() {
