@@ -36,7 +36,7 @@ warm() {
 burst "$BASE/warm" 16 warm
 why=""
 if [ -s "$BASE/warm/fail" ]; then
-	why=" [$(sort "$BASE/warm/fail" | head -4 | tr '\n' ';') apache: $(awk '$4 ~ /GET/ { printf "%s/%.1fs ", $(NF-2), $NF / 1e6 }' "$R/logs/access.log")]"
+	why=" [$(sort "$BASE/warm/fail" | head -4 | tr '\n' ';') apache: $(awk '$4 ~ /GET/ { printf "%s/%.1fs ", $(NF-2), $NF / 1e6 }' "$R/logs/access.log")children crashed: $(grep -c AH00052 "$R/logs/error.log")]"
 	diag "curl: $(sort -u "$LOGS/curl.log" | head -5 | tr '\n' ';')"
 	grep -v AH00489 "$R/logs/error.log" | tail -n 20 | sed 's/^/# /'
 fi
