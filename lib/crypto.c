@@ -714,10 +714,12 @@ crypto_keyfile(const char *state_dir, const char *name, struct fernet_key *out)
 	enum pg_err	 rc = PG_CONFIG;
 
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, name) >=
-	    (int)sizeof(path))
-		return PG_TOOLARGE;
+	    (int)sizeof(path)) {
+		rc = PG_TOOLARGE;
+		goto out;
+	}
 	if ((rc = statedir_check(state_dir)) != PG_OK)
-		return rc;
+		goto out;
 	rc = keyfile_read(path, buf, sizeof(buf));
 	if (rc == PG_NOTFOUND) {
 		if ((rc = keyfile_create(state_dir, path, &won)) != PG_OK)
