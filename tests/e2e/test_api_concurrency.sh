@@ -49,7 +49,7 @@ fake_mark
 fake_fault '{"path": "/v1/customers", "method": "POST", "responses": [{"delay_ms": 3000}]}'
 one_key() {
 	local d=$BASE/same
-	curl -sS -o "$d/$1.body" -D "$d/$1.hdr" -w '%{http_code}' --max-time 60 -H 'Expect:' \
+	curl -sS -o "$d/$1.body" -D "$d/$1.hdr" -w '%{http_code}' --max-time 150 -H 'Expect:' \
 	    -H "Authorization: Bearer $TW" -H 'Idempotency-Key: conc-key-1' \
 	    --data 'email=concurrent%40example.com&metadata[run]=1' "$URL" > "$d/$1.status" 2>>"$LOGS/curl.log"
 }
@@ -89,7 +89,7 @@ fake_mark
 fake_fault "{\"path\": \"/v1/customers\", \"method\": \"POST\", \"responses\": [$(printf '{"delay_ms": 500},%.0s' $(seq 15)){\"delay_ms\": 500}]}"
 many_keys() {
 	local d=$BASE/many
-	curl -sS -o "$d/$1.body" -w '%{http_code}' --max-time 60 -H 'Expect:' \
+	curl -sS -o "$d/$1.body" -w '%{http_code}' --max-time 150 -H 'Expect:' \
 	    -H "Authorization: Bearer $TW" -H "Idempotency-Key: conc-many-$1" \
 	    --data "email=many$1%40example.com" "$URL" > "$d/$1.status" 2>>"$LOGS/curl.log"
 }
