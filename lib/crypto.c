@@ -83,14 +83,13 @@ hmac_get(void)
 	OSSL_PARAM	 params[2];
 	EVP_MAC		*mac;
 
-	if (hmac_ctx != NULL)
-		return hmac_ctx;
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
-		return NULL;
+	if (hmac_ctx != NULL ||
+	    (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		goto out;
 	hmac_ctx = EVP_MAC_CTX_new(mac);
 	EVP_MAC_free(mac);	/* the context holds its own ref */
 	if (hmac_ctx == NULL)
-		return NULL;
+		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -98,6 +97,7 @@ hmac_get(void)
 		EVP_MAC_CTX_free(hmac_ctx);
 		hmac_ctx = NULL;
 	}
+out:
 	return hmac_ctx;
 }
 

@@ -18,7 +18,7 @@ forkpage_get(void)
 	void	*p;
 
 	if (page != NULL || refused)
-		return refused ? NULL : page;
+		goto out;
 	psz = sysconf(_SC_PAGESIZE);
 	if (psz < (long)sizeof(struct forkpage))
 		goto refuse;
@@ -33,10 +33,11 @@ forkpage_get(void)
 	/* Best effort: the pool holds bytes not yet handed out. */
 	(void)madvise(p, (size_t)psz, MADV_DONTDUMP);
 	page = p;
-	return page;
+	goto out;
 refuse:
 	refused = 1;
-	return NULL;
+out:
+	return refused ? NULL : page;
 }
 
 pid_t
